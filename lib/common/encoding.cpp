@@ -1,0 +1,174 @@
+#include "common/encoding.hpp"
+
+#include <array>
+
+namespace stsauth::encoding {
+namespace {
+
+constexpr std::string_view url_alphabet =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+constexpr std::string_view std_alphabet =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+constexpr std::array<std::int8_t, 256> make_table(std::string_view alphabet) {
+    std::array<std::int8_t, 256> t{};
+    for (auto& v : t) v = -1;
+    for (std::size_t i = 0; i < alphabet.size(); ++i)
+        t[static_cast<unsigned char>(alphabet[i])] = static_cast<std::int8_t>(i);
+    return t;
+}
+constexpr auto url_table = make_table(url_alphabet);
+constexpr auto std_table = make_table(std_alphabet);
+
+std::string encode(std::string_view in, std::string_view alphabet, bool pad) {
+    std::string out;
+    out.reserve((in.size() + 2) / 3 * 4);
+    std::size_t i = 0;
+    auto byte = [&](std::size_t k) { return static_cast<std::uint32_t>(static_cast<unsigned char>(in[k])); };
+    for (; i + 3 <= in.size(); i += 3) {
+        const std::uint32_t n = byte(i) << 16 | byte(i + 1) << 8 | byte(i + 2);
+        out += alphabet[n >> 18 & 63];
+        out += alphabet[n >> 12 & 63];
+        out += alphabet[n >> 6 & 63];
+        out += alphabet[n & 63];
+    }
+    const std::size_t rest = in.size() - i;
+    if (rest == 1) {
+        const std::uint32_t n = byte(i) << 16;
+        out += alphabet[n >> 18 & 63];
+        out += alphabet[n >> 12 & 63];
+        if (pad) out += "==";
+    } else if (rest == 2) {
+        const std::uint32_t n = byte(i) << 16 | byte(i + 1) << 8;
+        out += alphabet[n >> 18 & 63];
+        out += alphabet[n >> 12 & 63];
+        out += alphabet[n >> 6 & 63];
+        if (pad) out += '=';
+    }
+    return out;
+}
+
+// Decodes unpadded symbols strictly: rejects bytes outside the table, a final group of one
+// symbol, and non-zero unused bits in the last symbol (non-canonical encodings).
+result<std::string> decode(std::string_view in, const std::array<std::int8_t, 256>& table) {
+    if (in.size() % 4 == 1)
+        return make_error("bad_base64", "base64 length is not valid");
+    std::string out;
+    out.reserve(in.size() / 4 * 3 + 2);
+    std::uint32_t acc = 0;
+    int bits = 0;
+    for (std::size_t i = 0; i < in.size(); ++i) {
+        const auto v = table[static_cast<unsigned char>(in[i])];
+        if (v < 0)
+            return make_error("bad_base64", "illegal base64 data at input byte " + std::to_string(i));
+        acc = (acc << 6) | static_cast<std::uint32_t>(v);
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out += static_cast<char>((acc >> bits) & 0xff);
+        }
+    }
+    if (bits > 0 && (acc & ((1u << bits) - 1)) != 0)
+        return make_error("bad_base64", "non-canonical base64 trailing bits");
+    return out;
+}
+
+constexpr std::string_view hex_digits = "0123456789abcdef";
+
+int hex_value(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+}  // namespace
+
+std::string base64url_encode(std::string_view bytes) { return encode(bytes, url_alphabet, false); }
+
+result<std::string> base64url_decode(std::string_view text) { return decode(text, url_table); }
+
+std::string base64_encode(std::string_view bytes) { return encode(bytes, std_alphabet, true); }
+
+result<std::string> base64_decode(std::string_view text) {
+    if (text.size() % 4 != 0) return make_error("bad_base64", "base64 length is not a multiple of 4");
+    std::size_t pad = 0;
+    while (pad < 2 && pad < text.size() && text[text.size() - 1 - pad] == '=') ++pad;
+    return decode(text.substr(0, text.size() - pad), std_table);
+}
+
+std::string hex_encode(std::span<const std::uint8_t> bytes) {
+    std::string out;
+    out.reserve(bytes.size() * 2);
+    for (auto b : bytes) {
+        out += hex_digits[b >> 4];
+        out += hex_digits[b & 15];
+    }
+    return out;
+}
+
+std::string hex_encode(std::string_view bytes) {
+    return hex_encode(std::span(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()));
+}
+
+std::string uri_encode(std::string_view bytes, bool encode_slash) {
+    constexpr std::string_view upper = "0123456789ABCDEF";
+    std::string out;
+    out.reserve(bytes.size());
+    for (char ch : bytes) {
+        const auto c = static_cast<unsigned char>(ch);
+        const bool unreserved = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+                                (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.' || c == '~';
+        if (unreserved || (c == '/' && !encode_slash)) {
+            out += ch;
+        } else {
+            out += '%';
+            out += upper[c >> 4];
+            out += upper[c & 15];
+        }
+    }
+    return out;
+}
+
+result<std::string> percent_decode(std::string_view text, bool plus_as_space) {
+    std::string out;
+    out.reserve(text.size());
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const char c = text[i];
+        if (c == '%') {
+            if (i + 2 >= text.size())
+                return make_error("bad_percent_encoding", "truncated percent escape");
+            const int hi = hex_value(text[i + 1]);
+            const int lo = hex_value(text[i + 2]);
+            if (hi < 0 || lo < 0) return make_error("bad_percent_encoding", "invalid percent escape");
+            out += static_cast<char>(hi << 4 | lo);
+            i += 2;
+        } else if (c == '+' && plus_as_space) {
+            out += ' ';
+        } else {
+            out += c;
+        }
+    }
+    return out;
+}
+
+bool iequals(std::string_view s, std::string_view t) noexcept {
+    if (s.size() != t.size()) return false;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        auto a = static_cast<unsigned char>(s[i]);
+        auto b = static_cast<unsigned char>(t[i]);
+        if (a >= 'A' && a <= 'Z') a = static_cast<unsigned char>(a + 32);
+        if (b >= 'A' && b <= 'Z') b = static_cast<unsigned char>(b + 32);
+        if (a != b) return false;
+    }
+    return true;
+}
+
+std::string to_lower(std::string_view s) {
+    std::string out(s);
+    for (auto& c : out)
+        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + 32);
+    return out;
+}
+
+}  // namespace stsauth::encoding

@@ -1,0 +1,79 @@
+#include "common/encoding.hpp"
+#include "common/redact.hpp"
+#include "common/secret.hpp"
+
+#include <catch2/catch.hpp>
+#include <fmt/format.h>
+
+using namespace stsauth;
+using namespace stsauth::encoding;
+
+TEST_CASE("base64url round-trips and matches RFC 4648 vectors", "[encoding]") {
+    CHECK(base64url_encode("") == "");
+    CHECK(base64url_encode("f") == "Zg");
+    CHECK(base64url_encode("fo") == "Zm8");
+    CHECK(base64url_encode("foo") == "Zm9v");
+    CHECK(base64url_encode("foob") == "Zm9vYg");
+    CHECK(base64url_encode("\xfb\xff") == "-_8");
+    for (std::string s : {"", "a", "ab", "abc", "abcd", "\x00\xff\x10"}) {
+        auto d = base64url_decode(base64url_encode(s));
+        REQUIRE(d.ok());
+        CHECK(*d == s);
+    }
+}
+
+TEST_CASE("base64url decode is strict", "[encoding]") {
+    CHECK(base64url_decode("Zg==").code() == "bad_base64");     // padding
+    CHECK(base64url_decode("Zm9v\n").code() == "bad_base64");   // newline
+    CHECK(base64url_decode("Zm 9v").code() == "bad_base64");    // space
+    CHECK(base64url_decode("Zm+v").code() == "bad_base64");     // std alphabet
+    CHECK(base64url_decode("Z").code() == "bad_base64");        // impossible length
+    CHECK(base64url_decode("Zh").code() == "bad_base64");       // non-canonical trailing bits
+    CHECK(base64url_decode("Zg").ok());
+}
+
+TEST_CASE("standard base64", "[encoding]") {
+    CHECK(base64_encode("foobar") == "Zm9vYmFy");
+    CHECK(base64_encode("fooba") == "Zm9vYmE=");
+    CHECK(*base64_decode("Zm9vYmE=") == "fooba");
+    CHECK(base64_decode("Zm9vYmE").code() == "bad_base64");
+}
+
+TEST_CASE("uri_encode follows SigV4", "[encoding]") {
+    CHECK(uri_encode("AZaz09-_.~") == "AZaz09-_.~");
+    CHECK(uri_encode("a b/c=d") == "a%20b%2Fc%3Dd");
+    CHECK(uri_encode("a b/c", false) == "a%20b/c");
+    CHECK(uri_encode("\xe1\x88\xb4") == "%E1%88%B4");
+}
+
+TEST_CASE("percent_decode", "[encoding]") {
+    CHECK(*percent_decode("a%2Fb%2f") == "a/b/");
+    CHECK(*percent_decode("a+b") == "a+b");
+    CHECK(*percent_decode("a+b", true) == "a b");
+    CHECK(percent_decode("60%gh").code() == "bad_percent_encoding");
+    CHECK(percent_decode("abc%").code() == "bad_percent_encoding");
+    CHECK(percent_decode("abc%4").code() == "bad_percent_encoding");
+}
+
+TEST_CASE("case helpers", "[encoding]") {
+    CHECK(iequals("X-Amz-Date", "x-amz-date"));
+    CHECK_FALSE(iequals("X-Amz-Date", "x-amz-dat"));
+    CHECK(to_lower("ARN:AWS") == "arn:aws");
+}
+
+TEST_CASE("redact_url hides signature, token and credential", "[redact]") {
+    const auto r = redact_url(
+        "https://sts.amazonaws.com/?Action=GetCallerIdentity&X-Amz-Credential=AKID%2F2020&"
+        "x-amz-security-token=SECRETTOKEN&X-Amz-Signature=abcdef&Version=2011-06-15");
+    CHECK(r.find("AKID") == std::string::npos);
+    CHECK(r.find("SECRETTOKEN") == std::string::npos);
+    CHECK(r.find("abcdef") == std::string::npos);
+    CHECK(r.find("Action=GetCallerIdentity") != std::string::npos);
+    CHECK(r.find("Version=2011-06-15") != std::string::npos);
+}
+
+TEST_CASE("secret formats as [redacted]", "[secret]") {
+    secret<std::string> s("wJalrXUtnFEMI");
+    CHECK(fmt::format("{}", s) == "[redacted]");
+    CHECK(s.reveal() == "wJalrXUtnFEMI");
+}
