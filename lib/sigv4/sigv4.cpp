@@ -1,0 +1,289 @@
+#include "sigv4/sigv4.hpp"
+
+#include "common/encoding.hpp"
+
+#include <algorithm>
+#include <ctime>
+
+namespace stsauth::sigv4 {
+namespace {
+
+using namespace std::chrono;
+
+std::string_view trim(std::string_view s) {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+    return s;
+}
+
+// Trims and collapses every run of spaces to one space (SigV4 "Trimall").
+std::string trimall(std::string_view v) {
+    v = trim(v);
+    std::string out;
+    out.reserve(v.size());
+    bool in_space = false;
+    for (char c : v) {
+        const bool space = c == ' ' || c == '\t' || c == '\r' || c == '\n';
+        if (space) {
+            if (!in_space) out += ' ';
+            in_space = true;
+        } else {
+            out += c;
+            in_space = false;
+        }
+    }
+    return out;
+}
+
+// RFC 3986 §5.2.4 remove_dot_segments, plus collapsing of repeated slashes.
+std::string normalize_path(std::string_view path) {
+    std::vector<std::string_view> segments;
+    std::size_t pos = 0;
+
+    const bool trailing = path.size() > 1 && path.back() == '/';
+    while (pos <= path.size()) {
+        const auto next = path.find('/', pos);
+        const auto seg = path.substr(pos, next == std::string_view::npos ? std::string_view::npos : next - pos);
+        if (seg == "..") {
+            if (!segments.empty()) segments.pop_back();
+        } else if (!seg.empty() && seg != ".") {
+            segments.push_back(seg);
+        }
+        if (next == std::string_view::npos) break;
+        pos = next + 1;
+    }
+    std::string out = "/";
+    for (std::size_t i = 0; i < segments.size(); ++i) {
+        if (i) out += '/';
+        out += segments[i];
+    }
+    const bool last_is_dot = path.ends_with("/.") || path.ends_with("/..");
+    if ((trailing || last_is_dot) && out.size() > 1) out += '/';
+    return out;
+}
+
+std::string signed_header_list(std::span<const header_field> headers) {
+    std::vector<std::string> names;
+    for (const auto& h : headers) names.push_back(encoding::to_lower(h.name));
+    std::sort(names.begin(), names.end());
+    names.erase(std::unique(names.begin(), names.end()), names.end());
+    std::string out;
+    for (const auto& n : names) {
+        if (!out.empty()) out += ';';
+        out += n;
+    }
+    return out;
+}
+
+}  // namespace
+
+std::string credential_scope::str() const { return date + "/" + region + "/" + service + "/aws4_request"; }
+
+result<credential_scope> credential_scope::parse(std::string_view text) {
+    credential_scope s;
+    std::string_view parts[4];
+    for (int i = 0; i < 4; ++i) {
+        const auto slash = text.find('/');
+        if ((slash == std::string_view::npos) != (i == 3))
+            return make_error("bad_scope", "credential scope must have four '/'-separated parts");
+        parts[i] = text.substr(0, slash);
+        if (slash != std::string_view::npos) text.remove_prefix(slash + 1);
+    }
+    if (parts[3] != "aws4_request") return make_error("bad_scope", "credential scope must end in aws4_request");
+    if (parts[0].size() != 8 || !std::all_of(parts[0].begin(), parts[0].end(), [](char c) { return c >= '0' && c <= '9'; }))
+        return make_error("bad_scope", "credential scope date must be YYYYMMDD");
+    if (parts[1].empty() || parts[2].empty()) return make_error("bad_scope", "credential scope region and service must be set");
+    s.date = parts[0];
+    s.region = parts[1];
+    s.service = parts[2];
+    return s;
+}
+
+std::string format_amz_date(system_clock::time_point t) {
+    const auto secs = time_point_cast<seconds>(t);
+    const auto days = floor<std::chrono::days>(secs);
+    const year_month_day ymd{days};
+    const hh_mm_ss hms{secs - days};
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%04d%02u%02uT%02d%02d%02dZ", static_cast<int>(ymd.year()),
+                  static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
+                  static_cast<int>(hms.hours().count()), static_cast<int>(hms.minutes().count()),
+                  static_cast<int>(hms.seconds().count()));
+    return buf;
+}
+
+result<system_clock::time_point> parse_amz_date(std::string_view text) {
+    auto bad = [] { return make_error("bad_date", "date must be YYYYMMDDTHHMMSSZ"); };
+    if (text.size() != 16 || text[8] != 'T' || text[15] != 'Z') return bad();
+    auto num = [&](std::size_t off, std::size_t len, int& out) {
+        out = 0;
+        for (std::size_t i = off; i < off + len; ++i) {
+            if (text[i] < '0' || text[i] > '9') return false;
+            out = out * 10 + (text[i] - '0');
+        }
+        return true;
+    };
+    int y, mo, d, h, mi, s;
+    if (!num(0, 4, y) || !num(4, 2, mo) || !num(6, 2, d) || !num(9, 2, h) || !num(11, 2, mi) || !num(13, 2, s))
+        return bad();
+    const year_month_day ymd{year{y}, month{static_cast<unsigned>(mo)}, day{static_cast<unsigned>(d)}};
+    if (!ymd.ok() || h > 23 || mi > 59 || s > 59) return bad();
+    return system_clock::time_point{sys_days{ymd}} + hours{h} + minutes{mi} + seconds{s};
+}
+
+std::string canonical_uri(std::string_view decoded_path, bool normalize) {
+    if (decoded_path.empty()) return "/";
+    return encoding::uri_encode(normalize ? normalize_path(decoded_path) : std::string(decoded_path), false);
+}
+
+std::string canonical_query_string(std::span<const query_param> query) {
+    std::vector<std::pair<std::string, std::string>> encoded;
+    encoded.reserve(query.size());
+    for (const auto& p : query) {
+        if (p.key == "X-Amz-Signature") continue;
+        encoded.emplace_back(encoding::uri_encode(p.key), encoding::uri_encode(p.value));
+    }
+    std::sort(encoded.begin(), encoded.end());
+    std::string out;
+    for (const auto& [k, v] : encoded) {
+        if (!out.empty()) out += '&';
+        out += k;
+        out += '=';
+        out += v;
+    }
+    return out;
+}
+
+canonical_headers_t canonical_headers(std::span<const header_field> headers, std::span<const std::string> only) {
+    std::vector<std::pair<std::string, std::string>> lines;  // (lower name, value)
+    for (const auto& h : headers) {
+        auto name = encoding::to_lower(h.name);
+        if (!only.empty() && std::find(only.begin(), only.end(), name) == only.end()) continue;
+        lines.emplace_back(std::move(name), trimall(h.value));
+    }
+    // Stable: repeated headers keep their received order when joined.
+    std::stable_sort(lines.begin(), lines.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    canonical_headers_t out;
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+        if (i > 0 && lines[i].first == lines[i - 1].first) {
+            out.canonical.pop_back();  // '\n'
+            out.canonical += ',';
+        } else {
+            if (!out.signed_headers.empty()) out.signed_headers += ';';
+            out.signed_headers += lines[i].first;
+            out.canonical += lines[i].first;
+            out.canonical += ':';
+        }
+        out.canonical += lines[i].second;
+        out.canonical += '\n';
+    }
+    return out;
+}
+
+std::string canonical_request(const request& req, std::string_view payload_hash, bool normalize_path,
+                              std::span<const std::string> only_headers) {
+    const auto headers = canonical_headers(req.headers, only_headers);
+    std::string out;
+    out.reserve(256);
+    out += req.method;
+    out += '\n';
+    out += canonical_uri(req.path, normalize_path);
+    out += '\n';
+    out += canonical_query_string(req.query);
+    out += '\n';
+    out += headers.canonical;
+    out += '\n';
+    out += headers.signed_headers;
+    out += '\n';
+    out += payload_hash;
+    return out;
+}
+
+std::string string_to_sign(std::string_view amz_date, const credential_scope& scope, std::string_view canonical_req) {
+    std::string out;
+    out.reserve(160);
+    out += algorithm;
+    out += '\n';
+    out += amz_date;
+    out += '\n';
+    out += scope.str();
+    out += '\n';
+    out += crypto::sha256_hex(canonical_req);
+    return out;
+}
+
+crypto::digest signing_key(const secret<std::string>& secret_access_key, const credential_scope& scope) {
+    const auto k_date = crypto::hmac_sha256("AWS4" + secret_access_key.reveal(), scope.date);
+    const auto k_region = crypto::hmac_sha256(k_date, scope.region);
+    const auto k_service = crypto::hmac_sha256(k_region, scope.service);
+    return crypto::hmac_sha256(k_service, "aws4_request");
+}
+
+std::string signature(const crypto::digest& key, std::string_view sts) {
+    return encoding::hex_encode(crypto::hmac_sha256(key, sts));
+}
+
+signing_trace sign_headers(request& req, const credentials& creds, const signing_params& params,
+                           std::string_view payload_hash) {
+    const auto amz_date = format_amz_date(params.time);
+    const credential_scope scope{amz_date.substr(0, 8), params.region, params.service};
+    req.headers.push_back({"X-Amz-Date", amz_date});
+    if (params.add_content_sha256_header) req.headers.push_back({"X-Amz-Content-Sha256", std::string(payload_hash)});
+    const bool token_signed = !creds.session_token.empty() && !params.session_token_after_signing;
+    if (token_signed) req.headers.push_back({"X-Amz-Security-Token", creds.session_token.reveal()});
+
+    signing_trace trace;
+    trace.canonical_request = canonical_request(req, payload_hash, params.normalize_path);
+    trace.string_to_sign = string_to_sign(amz_date, scope, trace.canonical_request);
+    trace.signature = signature(signing_key(creds.secret_access_key, scope), trace.string_to_sign);
+    req.headers.push_back({"Authorization", std::string(algorithm) + " Credential=" + creds.access_key_id + "/" +
+                                                scope.str() + ", SignedHeaders=" + signed_header_list(req.headers) +
+                                                ", Signature=" + trace.signature});
+    if (!creds.session_token.empty() && !token_signed)
+        req.headers.push_back({"X-Amz-Security-Token", creds.session_token.reveal()});
+    return trace;
+}
+
+signing_trace presign(request& req, const credentials& creds, const signing_params& params, std::chrono::seconds expires,
+                      std::string_view payload_hash) {
+    const auto amz_date = format_amz_date(params.time);
+    const credential_scope scope{amz_date.substr(0, 8), params.region, params.service};
+    req.query.push_back({"X-Amz-Algorithm", std::string(algorithm)});
+    req.query.push_back({"X-Amz-Credential", creds.access_key_id + "/" + scope.str()});
+    req.query.push_back({"X-Amz-Date", amz_date});
+    req.query.push_back({"X-Amz-Expires", std::to_string(expires.count())});
+    req.query.push_back({"X-Amz-SignedHeaders", signed_header_list(req.headers)});
+    const bool token_signed = !creds.session_token.empty() && !params.session_token_after_signing;
+    if (token_signed) req.query.push_back({"X-Amz-Security-Token", creds.session_token.reveal()});
+
+    signing_trace trace;
+    trace.canonical_request = canonical_request(req, payload_hash, params.normalize_path);
+    trace.string_to_sign = string_to_sign(amz_date, scope, trace.canonical_request);
+    trace.signature = signature(signing_key(creds.secret_access_key, scope), trace.string_to_sign);
+    if (!creds.session_token.empty() && !token_signed)
+        req.query.push_back({"X-Amz-Security-Token", creds.session_token.reveal()});
+    req.query.push_back({"X-Amz-Signature", trace.signature});
+    return trace;
+}
+
+std::string to_url(const request& req, std::string_view scheme) {
+    std::string out(scheme);
+    out += "://";
+    out += header_value(req, "host");
+    out += encoding::uri_encode(req.path.empty() ? "/" : req.path, false);
+    for (std::size_t i = 0; i < req.query.size(); ++i) {
+        out += i == 0 ? '?' : '&';
+        out += encoding::uri_encode(req.query[i].key);
+        out += '=';
+        out += encoding::uri_encode(req.query[i].value);
+    }
+    return out;
+}
+
+std::string_view header_value(const request& req, std::string_view name) {
+    for (const auto& h : req.headers)
+        if (encoding::iequals(h.name, name)) return h.value;
+    return {};
+}
+
+}  // namespace stsauth::sigv4
