@@ -1,0 +1,709 @@
+#include "sts/https_sts_client.hpp"
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/error.hpp>
+#include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+#include <algorithm>
+#include <atomic>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#ifndef STSAUTH_VERSION
+#define STSAUTH_VERSION "0.0.0"
+#endif
+
+namespace stsauth::sts {
+
+std::string default_user_agent() { return "stsauth/" STSAUTH_VERSION; }
+
+namespace detail {
+namespace {
+
+namespace asio = boost::asio;
+namespace ssl = asio::ssl;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using steady = std::chrono::steady_clock;
+using error_code = boost::system::error_code;
+
+constexpr std::size_t max_response_header_bytes = 16 * 1024;
+
+/// One upstream call and everyone waiting for it.
+struct flight {
+    flight(sts_request r, std::string k, sts_client::callback cb)
+        : request(std::move(r)), key(std::move(k)), first(std::move(cb)) {}
+    sts_request request;
+    std::string key;  ///< dedupe key; empty when not shared
+    sts_client::callback first;
+    std::vector<sts_client::callback> others;  ///< joined while in flight
+    steady::time_point queue_deadline{};
+    bool retried = false;
+};
+using flight_ptr = std::shared_ptr<flight>;
+
+void deliver(flight& f, const sts_outcome& outcome) {
+    if (f.first) f.first(outcome);
+    for (auto& cb : f.others) cb(outcome);
+}
+
+bool printable(std::string_view s, char lo) noexcept {
+    return std::all_of(s.begin(), s.end(), [lo](char c) { return c >= lo && c <= '~'; });
+}
+
+bool valid_host(std::string_view h) noexcept {
+    return !h.empty() && h.size() <= 253 && std::all_of(h.begin(), h.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '-';
+    });
+}
+
+/// Refuses to put on the wire anything that could split the request (CR/LF, spaces, controls).
+std::optional<sts_outcome> check_request(const sts_request& r) {
+    std::string_view bad;
+    if (!valid_host(r.host)) {
+        bad = "host";
+    } else if (r.target.empty() || r.target.front() != '/' || !printable(r.target, '!')) {
+        bad = "target";
+    } else if (!printable(r.cluster_id, ' ')) {
+        bad = "cluster id";
+    }
+    if (bad.empty()) return std::nullopt;
+    return transport_failure("sts_invalid_request", "invalid " + std::string(bad) + " in STS request",
+                             outcome_kind::rejected);
+}
+
+struct endpoint_override {
+    std::string host;
+    std::string port;
+};
+
+std::optional<endpoint_override> parse_connect_override(std::string_view s) {
+    if (s.empty()) return std::nullopt;
+    endpoint_override out;
+    std::string_view rest;
+    if (s.front() == '[') {
+        const auto close = s.find(']');
+        if (close == std::string_view::npos) throw std::invalid_argument("server.sts.connectOverride: missing ']'");
+        out.host = std::string(s.substr(1, close - 1));
+        rest = s.substr(close + 1);
+    } else {
+        const auto colon = s.rfind(':');
+        if (colon == std::string_view::npos) {
+            throw std::invalid_argument("server.sts.connectOverride: expected HOST:PORT");
+        }
+        out.host = std::string(s.substr(0, colon));
+        rest = s.substr(colon);
+        if (out.host.find(':') != std::string::npos) {
+            throw std::invalid_argument("server.sts.connectOverride: an IPv6 address needs brackets, [ADDR]:PORT");
+        }
+    }
+    if (out.host.empty() || !printable(out.host, '!')) {
+        throw std::invalid_argument("server.sts.connectOverride: empty or invalid host");
+    }
+    if (rest.size() < 2 || rest.size() > 6 || rest.front() != ':') {
+        throw std::invalid_argument("server.sts.connectOverride: expected HOST:PORT");
+    }
+    unsigned port = 0;
+    for (char c : rest.substr(1)) {
+        if (c < '0' || c > '9') throw std::invalid_argument("server.sts.connectOverride: port is not a number");
+        port = port * 10 + static_cast<unsigned>(c - '0');
+    }
+    if (port == 0 || port > 65535) throw std::invalid_argument("server.sts.connectOverride: port out of range");
+    out.port = std::string(rest.substr(1));
+    return out;
+}
+
+void validate(const https_sts_client_config& c) {
+    if (c.timeout.count() <= 0) throw std::invalid_argument("server.sts.timeout: must be positive");
+    if (c.idle_timeout.count() <= 0) throw std::invalid_argument("server.sts.idleTimeout: must be positive");
+    if (c.max_connections_per_host == 0) {
+        throw std::invalid_argument("server.sts.maxConnectionsPerHost: must be at least 1");
+    }
+    if (c.max_body_bytes == 0) throw std::invalid_argument("sts max body bytes: must be at least 1");
+    if (!printable(c.user_agent, ' ')) throw std::invalid_argument("sts user agent: printable ASCII only");
+}
+
+ssl::context make_tls_context(const https_sts_client_config& c) {
+    ssl::context ctx(ssl::context::tls_client);
+    ctx.set_options(ssl::context::default_workarounds | ssl::context::no_compression | SSL_OP_NO_RENEGOTIATION);
+    if (SSL_CTX_set_min_proto_version(ctx.native_handle(), TLS1_2_VERSION) != 1) {
+        throw std::runtime_error("sts tls: cannot require TLS 1.2");
+    }
+    ctx.set_default_verify_paths();
+    if (!c.ca_file.empty()) {
+        error_code ec;
+        ctx.load_verify_file(c.ca_file, ec);
+        if (ec) throw std::runtime_error("server.sts.caFile: cannot load " + c.ca_file + ": " + ec.message());
+    }
+    ctx.set_verify_mode(ssl::verify_peer);
+    return ctx;
+}
+
+bool is_http_protocol_error(const error_code& ec) {
+    return ec.category() == http::make_error_code(http::error::bad_version).category() &&
+           ec != http::error::end_of_stream && ec != http::error::partial_message;
+}
+
+}  // namespace
+
+class connection;
+
+/// Connections and queued calls for one STS host. Guarded by the client's mutex.
+struct host_pool {
+    host_pool(std::string h, const asio::any_io_executor& ex) : host(std::move(h)), queue_timer(ex) {}
+    const std::string host;
+    std::vector<std::shared_ptr<connection>> idle;  ///< most recently used last
+    std::size_t open = 0;                            ///< idle + busy + being opened
+    std::deque<flight_ptr> queue;
+    asio::steady_timer queue_timer;  ///< armed for the head's deadline while the queue is non-empty
+    bool timer_armed = false;
+};
+
+class https_sts_client_impl : public std::enable_shared_from_this<https_sts_client_impl> {
+public:
+    https_sts_client_impl(asio::io_context& ioc, https_sts_client_config config)
+        : ioc_(ioc),
+          config_((validate(config), std::move(config))),
+          override_(parse_connect_override(config_.connect_override)),
+          tls_(make_tls_context(config_)) {}
+
+    void submit(sts_request request, sts_client::callback cb);
+    void shutdown();
+    sts_client_stats stats() const;
+
+    // ---- used by connections -----------------------------------------------------------------
+    asio::io_context& io() { return ioc_; }
+    const https_sts_client_config& config() const { return config_; }
+    ssl::context& tls() { return tls_; }
+    std::string_view connect_host(const host_pool& pool) const {
+        return override_ ? std::string_view(override_->host) : std::string_view(pool.host);
+    }
+    std::string_view connect_port() const { return override_ ? std::string_view(override_->port) : "443"; }
+    bool stopped() const { return stopped_flag_.load(std::memory_order_relaxed); }
+
+    /// Called on `conn`'s strand when an exchange ends (the outcome is final: retries are done).
+    void exchange_done(const std::shared_ptr<connection>& conn, flight_ptr f, const sts_outcome& outcome,
+                       bool reusable);
+    /// Called on `conn`'s strand when its idle timer fires.
+    void idle_expired(const std::shared_ptr<connection>& conn);
+
+    std::atomic<std::uint64_t> requests_sent{0};
+    std::atomic<std::uint64_t> connections_opened{0};
+    std::atomic<std::uint64_t> retries{0};
+
+private:
+    host_pool& pool_for(const std::string& host);
+    void forget(const flight& f);
+    void enqueue(host_pool& pool, flight_ptr f);
+    void arm_queue_timer(host_pool& pool);
+    void on_queue_timer(host_pool& pool, const error_code& ec);
+    sts_outcome shutdown_outcome() const {
+        return transport_failure("sts_shutdown", "the STS client is shutting down");
+    }
+
+    asio::io_context& ioc_;
+    const https_sts_client_config config_;
+    const std::optional<endpoint_override> override_;
+    ssl::context tls_;
+
+    mutable std::mutex mu_;
+    bool stopped_ = false;
+    std::atomic<bool> stopped_flag_{false};
+    std::unordered_map<std::string, std::unique_ptr<host_pool>> pools_;
+    std::unordered_map<std::string_view, flight_ptr> flights_;  ///< keys point into flight::key
+    std::size_t in_flight_ = 0;
+    std::uint64_t shared_calls_ = 0;
+};
+
+/// One keep-alive TLS connection to one STS host; one exchange at a time, on its own strand.
+/// Every handler carries the generation it was started for; anything older is stale and ignored
+/// (the deadline finishes an attempt at once, whatever the pending operation).
+class connection : public std::enable_shared_from_this<connection> {
+public:
+    connection(std::shared_ptr<https_sts_client_impl> owner, host_pool& pool)
+        : owner_(std::move(owner)),
+          pool_(pool),
+          strand_(asio::make_strand(owner_->io())),
+          resolver_(strand_),
+          timer_(strand_) {
+        new_stream();
+    }
+
+    host_pool& pool() const noexcept { return pool_; }
+
+    /// From any thread.
+    void start(flight_ptr f) {
+        asio::post(strand_, [self = shared_from_this(), f = std::move(f)]() mutable { self->do_start(std::move(f)); });
+    }
+    void close_async() {
+        asio::post(strand_, [self = shared_from_this()] { self->close(); });
+    }
+
+    // ---- on the strand ---------------------------------------------------------------------
+    void do_start(flight_ptr f) {
+        flight_ = std::move(f);
+        active_ = true;
+        const auto g = ++gen_;
+        timer_.expires_after(owner_->config().timeout);
+        timer_.async_wait([self = shared_from_this(), g](const error_code& ec) {
+            if (!ec) self->on_deadline(g);
+        });
+        build_request();
+        reused_ = connected_;
+        if (connected_) {
+            do_write();
+        } else {
+            do_resolve();
+        }
+    }
+
+    void arm_idle_timer() {
+        const auto g = ++gen_;
+        timer_.expires_after(owner_->config().idle_timeout);
+        timer_.async_wait([self = shared_from_this(), g](const error_code& ec) {
+            if (!ec && g == self->gen_ && !self->active_) self->owner_->idle_expired(self);
+        });
+    }
+
+    void close() {
+        ++gen_;
+        active_ = false;
+        timer_.cancel();
+        resolver_.cancel();
+        close_socket();
+    }
+
+private:
+    enum class phase { resolve, connect, handshake, send, receive };
+    static std::string_view phase_name(phase p) {
+        switch (p) {
+            case phase::resolve: return "resolve";
+            case phase::connect: return "connect";
+            case phase::handshake: return "TLS handshake";
+            case phase::send: return "send";
+            case phase::receive: return "receive";
+        }
+        return "";
+    }
+
+    void new_stream() {
+        stream_.emplace(strand_, owner_->tls());
+        buffer_.clear();
+        connected_ = false;
+        SSL* ssl = stream_->native_handle();
+        const std::string& host = pool_.host;
+        // SSL_set_tlsext_host_name is a macro with a C cast; this is its expansion.
+        tls_setup_ok_ = SSL_ctrl(ssl, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
+                                 const_cast<char*>(host.c_str())) == 1 &&
+                        SSL_set1_host(ssl, host.c_str()) == 1;
+        SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+    }
+
+    void build_request() {
+        const sts_request& r = flight_->request;
+        const std::string& ua = owner_->config().user_agent;
+        request_.clear();
+        request_.reserve(r.target.size() + r.host.size() + r.cluster_id.size() + ua.size() + 96);
+        request_.append("GET ").append(r.target).append(" HTTP/1.1\r\nHost: ").append(r.host);
+        request_.append("\r\nx-k8s-aws-id: ").append(r.cluster_id);
+        request_.append("\r\nAccept: application/json\r\nUser-Agent: ").append(ua).append("\r\n\r\n");
+    }
+
+    bool stale(std::uint64_t g) const noexcept { return g != gen_ || !active_; }
+
+    void do_resolve() {
+        phase_ = phase::resolve;
+        resolver_.async_resolve(owner_->connect_host(pool_), owner_->connect_port(),
+                                [self = shared_from_this(), g = gen_](const error_code& ec,
+                                                                      const tcp::resolver::results_type& results) {
+                                    self->on_resolve(g, ec, results);
+                                });
+    }
+
+    void on_resolve(std::uint64_t g, const error_code& ec, const tcp::resolver::results_type& results) {
+        if (stale(g)) return;
+        if (ec) return fail("sts_resolve_failed", ec);
+        phase_ = phase::connect;
+        asio::async_connect(stream_->next_layer(), results,
+                            [self = shared_from_this(), g](const error_code& e, const tcp::endpoint&) {
+                                self->on_connect(g, e);
+                            });
+    }
+
+    void on_connect(std::uint64_t g, const error_code& ec) {
+        if (stale(g)) return;
+        if (ec) return fail("sts_connect_failed", ec);
+        owner_->connections_opened.fetch_add(1, std::memory_order_relaxed);
+        error_code ignored;
+        stream_->next_layer().set_option(tcp::no_delay(true), ignored);
+        phase_ = phase::handshake;
+        if (!tls_setup_ok_) {
+            return finish(transport_failure("sts_tls_failed", "cannot set SNI / host name check"), false);
+        }
+        stream_->async_handshake(ssl::stream_base::client, [self = shared_from_this(), g](const error_code& e) {
+            self->on_handshake(g, e);
+        });
+    }
+
+    void on_handshake(std::uint64_t g, const error_code& ec) {
+        if (stale(g)) return;
+        if (ec) return fail("sts_tls_failed", ec);
+        connected_ = true;
+        do_write();
+    }
+
+    void do_write() {
+        phase_ = phase::send;
+        owner_->requests_sent.fetch_add(1, std::memory_order_relaxed);
+        asio::async_write(*stream_, asio::buffer(request_),
+                          [self = shared_from_this(), g = gen_](const error_code& ec, std::size_t) {
+                              self->on_write(g, ec);
+                          });
+    }
+
+    void on_write(std::uint64_t g, const error_code& ec) {
+        if (stale(g)) return;
+        if (ec) return fail_io("sts_send_failed", ec, true);
+        phase_ = phase::receive;
+        parser_.emplace();
+        parser_->header_limit(max_response_header_bytes);
+        parser_->body_limit(owner_->config().max_body_bytes);
+        http::async_read(*stream_, buffer_, *parser_,
+                         [self = shared_from_this(), g](const error_code& e, std::size_t) { self->on_read(g, e); });
+    }
+
+    void on_read(std::uint64_t g, error_code ec) {
+        if (stale(g)) return;
+        auto& p = *parser_;
+        if (ec == http::error::body_limit) {
+            return finish(oversize_response(p.get().result_int(), owner_->config().max_body_bytes), false);
+        }
+        if (ec == ssl::error::stream_truncated && p.is_header_done() && p.need_eof()) {
+            // The peer closed without close_notify after a body delimited by the end of the
+            // connection: that short read is how such a body ends (as Beast's examples treat it).
+            // STS sends Content-Length; a cut JSON body would fail to parse anyway.
+            error_code eof;
+            p.put_eof(eof);
+            if (!eof) ec = {};
+        }
+        if (ec) {
+            if (is_http_protocol_error(ec)) {
+                return finish(transport_failure("sts_bad_http", "malformed HTTP response: " + ec.message(),
+                                                outcome_kind::bad_response),
+                              false);
+            }
+            return fail_io("sts_receive_failed", ec, !p.got_some() && buffer_.size() == 0);
+        }
+        const bool reusable = p.keep_alive() && buffer_.size() == 0;
+        finish(classify_response(p.get().result_int(), p.get().body()), reusable);
+    }
+
+    /// A send/receive failure. A connection taken from the pool may have been closed by the
+    /// server while idle: if nothing of a response arrived, the call is retried once on a fresh
+    /// connection (GetCallerIdentity is idempotent). A timeout is never retried.
+    void fail_io(std::string_view reason, const error_code& ec, bool nothing_received) {
+        if (nothing_received && reused_ && !flight_->retried && !owner_->stopped()) {
+            flight_->retried = true;
+            owner_->retries.fetch_add(1, std::memory_order_relaxed);
+            close();
+            new_stream();
+            auto f = std::move(flight_);
+            return do_start(std::move(f));
+        }
+        fail(reason, ec);
+    }
+
+    void fail(std::string_view reason, const error_code& ec) {
+        std::string detail(phase_name(phase_));
+        detail += ": ";
+        detail += ec.message();
+        if (phase_ == phase::handshake) {
+            const long verify = SSL_get_verify_result(stream_->native_handle());
+            if (verify != X509_V_OK) {
+                detail += " (";
+                detail += X509_verify_cert_error_string(verify);
+                detail += ")";
+            }
+        }
+        finish(transport_failure(std::string(reason), detail), false);
+    }
+
+    void on_deadline(std::uint64_t g) {
+        if (stale(g)) return;
+        const auto ms = owner_->config().timeout.count();
+        finish(transport_failure("sts_timeout", "no answer from STS within " + std::to_string(ms) + " ms (during " +
+                                                    std::string(phase_name(phase_)) + ")"),
+               false);
+    }
+
+    /// Ends the attempt: makes pending handlers stale, closes unless reusable, hands over.
+    void finish(const sts_outcome& outcome, bool reusable) {
+        ++gen_;
+        active_ = false;
+        timer_.cancel();
+        if (!reusable) {
+            resolver_.cancel();
+            close_socket();
+        }
+        auto f = std::move(flight_);
+        owner_->exchange_done(shared_from_this(), std::move(f), outcome, reusable);
+    }
+
+    void close_socket() {
+        error_code ignored;
+        stream_->next_layer().close(ignored);
+        connected_ = false;
+    }
+
+    std::shared_ptr<https_sts_client_impl> owner_;
+    host_pool& pool_;
+    asio::strand<asio::io_context::executor_type> strand_;
+    tcp::resolver resolver_;
+    asio::steady_timer timer_;  ///< attempt deadline while active, idle timeout while pooled
+    std::optional<ssl::stream<tcp::socket>> stream_;
+    beast::flat_buffer buffer_;
+    std::optional<http::response_parser<http::string_body>> parser_;
+    std::string request_;  ///< serialised request, reused across exchanges
+    flight_ptr flight_;
+    std::uint64_t gen_ = 0;
+    phase phase_ = phase::resolve;
+    bool active_ = false;
+    bool connected_ = false;
+    bool reused_ = false;
+    bool tls_setup_ok_ = false;
+};
+
+// ---- https_sts_client_impl ------------------------------------------------------------------------
+
+host_pool& https_sts_client_impl::pool_for(const std::string& host) {
+    auto it = pools_.find(host);
+    if (it == pools_.end()) {
+        it = pools_.emplace(host, std::make_unique<host_pool>(host, ioc_.get_executor())).first;
+    }
+    return *it->second;
+}
+
+void https_sts_client_impl::forget(const flight& f) {
+    if (!f.key.empty()) {
+        auto it = flights_.find(f.key);
+        if (it != flights_.end() && it->second.get() == &f) flights_.erase(it);
+    }
+    --in_flight_;
+}
+
+void https_sts_client_impl::submit(sts_request request, sts_client::callback cb) {
+    if (auto refused = check_request(request)) {
+        asio::post(ioc_, [cb = std::move(cb), o = std::move(*refused)] { cb(o); });
+        return;
+    }
+    std::string key;
+    if (!request.dedupe_key.empty()) {
+        key.reserve(request.dedupe_key.size() + 1 + request.cluster_id.size());
+        key.append(request.dedupe_key).append(1, '\n').append(request.cluster_id);
+    }
+    flight_ptr f;
+    host_pool* pool = nullptr;
+    std::shared_ptr<connection> conn;
+    {
+        std::unique_lock lock(mu_);
+        if (stopped_) {
+            lock.unlock();
+            asio::post(ioc_, [cb = std::move(cb), o = shutdown_outcome()] { cb(o); });
+            return;
+        }
+        if (!key.empty()) {
+            if (auto it = flights_.find(key); it != flights_.end()) {
+                it->second->others.push_back(std::move(cb));
+                ++shared_calls_;
+                return;
+            }
+        }
+        f = std::make_shared<flight>(std::move(request), std::move(key), std::move(cb));
+        if (!f->key.empty()) flights_.emplace(f->key, f);
+        ++in_flight_;
+        pool = &pool_for(f->request.host);
+        if (!pool->idle.empty()) {
+            conn = std::move(pool->idle.back());
+            pool->idle.pop_back();
+        } else if (pool->open < config_.max_connections_per_host) {
+            ++pool->open;
+        } else {
+            enqueue(*pool, std::move(f));
+            return;
+        }
+    }
+    if (!conn) conn = std::make_shared<connection>(shared_from_this(), *pool);
+    conn->start(std::move(f));
+}
+
+void https_sts_client_impl::enqueue(host_pool& pool, flight_ptr f) {
+    f->queue_deadline = steady::now() + config_.timeout;
+    pool.queue.push_back(std::move(f));
+    if (!pool.timer_armed) arm_queue_timer(pool);
+}
+
+void https_sts_client_impl::arm_queue_timer(host_pool& pool) {
+    // Deadlines grow with queue order (one timeout for all), so the head's is the earliest.
+    pool.timer_armed = true;
+    pool.queue_timer.expires_at(pool.queue.front()->queue_deadline);
+    pool.queue_timer.async_wait(
+        [self = shared_from_this(), &pool](const error_code& ec) { self->on_queue_timer(pool, ec); });
+}
+
+void https_sts_client_impl::on_queue_timer(host_pool& pool, const error_code& ec) {
+    std::vector<flight_ptr> expired;
+    {
+        std::lock_guard lock(mu_);
+        pool.timer_armed = false;
+        if (ec || stopped_) return;
+        const auto now = steady::now();
+        while (!pool.queue.empty() && pool.queue.front()->queue_deadline <= now) {
+            forget(*pool.queue.front());
+            expired.push_back(std::move(pool.queue.front()));
+            pool.queue.pop_front();
+        }
+        if (!pool.queue.empty()) arm_queue_timer(pool);
+    }
+    if (expired.empty()) return;
+    const sts_outcome o = transport_failure(
+        "sts_pool_timeout", "no STS connection free within " + std::to_string(config_.timeout.count()) + " ms (" +
+                                std::to_string(config_.max_connections_per_host) + " busy)");
+    for (auto& f : expired) deliver(*f, o);
+}
+
+void https_sts_client_impl::exchange_done(const std::shared_ptr<connection>& conn, flight_ptr f,
+                                          const sts_outcome& outcome, bool reusable) {
+    flight_ptr next;
+    bool next_on_fresh = false;
+    bool to_idle = false;
+    host_pool& pool = conn->pool();
+    {
+        std::lock_guard lock(mu_);
+        forget(*f);
+        if (stopped_ && reusable) {
+            reusable = false;
+            conn->close();
+        }
+        if (reusable) {
+            if (!pool.queue.empty()) {
+                next = std::move(pool.queue.front());
+                pool.queue.pop_front();
+            } else {
+                pool.idle.push_back(conn);
+                to_idle = true;
+            }
+        } else {
+            --pool.open;
+            if (!pool.queue.empty()) {
+                next = std::move(pool.queue.front());
+                pool.queue.pop_front();
+                ++pool.open;
+                next_on_fresh = true;
+            }
+        }
+    }
+    // Still on conn's strand: a thread that takes conn from the idle list meanwhile posts its
+    // start to this strand, so it runs after the idle timer is armed here.
+    if (next && next_on_fresh) {
+        std::make_shared<connection>(shared_from_this(), pool)->start(std::move(next));
+    } else if (next) {
+        conn->do_start(std::move(next));
+    } else if (to_idle) {
+        conn->arm_idle_timer();
+    }
+    deliver(*f, outcome);
+}
+
+void https_sts_client_impl::idle_expired(const std::shared_ptr<connection>& conn) {
+    {
+        std::lock_guard lock(mu_);
+        auto& idle = conn->pool().idle;
+        const auto it = std::find(idle.begin(), idle.end(), conn);
+        if (it == idle.end()) return;  // taken for a call a moment ago
+        idle.erase(it);
+        --conn->pool().open;
+    }
+    conn->close();
+}
+
+void https_sts_client_impl::shutdown() {
+    std::vector<std::shared_ptr<connection>> idle;
+    std::vector<flight_ptr> queued;
+    {
+        std::lock_guard lock(mu_);
+        if (stopped_) return;
+        stopped_ = true;
+        stopped_flag_.store(true, std::memory_order_relaxed);
+        for (auto& [host, pool] : pools_) {
+            pool->open -= pool->idle.size();
+            std::move(pool->idle.begin(), pool->idle.end(), std::back_inserter(idle));
+            pool->idle.clear();
+            for (auto& f : pool->queue) {
+                forget(*f);
+                queued.push_back(std::move(f));
+            }
+            pool->queue.clear();
+            pool->queue_timer.cancel();
+        }
+    }
+    for (auto& c : idle) c->close_async();
+    for (auto& f : queued) {
+        asio::post(ioc_, [f, o = shutdown_outcome()] { deliver(*f, o); });
+    }
+}
+
+sts_client_stats https_sts_client_impl::stats() const {
+    sts_client_stats s;
+    {
+        std::lock_guard lock(mu_);
+        for (const auto& [host, pool] : pools_) {
+            s.open_connections += pool->open;
+            s.idle_connections += pool->idle.size();
+            s.queued += pool->queue.size();
+        }
+        s.in_flight = in_flight_;
+        s.shared_calls = shared_calls_;
+    }
+    s.requests_sent = requests_sent.load(std::memory_order_relaxed);
+    s.connections_opened = connections_opened.load(std::memory_order_relaxed);
+    s.retries = retries.load(std::memory_order_relaxed);
+    return s;
+}
+
+}  // namespace detail
+
+// ---- https_sts_client ------------------------------------------------------------------------------
+
+https_sts_client::https_sts_client(boost::asio::io_context& ioc, https_sts_client_config config)
+    : impl_(std::make_shared<detail::https_sts_client_impl>(ioc, std::move(config))) {}
+
+https_sts_client::~https_sts_client() { impl_->shutdown(); }
+
+void https_sts_client::get_caller_identity(sts_request request, callback cb) {
+    impl_->submit(std::move(request), std::move(cb));
+}
+
+sts_client_stats https_sts_client::stats() const { return impl_->stats(); }
+
+}  // namespace stsauth::sts
