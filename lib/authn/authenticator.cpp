@@ -1,0 +1,173 @@
+#include "authn/authenticator.hpp"
+
+#include "authn/identity.hpp"
+#include "common/encoding.hpp"
+#include "mapping/template.hpp"
+
+#include <type_traits>
+
+namespace stsauth::authn {
+namespace {
+
+decision deny(decision d, std::string reason, std::string metric, std::string detail) {
+    d.kind = verdict::denied;
+    d.reason = std::move(reason);
+    d.metric_result = std::move(metric);
+    d.detail = std::move(detail);
+    return d;
+}
+
+void finish_render(const mapping::matched& m, decision d, const std::optional<std::string>& dns_name,
+                   const authenticator::completion& done) {
+    auto user = mapping::render_user(m, *d.identity, dns_name);
+    d.backend = m.backend;
+    if (!user) {
+        done(deny(std::move(d), user.err().code, "uknown_user", user.err().message));
+        return;
+    }
+    d.kind = verdict::authenticated;
+    d.reason = "ok";
+    d.metric_result = "success";
+    d.username = std::move(user->username);
+    d.groups = std::move(user->groups);
+    done(std::move(d));
+}
+
+}  // namespace
+
+authenticator::authenticator(authenticator_config config, sts::sts_client& sts, chain_fn chain, ec2_resolver* ec2,
+                             clock_fn clock)
+    : config_(std::move(config)),
+      sts_(sts),
+      chain_(std::move(chain)),
+      ec2_(ec2),
+      clock_(std::move(clock)),
+      cache_(config_.cache_ttl, config_.cache_max_entries) {}
+
+void authenticator::authenticate(std::string_view token, completion done) {
+    const auto now = clock_();
+    decision d;
+
+    // Phase 1: local validation. Nothing leaves the process for a token that fails it.
+    auto validated = token::validate(token, config_.validation, now);
+    if (!validated) {
+        done(deny(std::move(d), validated.err().code, "invalid_token", validated.err().message));
+        return;
+    }
+    d.sts_region = validated->sts_region;
+    token_facts facts{crypto::sha256(token), std::move(validated->access_key_id), validated->host,
+                      validated->expires_at};
+
+    // Phase 2: the verified-identity cache (A6).
+    if (auto hit = cache_.find(facts.key, now)) {
+        d.cache_hit = true;
+        if (!hit->positive) {
+            done(deny(std::move(d), hit->reason, "sts_error", "STS rejected this token earlier: " + hit->sts_error_code));
+            return;
+        }
+        on_identity(hit->identity, facts, std::move(d), std::move(done));
+        return;
+    }
+
+    // Phase 3: ask STS. Identical tokens in flight share one request (dedupe key).
+    sts::sts_request request{std::move(validated->host), std::move(validated->target), config_.cluster_id,
+                             encoding::hex_encode(facts.key)};
+    sts_.get_caller_identity(std::move(request),
+                             [this, facts = std::move(facts), d = std::move(d), done = std::move(done)](
+                                 const sts::sts_outcome& outcome) mutable {
+                                 on_sts(outcome, facts, std::move(d), std::move(done));
+                             });
+}
+
+void authenticator::on_sts(const sts::sts_outcome& outcome, const token_facts& facts, decision d, completion done) {
+    d.sts = sts_call{outcome.http_status, outcome.kind};
+    switch (outcome.kind) {
+        case sts::outcome_kind::ok:
+            cache_.store(facts.key, cached_answer{true, outcome.identity, {}, {}}, facts.expires_at, clock_());
+            on_identity(outcome.identity, facts, std::move(d), std::move(done));
+            return;
+        case sts::outcome_kind::rejected:
+            cache_.store(facts.key, cached_answer{false, {}, outcome.reason, outcome.sts_error_code}, facts.expires_at,
+                         clock_());
+            done(deny(std::move(d), outcome.reason, "sts_error", outcome.detail));
+            return;
+        case sts::outcome_kind::throttled:
+            d.kind = verdict::throttled;
+            d.metric_result = "sts_throttling";
+            break;
+        case sts::outcome_kind::unavailable:
+        case sts::outcome_kind::bad_response:
+            d.kind = verdict::unavailable;
+            d.metric_result = "sts_error";
+            break;
+    }
+    d.reason = outcome.reason;
+    d.detail = outcome.detail;
+    done(std::move(d));
+}
+
+void authenticator::on_identity(const sts::caller_identity& caller, const token_facts& facts, decision d,
+                                completion done) const {
+    auto id = make_identity(caller, facts.access_key_id, facts.host);
+    if (!id) {
+        // STS vouched for something we cannot parse: the reference calls this an STS error.
+        done(deny(std::move(d), id.err().code, "sts_error", id.err().message));
+        return;
+    }
+    map(std::move(*id), std::move(d), std::move(done));
+}
+
+void authenticator::map(mapping::identity id, decision d, completion done) const {
+    const auto chain = chain_();
+    std::vector<mapping::backend_ref> refs;
+    if (chain) {
+        refs.reserve(chain->backends.size());
+        for (const auto& b : chain->backends) refs.push_back({b.name, b.mappings.get(), b.reserved_prefixes});
+    }
+    const mapping::feature_flags flags = chain ? chain->flags : mapping::feature_flags{};
+    auto outcome = mapping::map_identity(refs, id, flags);
+    d.identity = std::move(id);
+
+    if (auto* acct = std::get_if<mapping::account_allowed>(&outcome)) {
+        d.kind = verdict::authenticated;
+        d.reason = "ok";
+        d.metric_result = "success";
+        d.backend = acct->backend;
+        d.username = acct->username;
+        done(std::move(d));
+        return;
+    }
+    if (auto* nm = std::get_if<mapping::not_mapped>(&outcome)) {
+        std::string detail = "identity is not mapped";
+        for (const auto& e : nm->errors) detail += "; " + e.message;
+        done(deny(std::move(d), nm->errors.empty() ? "not_mapped" : nm->errors.front().code, "uknown_user", detail));
+        return;
+    }
+    if (auto* den = std::get_if<mapping::denied>(&outcome)) {
+        d.backend = den->backend;
+        done(deny(std::move(d), den->reason.code, "uknown_user", den->reason.message));
+        return;
+    }
+
+    auto& m = std::get<mapping::matched>(outcome);
+    std::optional<result<std::string>> instance;
+    if (mapping::needs_ec2_dns_name(m)) instance = mapping::instance_id_for_ec2(*d.identity);
+    if (!instance || !instance->ok()) {
+        finish_render(m, std::move(d), std::nullopt, done);  // render_user reports a missing instance id
+        return;
+    }
+    if (ec2_ == nullptr) {
+        done(deny(std::move(d), "ec2_unavailable", "uknown_user", "no EC2 client configured for {{EC2PrivateDNSName}}"));
+        return;
+    }
+    ec2_->private_dns_name(std::move(instance->value()),
+                           [m = std::move(m), d = std::move(d), done = std::move(done)](result<std::string> name) mutable {
+                               if (!name) {
+                                   done(deny(std::move(d), name.err().code, "uknown_user", name.err().message));
+                                   return;
+                               }
+                               finish_render(m, std::move(d), std::move(*name), done);
+                           });
+}
+
+}  // namespace stsauth::authn

@@ -1,0 +1,66 @@
+#include "authn/identity_cache.hpp"
+
+#include <cstring>
+
+namespace stsauth::authn {
+
+std::size_t identity_cache::digest_hash::operator()(const crypto::digest& d) const noexcept {
+    std::size_t h;
+    std::memcpy(&h, d.data() + 8, sizeof h);  // the key is already a uniform hash
+    return h;
+}
+
+identity_cache::identity_cache(std::chrono::milliseconds ttl, std::size_t max_entries)
+    : ttl_(ttl), max_entries_(max_entries), per_shard_max_(std::max<std::size_t>(1, max_entries / shard_count)) {}
+
+std::optional<cached_answer> identity_cache::find(const crypto::digest& key, time_point now) {
+    if (!enabled()) return std::nullopt;
+    auto& s = shard_for(key);
+    std::lock_guard lock(s.mu);
+    const auto it = s.map.find(key);
+    if (it == s.map.end()) {
+        misses_.fetch_add(1, std::memory_order_relaxed);
+        return std::nullopt;
+    }
+    if (it->second.expires <= now) {
+        s.lru.erase(it->second.lru);
+        s.map.erase(it);
+        entries_.fetch_sub(1, std::memory_order_relaxed);
+        misses_.fetch_add(1, std::memory_order_relaxed);
+        return std::nullopt;
+    }
+    s.lru.splice(s.lru.begin(), s.lru, it->second.lru);
+    hits_.fetch_add(1, std::memory_order_relaxed);
+    return it->second.answer;
+}
+
+void identity_cache::store(const crypto::digest& key, cached_answer answer, time_point token_expires_at,
+                           time_point now) {
+    if (!enabled()) return;
+    const auto expires = std::min(now + ttl_, token_expires_at);
+    if (expires <= now) return;
+    auto& s = shard_for(key);
+    std::lock_guard lock(s.mu);
+    if (const auto it = s.map.find(key); it != s.map.end()) {
+        it->second.answer = std::move(answer);
+        it->second.expires = expires;
+        s.lru.splice(s.lru.begin(), s.lru, it->second.lru);
+        return;
+    }
+    while (s.map.size() >= per_shard_max_ && !s.lru.empty()) {
+        s.map.erase(s.lru.back());
+        s.lru.pop_back();
+        entries_.fetch_sub(1, std::memory_order_relaxed);
+        evictions_.fetch_add(1, std::memory_order_relaxed);
+    }
+    s.lru.push_front(key);
+    s.map.emplace(key, entry{std::move(answer), expires, s.lru.begin()});
+    entries_.fetch_add(1, std::memory_order_relaxed);
+}
+
+cache_stats identity_cache::stats() const {
+    return {hits_.load(std::memory_order_relaxed), misses_.load(std::memory_order_relaxed),
+            evictions_.load(std::memory_order_relaxed), entries_.load(std::memory_order_relaxed)};
+}
+
+}  // namespace stsauth::authn

@@ -1,0 +1,80 @@
+#pragma once
+/// \file
+/// The verified-identity cache (SPEC-decisions A6): token SHA-256 -> what STS said about it.
+/// Positive entries hold the caller identity (never the mapping: mapping changes apply at once);
+/// negative entries remember an STS 403. Each entry lives min(ttl, time left before the token's
+/// 15-minute expiry). Bounded (LRU). Thread-safe; sharded to keep lock hold times short.
+
+#include "crypto/crypto.hpp"
+#include "sts/response.hpp"
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <list>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+
+namespace stsauth::authn {
+
+struct cached_answer {
+    bool positive = true;             ///< false: STS rejected the token (403)
+    sts::caller_identity identity;    ///< positive entries only
+    std::string reason;               ///< negative entries: the STS reason ("sts_rejected")
+    std::string sts_error_code;       ///< negative entries: STS's Error.Code
+};
+
+struct cache_stats {
+    std::uint64_t hits = 0;
+    std::uint64_t misses = 0;
+    std::uint64_t evictions = 0;
+    std::size_t entries = 0;
+};
+
+class identity_cache {
+public:
+    using time_point = std::chrono::system_clock::time_point;
+
+    /// ttl == 0 disables the cache; max_entries bounds the whole cache.
+    identity_cache(std::chrono::milliseconds ttl, std::size_t max_entries);
+
+    bool enabled() const noexcept { return ttl_.count() > 0 && max_entries_ > 0; }
+
+    std::optional<cached_answer> find(const crypto::digest& key, time_point now);
+    /// Stores for min(ttl, token_expires_at - now); nothing when that is not positive.
+    void store(const crypto::digest& key, cached_answer answer, time_point token_expires_at, time_point now);
+
+    cache_stats stats() const;
+
+private:
+    static constexpr std::size_t shard_count = 16;
+    struct digest_hash {
+        std::size_t operator()(const crypto::digest& d) const noexcept;
+    };
+    struct entry;
+    using lru_list = std::list<crypto::digest>;
+    struct entry {
+        cached_answer answer;
+        time_point expires;
+        lru_list::iterator lru;
+    };
+    struct shard {
+        mutable std::mutex mu;
+        std::unordered_map<crypto::digest, entry, digest_hash> map;
+        lru_list lru;  ///< front = most recently used
+    };
+
+    shard& shard_for(const crypto::digest& key) noexcept { return shards_[key[0] % shard_count]; }
+
+    std::chrono::milliseconds ttl_;
+    std::size_t max_entries_;
+    std::size_t per_shard_max_;
+    std::array<shard, shard_count> shards_;
+    std::atomic<std::uint64_t> hits_{0}, misses_{0}, evictions_{0};
+    std::atomic<std::size_t> entries_{0};
+};
+
+}  // namespace stsauth::authn

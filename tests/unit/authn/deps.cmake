@@ -1,0 +1,1 @@
+set(UNIT_LIBS stsauth_sigv4 yaml-cpp)
