@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 #include <yaml-cpp/yaml.h>
 
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -285,6 +286,16 @@ TEST_CASE("type errors fail parsing and name field and file", "[config][parse]")
     REQUIRE_FALSE(missing.ok());
     CHECK(missing.code() == "read_error");
     CHECK(missing.err().message.find("does-not-exist.yaml") != std::string::npos);
+
+    // An oversized file is refused before parsing (sparse file: no 16 MiB written to disk).
+    const auto big = std::filesystem::temp_directory_path() / "stsauth-config-test-oversize.yaml";
+    { std::ofstream(big) << "clusterID: c\n"; }
+    std::filesystem::resize_file(big, (16u << 20) + 1);
+    auto oversize = parse_config_file(big.string());
+    std::filesystem::remove(big);
+    REQUIRE_FALSE(oversize.ok());
+    CHECK(oversize.code() == "read_error");
+    CHECK(oversize.err().message.find("larger than 16 MiB") != std::string::npos);
 
     // Several problems are all reported, the first one's code is the error's.
     auto many = parse_config("server:\n  port: x\n  healthPort: y\n", "f.yaml");
