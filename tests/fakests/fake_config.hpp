@@ -1,0 +1,50 @@
+#pragma once
+/// \file
+/// The fake STS's configuration (SPEC-decisions A10): the IAM identities it knows, each with its
+/// long-term or temporary keys, and the EC2 instances DescribeInstances can find.
+
+#include "common/result.hpp"
+#include "common/secret.hpp"
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace stsauth::fakests {
+
+/// One set of keys and the identity GetCallerIdentity answers for it.
+struct credential_entry {
+    std::string access_key_id;
+    secret<std::string> secret_access_key;
+    /// Empty for long-term keys; otherwise X-Amz-Security-Token must equal it.
+    secret<std::string> session_token;
+    std::string arn;
+    std::string user_id;
+    std::string account;
+};
+
+/// One EC2 instance for DescribeInstances.
+struct instance_entry {
+    std::string instance_id;
+    std::string private_dns_name;
+};
+
+struct fake_config {
+    std::vector<credential_entry> credentials;
+    std::vector<instance_entry> instances;
+
+    /// The entry for an access key id, or nullptr.
+    const credential_entry* find_credential(std::string_view access_key_id) const;
+    /// The entry for an instance id, or nullptr.
+    const instance_entry* find_instance(std::string_view instance_id) const;
+};
+
+/// True for `i-` followed by 8 or 17 lower-case hex digits, EC2's instance id format.
+bool is_instance_id(std::string_view id);
+
+/// Parses the YAML of A10 (`credentials:` list; `instances:` list of instanceId/privateDnsName).
+/// Strict: unknown keys, missing required keys, duplicate access key ids or instance ids, instance ids
+/// not in EC2's format are errors (code "bad_config", the message names the entry by index and key, never a secret).
+result<fake_config> parse_config(std::string_view yaml_text);
+
+}  // namespace stsauth::fakests

@@ -1,0 +1,195 @@
+#include "fake_service.hpp"
+
+#include "sigv4_verifier.hpp"
+
+#include "common/encoding.hpp"
+
+#include <algorithm>
+
+namespace stsauth::fakests {
+namespace {
+
+constexpr std::string_view sts_version = "2011-06-15";
+
+bool contains_icase(std::string_view haystack, std::string_view needle) {
+    return encoding::to_lower(haystack).find(encoding::to_lower(needle)) != std::string::npos;
+}
+
+// Query parameters plus, for a POST, the form body's.
+std::vector<sigv4::query_param> all_params(const parsed_request& req, bool& malformed_body) {
+    auto params = req.query;
+    malformed_body = false;
+    if (req.method == "POST" && !req.body.empty()) {
+        auto form = parse_form(req.body);
+        if (!form.ok()) {
+            malformed_body = true;
+        } else {
+            params.insert(params.end(), form->begin(), form->end());
+        }
+    }
+    return params;
+}
+
+reply success(std::string content_type, std::string body, std::string action, std::string_view request_id) {
+    reply r;
+    r.status = 200;
+    r.content_type = std::move(content_type);
+    r.body = std::move(body);
+    r.request_id = std::string(request_id);
+    r.action = std::move(action);
+    r.outcome = "success";
+    return r;
+}
+
+// EC2 reports every authentication failure as AuthFailure, and expiry as RequestExpired.
+std::pair<std::string, std::string> ec2_auth_error(const error& e) {
+    if (e.code == "InvalidClientTokenId" || e.code == "SignatureDoesNotMatch")
+        return {"AuthFailure", "AWS was not able to validate the provided access credentials"};
+    if (e.code == "ExpiredToken") return {"RequestExpired", "Request has expired."};
+    return {e.code, e.message};
+}
+
+reply get_caller_identity(const request_class& cls, const std::vector<sigv4::query_param>& params,
+                          const credential_entry& who, std::string_view request_id) {
+    if (const auto version = param(params, "Version"); version && *version != sts_version)
+        return error_reply(api::sts, cls.json, "InvalidAction",
+                           "Could not find operation GetCallerIdentity for version " + std::string(*version), request_id);
+    auto r = cls.json ? success("application/json", sts_identity_json(who, request_id), cls.action, request_id)
+                      : success("text/xml", sts_identity_xml(who, request_id), cls.action, request_id);
+    return r;
+}
+
+reply describe_instances(const request_class& cls, const std::vector<sigv4::query_param>& params,
+                         const fake_config& config, const credential_entry& who, std::string_view request_id) {
+    std::vector<std::string> ids;
+    for (const auto& p : params) {
+        if (p.key.starts_with("Filter.") || p.key == "MaxResults" || p.key == "NextToken")
+            return error_reply(api::ec2, false, "UnsupportedOperation",
+                               "The fake EC2 supports only InstanceId.N for DescribeInstances (got " + p.key + ").",
+                               request_id);
+        if (!p.key.starts_with("InstanceId.")) continue;
+        const auto n = std::string_view(p.key).substr(11);
+        if (n.empty() || !std::all_of(n.begin(), n.end(), [](char c) { return c >= '0' && c <= '9'; }))
+            return error_reply(api::ec2, false, "InvalidParameterValue", "Invalid parameter name " + p.key, request_id);
+        ids.push_back(p.value);
+    }
+    std::vector<const instance_entry*> found;
+    std::vector<std::string> missing;
+    for (const auto& id : ids) {
+        if (!is_instance_id(id))
+            return error_reply(api::ec2, false, "InvalidInstanceID.Malformed", "Invalid id: \"" + id + "\"", request_id);
+        if (const auto* inst = config.find_instance(id)) {
+            if (std::find(found.begin(), found.end(), inst) == found.end()) found.push_back(inst);
+        } else if (std::find(missing.begin(), missing.end(), id) == missing.end()) {
+            missing.push_back(id);
+        }
+    }
+    if (!missing.empty()) {
+        std::string list;
+        for (const auto& id : missing) list += (list.empty() ? "" : ", ") + id;
+        const auto message = missing.size() == 1 ? "The instance ID '" + list + "' does not exist"
+                                                 : "The instance IDs '" + list + "' do not exist";
+        return error_reply(api::ec2, false, "InvalidInstanceID.NotFound", message, request_id);
+    }
+    if (ids.empty())
+        for (const auto& inst : config.instances) found.push_back(&inst);
+    return success("text/xml;charset=UTF-8", ec2_describe_instances_xml(found, who.account, request_id), cls.action,
+                   request_id);
+}
+
+}  // namespace
+
+request_class classify(const http_request_in& in, bool force_xml) {
+    request_class cls;
+    std::optional<host_info> host;
+    if (auto parsed = parse_request(in); parsed.ok()) {
+        bool malformed_body = false;
+        const auto params = all_params(*parsed, malformed_body);
+        if (auto action = param(params, "Action")) cls.action = std::string(*action);
+        host = classify_host(parsed->host);
+        const auto authz = parsed->header("authorization").value_or("");
+        const auto credential = param(parsed->query, "X-Amz-Credential").value_or("");
+        if (host) {
+            cls.which = host->service == "ec2" ? api::ec2 : api::sts;
+        } else if (cls.action == "DescribeInstances" || authz.find("/ec2/aws4_request") != std::string_view::npos ||
+                   credential.find("/ec2/aws4_request") != std::string_view::npos) {
+            cls.which = api::ec2;
+        }
+        const auto cred_field = authz.find("Credential=");
+        const auto scope = !credential.empty() ? credential
+                           : cred_field != std::string_view::npos ? authz.substr(cred_field + 11)
+                                                                  : std::string_view{};
+        // Only the key id (never more than 32 bytes, never past a separator: no signature bytes).
+        cls.access_key_id = std::string(scope.substr(0, std::min(scope.find_first_of("/, &"), std::size_t{32})));
+        cls.json = cls.which == api::sts && !force_xml && contains_icase(parsed->header("accept").value_or(""), "application/json");
+    }
+    return cls;
+}
+
+reply handle_aws_request(const http_request_in& in, const fake_config& config, std::chrono::system_clock::time_point now,
+                         std::string_view request_id, bool force_xml) {
+    const auto cls = classify(in, force_xml);
+    auto fail = [&](std::string code, std::string_view message) {
+        auto r = error_reply(cls.which, cls.json, std::move(code), message, request_id);
+        r.action = cls.action;
+        return r;
+    };
+
+    auto parsed = parse_request(in);
+    if (!parsed.ok()) return fail(parsed.code(), parsed.err().message);
+    bool malformed_body = false;
+    const auto params = all_params(*parsed, malformed_body);
+    if (malformed_body) return fail("MalformedQueryString", "invalid percent-encoding in the form body");
+
+    verify_options options;
+    options.services = {cls.which == api::sts ? "sts" : "ec2"};
+    auto auth = authenticate(*parsed, config, now, options);
+    if (!auth.ok()) {
+        if (cls.which == api::ec2) {
+            auto [code, message] = ec2_auth_error(auth.err());
+            return fail(std::move(code), message);
+        }
+        return fail(auth.code(), auth.err().message);
+    }
+
+    if (cls.action.empty()) return fail("MissingAction", "Missing Action");
+    if (param_count(params, "Action") > 1) return fail("InvalidAction", "Action must appear only once");
+    if (cls.which == api::sts) {
+        if (cls.action != "GetCallerIdentity")
+            return fail("InvalidAction", "Could not find operation " + cls.action + " for version " + std::string(sts_version));
+        return get_caller_identity(cls, params, *auth->credential, request_id);
+    }
+    if (cls.action != "DescribeInstances")
+        return fail("InvalidAction", "The action " + cls.action + " is not valid for this web service.");
+    auto r = describe_instances(cls, params, config, *auth->credential, request_id);
+    r.action = cls.action;
+    return r;
+}
+
+reply throttle_reply(const request_class& cls, std::string_view request_id) {
+    auto r = cls.which == api::sts ? error_reply(api::sts, cls.json, "Throttling", "Rate exceeded", request_id)
+                                   : error_reply(api::ec2, false, "RequestLimitExceeded", "Request limit exceeded.", request_id);
+    r.action = cls.action;
+    return r;
+}
+
+reply unavailable_reply(const request_class& cls, std::string_view request_id) {
+    auto r = cls.which == api::sts
+                 ? error_reply(api::sts, cls.json, "ServiceUnavailable", "Service is unavailable", request_id)
+                 : error_reply(api::ec2, false, "Unavailable", "The server is overloaded and can't handle the request.",
+                               request_id);
+    r.action = cls.action;
+    return r;
+}
+
+reply redirect_reply(const request_class& cls, std::string location, std::string_view request_id) {
+    reply r;
+    r.status = 302;
+    r.location = std::move(location);
+    r.request_id = std::string(request_id);
+    r.action = cls.action;
+    r.outcome = "redirect";
+    return r;
+}
+
+}  // namespace stsauth::fakests

@@ -1,0 +1,41 @@
+#pragma once
+/// \file
+/// The fake's request handling from a received HTTP request to a reply, without I/O: classify
+/// the request (STS or EC2, action, JSON or XML), verify its SigV4 signature, run the action
+/// (STS GetCallerIdentity, EC2 DescribeInstances) and render AWS's answer. Fault replies
+/// (throttling, unavailability, redirect) are built here too, in the same shapes.
+
+#include "aws_request.hpp"
+#include "fake_config.hpp"
+#include "responses.hpp"
+
+#include <chrono>
+#include <string>
+#include <string_view>
+
+namespace stsauth::fakests {
+
+/// What a request is, decided before (and independently of) its signature.
+struct request_class {
+    api which = api::sts;
+    std::string action;  ///< the Action parameter (query, or form body of a POST); "" if none
+    bool json = false;   ///< STS only: answer JSON (Accept: application/json and no XML override)
+    std::string access_key_id;  ///< from X-Amz-Credential or the Authorization header, for logs
+};
+
+/// EC2 when the Host is an `ec2.<region>...` name, or, for a Host that is no AWS name, when the
+/// action is DescribeInstances or the credential scope names `ec2`; STS otherwise.
+request_class classify(const http_request_in& in, bool force_xml);
+
+/// Verifies and answers one AWS API request (see the file comment). `now` is the fake's clock.
+reply handle_aws_request(const http_request_in& in, const fake_config& config,
+                         std::chrono::system_clock::time_point now, std::string_view request_id, bool force_xml);
+
+/// STS `Throttling` (400, "Rate exceeded") or EC2 `RequestLimitExceeded` (503).
+reply throttle_reply(const request_class& cls, std::string_view request_id);
+/// STS `ServiceUnavailable` (503) or EC2 `Unavailable` (503).
+reply unavailable_reply(const request_class& cls, std::string_view request_id);
+/// 302 Found to `location`, empty body.
+reply redirect_reply(const request_class& cls, std::string location, std::string_view request_id);
+
+}  // namespace stsauth::fakests

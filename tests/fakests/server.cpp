@@ -1,0 +1,338 @@
+#include "server.hpp"
+
+#include "fake_service.hpp"
+
+#include "common/encoding.hpp"
+#include "crypto/crypto.hpp"
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <ctime>
+#include <iostream>
+#include <memory>
+#include <optional>
+
+namespace stsauth::fakests {
+namespace {
+
+namespace net = boost::asio;
+namespace ssl = net::ssl;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = net::ip::tcp;
+using namespace std::chrono;
+
+constexpr auto handshake_timeout = seconds(10);
+constexpr auto read_timeout = seconds(30);
+constexpr auto write_timeout = seconds(30);
+constexpr std::size_t body_limit = 1024 * 1024;
+constexpr std::size_t header_limit = 16 * 1024;
+constexpr int slow_body_pieces = 10;
+
+// Everything the sessions share. Only the I/O thread touches it.
+struct shared_state {
+    fake_config config;
+    fault_settings faults;
+    request_stats stats;
+    std::mt19937_64 rng;
+};
+
+std::string new_request_id() {
+    auto b = crypto::random_bytes(16);
+    b[6] = static_cast<char>((b[6] & 0x0f) | 0x40);  // version 4
+    b[8] = static_cast<char>((b[8] & 0x3f) | 0x80);  // RFC 4122 variant
+    const auto hex = encoding::hex_encode(b);
+    return hex.substr(0, 8) + "-" + hex.substr(8, 4) + "-" + hex.substr(12, 4) + "-" + hex.substr(16, 4) + "-" +
+           hex.substr(20);
+}
+
+std::string http_date() {
+    const auto t = system_clock::to_time_t(system_clock::now());
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char buf[64];
+    std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    return buf;
+}
+
+std::string serialize_head(const reply& r, bool keep_alive) {
+    std::string out = "HTTP/1.1 " + std::to_string(r.status) + " " +
+                      std::string(http::obsolete_reason(static_cast<http::status>(r.status))) + "\r\n";
+    if (!r.request_id.empty()) out += "x-amzn-RequestId: " + r.request_id + "\r\n";
+    if (!r.content_type.empty()) out += "Content-Type: " + r.content_type + "\r\n";
+    if (!r.location.empty()) out += "Location: " + r.location + "\r\n";
+    out += "Content-Length: " + std::to_string(r.body.size()) + "\r\n";
+    out += "Date: " + http_date() + "\r\n";
+    out += keep_alive ? "Connection: keep-alive\r\n" : "Connection: close\r\n";
+    out += "\r\n";
+    return out;
+}
+
+reply control_reply(int status, std::string body) {
+    reply r;
+    r.status = status;
+    r.content_type = "application/json";
+    r.body = std::move(body);
+    return r;
+}
+
+class session : public std::enable_shared_from_this<session> {
+public:
+    session(tcp::socket socket, ssl::context& ctx, shared_state& state)
+        : stream_(std::move(socket), ctx), state_(state), timer_(stream_.get_executor()) {}
+
+    void run() {
+        net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->do_handshake(); });
+    }
+
+private:
+    void do_handshake() {
+        beast::get_lowest_layer(stream_).expires_after(handshake_timeout);
+        stream_.async_handshake(ssl::stream_base::server,
+                                [self = shared_from_this()](beast::error_code ec) { self->on_handshake(ec); });
+    }
+
+    void on_handshake(beast::error_code ec) {
+        if (ec) {
+            spdlog::debug("tls handshake failed: {}", ec.message());
+            return;
+        }
+        do_read();
+    }
+
+    void do_read() {
+        parser_.emplace();
+        parser_->body_limit(body_limit);
+        parser_->header_limit(header_limit);
+        beast::get_lowest_layer(stream_).expires_after(read_timeout);
+        http::async_read(stream_, buffer_, *parser_,
+                         [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
+    }
+
+    void on_read(beast::error_code ec) {
+        if (ec == http::error::end_of_stream) return do_shutdown();
+        if (ec) {
+            // A client that closes without close_notify between requests is normal for a fake.
+            spdlog::debug("read ended: {}", ec.message());
+            return;
+        }
+        auto req = parser_->release();
+        keep_alive_ = req.keep_alive();
+        http_request_in in;
+        in.method = std::string(req.method_string());
+        in.target = std::string(req.target());
+        for (const auto& field : req) in.headers.push_back({std::string(field.name_string()), std::string(field.value())});
+        in.body = std::move(req.body());
+
+        const auto path = std::string_view(in.target).substr(0, std::string_view(in.target).find('?'));
+        if (path == "/_stats" || path == "/_stats/reset" || path == "/_faults") return handle_control(in, path);
+
+        if (state_.faults.latency > milliseconds(0)) {
+            timer_.expires_after(state_.faults.latency);
+            timer_.async_wait([self = shared_from_this(), in = std::move(in)](beast::error_code wait_ec) mutable {
+                if (!wait_ec) self->handle_aws(in);
+            });
+            return;
+        }
+        handle_aws(in);
+    }
+
+    void handle_control(const http_request_in& in, std::string_view path) {
+        if (path == "/_stats" && in.method == "GET") return send(control_reply(200, state_.stats.json()));
+        if (path == "/_stats/reset" && in.method == "POST") {
+            state_.stats.reset();
+            return send(control_reply(200, state_.stats.json()));
+        }
+        if (path == "/_faults" && in.method == "GET") return send(control_reply(200, faults_json(state_.faults)));
+        if (path == "/_faults" && in.method == "POST") {
+            if (auto st = apply_faults_json(state_.faults, in.body); !st.ok())
+                return send(control_reply(400, control_error(st.err())));
+            spdlog::info("faults now {}", faults_json(state_.faults));
+            return send(control_reply(200, faults_json(state_.faults)));
+        }
+        send(control_reply(405, control_error(make_error("method_not_allowed", "method not allowed"))));
+    }
+
+    static std::string control_error(const error& e) {
+        return nlohmann::json{{"error", e.code}, {"message", e.message}}.dump(
+            -1, ' ', false, nlohmann::json::error_handler_t::replace);
+    }
+
+    void handle_aws(const http_request_in& in) {
+        const auto request_id = new_request_id();
+        const auto cls = classify(in, state_.faults.xml);
+        reply r;
+        switch (pick_fault(state_.faults, state_.rng)) {
+            case injected_fault::reset:
+                state_.stats.record(cls.action, "reset");
+                spdlog::info("{} {} action={} akid={} outcome=reset", in.method, cls.which == api::sts ? "sts" : "ec2",
+                             cls.action, cls.access_key_id);
+                return do_reset();
+            case injected_fault::throttle: r = throttle_reply(cls, request_id); break;
+            case injected_fault::error: r = unavailable_reply(cls, request_id); break;
+            case injected_fault::redirect: r = redirect_reply(cls, state_.faults.redirect, request_id); break;
+            case injected_fault::none:
+                r = handle_aws_request(in, state_.config, system_clock::now(), request_id, state_.faults.xml);
+                break;
+        }
+        state_.stats.record(r.action, r.outcome);
+        spdlog::info("{} {} action={} akid={} outcome={} status={} request_id={}", in.method,
+                     cls.which == api::sts ? "sts" : "ec2", r.action, cls.access_key_id, r.outcome, r.status,
+                     r.request_id);
+        if (state_.faults.oversize_bytes > r.body.size()) r.body.append(state_.faults.oversize_bytes - r.body.size(), ' ');
+        send(std::move(r));
+    }
+
+    void send(reply r) {
+        head_ = serialize_head(r, keep_alive_);
+        body_ = std::move(r.body);
+        body_sent_ = 0;
+        const auto slow = state_.faults.slow_body;
+        const bool is_control = r.request_id.empty();
+        if (slow > milliseconds(0) && !is_control && !body_.empty()) {
+            pieces_left_ = static_cast<int>(std::min<std::size_t>(slow_body_pieces, body_.size()));
+            piece_delay_ = slow / pieces_left_;
+            beast::get_lowest_layer(stream_).expires_after(write_timeout + slow);
+            net::async_write(stream_, net::buffer(head_),
+                             [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                                 if (!ec) self->wait_next_piece();
+                             });
+            return;
+        }
+        head_ += body_;
+        beast::get_lowest_layer(stream_).expires_after(write_timeout);
+        net::async_write(stream_, net::buffer(head_),
+                         [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_write(ec); });
+    }
+
+    void wait_next_piece() {
+        timer_.expires_after(piece_delay_);
+        timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+            if (!ec) self->write_next_piece();
+        });
+    }
+
+    void write_next_piece() {
+        const auto remaining = body_.size() - body_sent_;
+        const auto n = pieces_left_ <= 1 ? remaining : remaining / static_cast<std::size_t>(pieces_left_);
+        const auto offset = body_sent_;
+        body_sent_ += n;
+        --pieces_left_;
+        net::async_write(stream_, net::buffer(body_.data() + offset, n),
+                         [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                             if (ec) return;
+                             if (self->pieces_left_ > 0) return self->wait_next_piece();
+                             self->on_write(ec);
+                         });
+    }
+
+    void on_write(beast::error_code ec) {
+        if (ec) return;
+        if (!keep_alive_) return do_shutdown();
+        do_read();
+    }
+
+    // An abortive close: RST, no TLS close_notify, no answer.
+    void do_reset() {
+        auto& sock = beast::get_lowest_layer(stream_).socket();
+        beast::error_code ignored;
+        sock.set_option(tcp::socket::linger(true, 0), ignored);
+        sock.close(ignored);
+    }
+
+    void do_shutdown() {
+        beast::get_lowest_layer(stream_).expires_after(seconds(5));
+        stream_.async_shutdown([self = shared_from_this()](beast::error_code) {
+            // The peer may already be gone (short read / reset): nothing else to do either way.
+            beast::error_code ignored;
+            beast::get_lowest_layer(self->stream_).socket().shutdown(tcp::socket::shutdown_both, ignored);
+            beast::get_lowest_layer(self->stream_).close();
+        });
+    }
+
+    beast::ssl_stream<beast::tcp_stream> stream_;
+    shared_state& state_;
+    net::steady_timer timer_;
+    beast::flat_buffer buffer_;
+    std::optional<http::request_parser<http::string_body>> parser_;
+    bool keep_alive_ = true;
+    std::string head_;
+    std::string body_;
+    std::size_t body_sent_ = 0;
+    int pieces_left_ = 0;
+    milliseconds piece_delay_{0};
+};
+
+class listener : public std::enable_shared_from_this<listener> {
+public:
+    listener(net::io_context& ioc, ssl::context& ctx, tcp::endpoint endpoint, shared_state& state)
+        : ioc_(ioc), ctx_(ctx), acceptor_(net::make_strand(ioc)), state_(state) {
+        acceptor_.open(endpoint.protocol());
+        acceptor_.set_option(net::socket_base::reuse_address(true));
+        acceptor_.bind(endpoint);
+        acceptor_.listen(net::socket_base::max_listen_connections);
+    }
+
+    tcp::endpoint local_endpoint() const { return acceptor_.local_endpoint(); }
+
+    void run() { do_accept(); }
+
+private:
+    void do_accept() {
+        acceptor_.async_accept(net::make_strand(ioc_), [self = shared_from_this()](beast::error_code ec, tcp::socket s) {
+            if (ec) {
+                if (ec == net::error::operation_aborted) return;
+                spdlog::warn("accept failed: {}", ec.message());
+            } else {
+                std::make_shared<session>(std::move(s), self->ctx_, self->state_)->run();
+            }
+            self->do_accept();
+        });
+    }
+
+    net::io_context& ioc_;
+    ssl::context& ctx_;
+    tcp::acceptor acceptor_;
+    shared_state& state_;
+};
+
+}  // namespace
+
+int run_server(server_options options) {
+    net::io_context ioc{1};
+    ssl::context ctx{ssl::context::tls_server};
+    ctx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
+                    ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
+    ctx.use_certificate_chain(net::buffer(options.cert_pem));
+    ctx.use_private_key(net::buffer(options.key_pem.reveal()), ssl::context::pem);
+
+    shared_state state{std::move(options.config), std::move(options.faults), {}, std::mt19937_64(options.seed)};
+    const tcp::endpoint endpoint{net::ip::make_address(options.address), options.port};
+    auto l = std::make_shared<listener>(ioc, ctx, endpoint, state);
+    const auto bound = l->local_endpoint();
+    const auto addr = bound.address().is_v6() ? "[" + bound.address().to_string() + "]" : bound.address().to_string();
+    std::cout << "listening on " << addr << ":" << bound.port() << std::endl;
+    spdlog::info("fake STS listening on {}:{} with {} credential(s), {} instance(s)", addr, bound.port(),
+                 state.config.credentials.size(), state.config.instances.size());
+    l->run();
+
+    net::signal_set signals(ioc, SIGINT, SIGTERM);
+    signals.async_wait([&](beast::error_code, int sig) {
+        spdlog::info("signal {}: stopping", sig);
+        ioc.stop();
+    });
+    ioc.run();
+    return 0;
+}
+
+}  // namespace stsauth::fakests

@@ -1,0 +1,206 @@
+#include "sigv4_verifier.hpp"
+
+#include "common/encoding.hpp"
+#include "crypto/crypto.hpp"
+
+#include <algorithm>
+#include <array>
+
+namespace stsauth::fakests {
+namespace {
+
+using namespace std::chrono;
+
+// The five parameters a presigned request must carry (X-Amz-Security-Token is optional).
+constexpr std::array<std::string_view, 5> required_query_params{
+    "X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date", "X-Amz-SignedHeaders", "X-Amz-Signature"};
+
+constexpr std::string_view signature_mismatch_message =
+    "The request signature we calculated does not match the signature you provided. Check your AWS "
+    "Secret Access Key and signing method. Consult the service documentation for details.";
+constexpr std::string_view invalid_token_message = "The security token included in the request is invalid.";
+
+error incomplete(std::string message) { return make_error("IncompleteSignature", std::move(message)); }
+error mismatch(std::string message) { return make_error("SignatureDoesNotMatch", std::move(message)); }
+
+// The signing inputs of a request, whichever form carried them.
+struct auth_fields {
+    std::string algorithm;
+    std::string credential;  // AKID/date/region/service/aws4_request
+    std::string amz_date;
+    std::string signed_headers;
+    std::string signature;
+    std::optional<std::string> security_token;
+    bool presigned = false;
+};
+
+result<auth_fields> from_query(const parsed_request& req) {
+    auth_fields f;
+    f.presigned = true;
+    std::array<std::string*, 5> slots{&f.algorithm, &f.credential, &f.amz_date, &f.signed_headers, &f.signature};
+    for (std::size_t i = 0; i < required_query_params.size(); ++i) {
+        const auto name = required_query_params[i];
+        const auto n = param_count(req.query, name);
+        if (n == 0)
+            return incomplete(
+                "AWS query-string parameters must include 'X-Amz-Algorithm', 'X-Amz-Credential', 'X-Amz-Signature', "
+                "'X-Amz-Date', 'X-Amz-SignedHeaders'. Re-examine the query-string parameters.");
+        if (n > 1) return incomplete("Query-string parameter '" + std::string(name) + "' must appear only once.");
+        *slots[i] = std::string(*param(req.query, name));
+    }
+    const auto tokens = param_count(req.query, "X-Amz-Security-Token");
+    if (tokens > 1) return incomplete("Query-string parameter 'X-Amz-Security-Token' must appear only once.");
+    if (tokens == 1) f.security_token = std::string(*param(req.query, "X-Amz-Security-Token"));
+    return f;
+}
+
+std::string_view trim(std::string_view s) {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+    return s;
+}
+
+// "AWS4-HMAC-SHA256 Credential=..., SignedHeaders=..., Signature=..."
+result<auth_fields> from_header(const parsed_request& req, std::string_view authorization) {
+    auth_fields f;
+    authorization = trim(authorization);
+    const auto space = authorization.find(' ');
+    f.algorithm = std::string(authorization.substr(0, space));
+    if (f.algorithm != sigv4::algorithm)
+        return incomplete("Unsupported AWS 'algorithm': '" + f.algorithm + "'.");
+    auto rest = space == std::string_view::npos ? std::string_view{} : authorization.substr(space + 1);
+    bool has_credential = false, has_signed = false, has_signature = false;
+    while (!rest.empty()) {
+        const auto comma = rest.find(',');
+        const auto item = trim(rest.substr(0, comma));
+        rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+        const auto eq = item.find('=');
+        if (eq == std::string_view::npos) return incomplete("Authorization header requires 'key=value' pairs.");
+        const auto key = item.substr(0, eq);
+        const auto value = std::string(item.substr(eq + 1));
+        auto assign = [&](bool& seen, std::string& slot) -> status {
+            if (seen) return incomplete("Authorization header has a repeated '" + std::string(key) + "' parameter.");
+            seen = true;
+            slot = value;
+            return ok_status();
+        };
+        status st = ok_status();
+        if (key == "Credential") st = assign(has_credential, f.credential);
+        else if (key == "SignedHeaders") st = assign(has_signed, f.signed_headers);
+        else if (key == "Signature") st = assign(has_signature, f.signature);
+        else return incomplete("Authorization header has an unknown parameter '" + std::string(key) + "'.");
+        if (!st.ok()) return st.err();
+    }
+    if (!has_credential || !has_signed || !has_signature)
+        return incomplete(
+            "Authorization header requires 'Credential' parameter. Authorization header requires 'Signature' "
+            "parameter. Authorization header requires 'SignedHeaders' parameter.");
+    const auto date = req.header("x-amz-date");
+    if (!date) return incomplete("Authorization header requires existence of the 'X-Amz-Date' header.");
+    f.amz_date = std::string(*date);
+    if (auto token = req.header("x-amz-security-token")) f.security_token = std::string(*token);
+    return f;
+}
+
+std::vector<std::string> split_signed_headers(std::string_view list) {
+    std::vector<std::string> out;
+    while (!list.empty()) {
+        const auto semi = list.find(';');
+        out.push_back(encoding::to_lower(list.substr(0, semi)));
+        list = semi == std::string_view::npos ? std::string_view{} : list.substr(semi + 1);
+    }
+    return out;
+}
+
+// Splits "AKID/date/region/service/terminator" into its five elements.
+result<std::array<std::string, 5>> split_credential(std::string_view credential) {
+    std::array<std::string, 5> parts;
+    for (std::size_t i = 0; i < parts.size(); ++i) {
+        const auto slash = credential.find('/');
+        if ((slash == std::string_view::npos) != (i == parts.size() - 1))
+            return incomplete("Credential must have exactly 5 slash-delimited elements, e.g. "
+                              "keyid/date/region/service/term, got '" + std::string(credential) + "'");
+        parts[i] = std::string(credential.substr(0, slash));
+        if (slash != std::string_view::npos) credential.remove_prefix(slash + 1);
+    }
+    return parts;
+}
+
+}  // namespace
+
+result<authenticated> authenticate(const parsed_request& req, const fake_config& config,
+                                   system_clock::time_point now, const verify_options& options) {
+    // Phase 1: which form, and its fields.
+    const auto authorization = req.header("authorization");
+    const bool query_auth = std::any_of(required_query_params.begin(), required_query_params.end(),
+                                        [&](auto name) { return param_count(req.query, name) > 0; });
+    if (authorization && query_auth)
+        return incomplete("Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter or the "
+                          "Authorization header should be specified.");
+    if (!authorization && !query_auth)
+        return make_error("MissingAuthenticationToken", "Request is missing Authentication Token");
+    auto fields = authorization ? from_header(req, *authorization) : from_query(req);
+    if (!fields.ok()) return fields.err();
+    const auto& f = *fields;
+
+    if (f.algorithm != sigv4::algorithm) return incomplete("Unsupported AWS 'algorithm': '" + f.algorithm + "'.");
+
+    // Phase 2: credential scope, date, service, region.
+    auto parts = split_credential(f.credential);
+    if (!parts.ok()) return parts.err();
+    const auto& [access_key_id, scope_date, scope_region, scope_service, terminator] = *parts;
+    if (access_key_id.empty()) return make_error("InvalidClientTokenId", std::string(invalid_token_message));
+    if (terminator != "aws4_request")
+        return mismatch("Credential should be scoped with a valid terminator: 'aws4_request', not '" + terminator + "'.");
+    const auto date = sigv4::parse_amz_date(f.amz_date);
+    if (!date.ok())
+        return incomplete("Date must be in ISO-8601 'basic format'. Got '" + f.amz_date +
+                          "'. See http://en.wikipedia.org/wiki/ISO_8601");
+    if (scope_date != f.amz_date.substr(0, 8))
+        return mismatch("Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '" +
+                        scope_date + "' != '" + f.amz_date.substr(0, 8) + "', from 'X-Amz-Date'.");
+    const auto host = classify_host(req.host);
+    const bool service_allowed =
+        std::find(options.services.begin(), options.services.end(), scope_service) != options.services.end();
+    if (host ? scope_service != host->service : !service_allowed) {
+        const auto expected = host ? host->service : (options.services.empty() ? std::string{} : options.services.front());
+        return mismatch("Credential should be scoped to correct service: '" + expected + "'. ");
+    }
+    if (host && scope_region != host->region)
+        return mismatch("Credential should be scoped to a valid region, not '" + scope_region + "'. ");
+    const auto signed_headers = split_signed_headers(f.signed_headers);
+    if (std::find(signed_headers.begin(), signed_headers.end(), "host") == signed_headers.end())
+        return incomplete("'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.");
+
+    // Phase 3: who is signing.
+    const auto* cred = config.find_credential(access_key_id);
+    if (!cred) return make_error("InvalidClientTokenId", std::string(invalid_token_message));
+    const auto& expected_token = cred->session_token.reveal();
+    const auto provided_token = f.security_token.value_or(std::string{});
+    if (!crypto::constant_time_equal(provided_token, expected_token))
+        return make_error("InvalidClientTokenId", std::string(invalid_token_message));
+
+    // Phase 4: time window around X-Amz-Date.
+    if (now > *date + options.window) return make_error("ExpiredToken", "Request has expired");
+    if (*date > now + options.window)
+        return mismatch("Signature not yet current: " + f.amz_date + " is still later than " +
+                        sigv4::format_amz_date(now + options.window) + " (" + sigv4::format_amz_date(now) + " + " +
+                        std::to_string(duration_cast<minutes>(options.window).count()) + " min.)");
+
+    // Phase 5: recompute and compare.
+    sigv4::request canonical_input{req.method, req.path, req.query, req.headers};
+    const sigv4::credential_scope scope{scope_date, scope_region, scope_service};
+    const auto key = sigv4::signing_key(cred->secret_access_key, scope);
+    const auto body_hash = crypto::sha256_hex(req.body);
+    // Non-S3 services hash the body they received; a header-signed request cannot opt out.
+    std::vector<std::string> payload_hashes{body_hash};
+    if (f.presigned) payload_hashes.insert(payload_hashes.begin(), std::string(sigv4::unsigned_payload));
+    for (const auto& payload_hash : payload_hashes) {
+        const auto creq = sigv4::canonical_request(canonical_input, payload_hash, true, signed_headers);
+        const auto expected = sigv4::signature(key, sigv4::string_to_sign(f.amz_date, scope, creq));
+        if (crypto::constant_time_equal(expected, f.signature)) return authenticated{cred, scope, f.presigned};
+    }
+    return mismatch(std::string(signature_mismatch_message));
+}
+
+}  // namespace stsauth::fakests

@@ -1,0 +1,149 @@
+// Fault settings (flags and POST /_faults), statistics and the credentials file.
+
+#include "fake_config.hpp"
+#include "faults.hpp"
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+using namespace stsauth;
+using namespace stsauth::fakests;
+using namespace std::chrono_literals;
+
+TEST_CASE("POST /_faults bodies update only the keys given", "[faults]") {
+    fault_settings f;
+    REQUIRE(apply_faults_json(f, R"({"latency_ms":250,"throttle_rate":0.5,"xml":true})").ok());
+    CHECK(f.latency == 250ms);
+    CHECK(f.throttle_rate == 0.5);
+    CHECK(f.xml);
+    REQUIRE(apply_faults_json(f, R"({"error_rate":1,"redirect":"https://x.invalid/","oversize_body":true})").ok());
+    CHECK(f.latency == 250ms);
+    CHECK(f.error_rate == 1.0);
+    CHECK(f.redirect == "https://x.invalid/");
+    CHECK(f.oversize_bytes == default_oversize_bytes);
+    REQUIRE(apply_faults_json(f, R"({"oversize_body":100000,"slow_body_ms":40,"reset_rate":0.25})").ok());
+    CHECK(f.oversize_bytes == 100000);
+    CHECK(f.slow_body == 40ms);
+    CHECK(f.reset_rate == 0.25);
+    REQUIRE(apply_faults_json(f, R"({"clear":true,"xml":true})").ok());
+    CHECK(f.latency == 0ms);
+    CHECK(f.error_rate == 0);
+    CHECK(f.redirect.empty());
+    CHECK(f.xml);
+
+    const auto doc = nlohmann::json::parse(faults_json(f));
+    CHECK(doc["xml"] == true);
+    CHECK(doc["latency_ms"] == 0);
+}
+
+TEST_CASE("invalid fault bodies are refused whole", "[faults]") {
+    fault_settings f;
+    f.latency = 5ms;
+    for (const auto* body : {R"({"throttle_rate":1.5})", R"({"error_rate":-0.1})", R"({"latency_ms":"10"})",
+                             R"({"latency_ms":-1})", R"({"nope":1})", R"({"xml":1})", R"({"redirect":false})",
+                             R"({"oversize_body":-5})", R"({"clear":"yes"})", R"({"latency_ms":10,"reset_rate":2})"}) {
+        INFO(body);
+        const auto st = apply_faults_json(f, body);
+        REQUIRE_FALSE(st.ok());
+        CHECK(st.code() == "bad_fault");
+        CHECK(f.latency == 5ms);
+    }
+    CHECK(apply_faults_json(f, "[1]").code() == "bad_json");
+    CHECK(apply_faults_json(f, "{").code() == "bad_json");
+}
+
+TEST_CASE("fault draws: rates 0 and 1 are certain, in order reset, throttle, error, redirect", "[faults]") {
+    std::mt19937_64 rng(42);
+    fault_settings f;
+    CHECK(pick_fault(f, rng) == injected_fault::none);
+    f.redirect = "https://x.invalid/";
+    CHECK(pick_fault(f, rng) == injected_fault::redirect);
+    f.error_rate = 1;
+    CHECK(pick_fault(f, rng) == injected_fault::error);
+    f.throttle_rate = 1;
+    CHECK(pick_fault(f, rng) == injected_fault::throttle);
+    f.reset_rate = 1;
+    CHECK(pick_fault(f, rng) == injected_fault::reset);
+
+    fault_settings half;
+    half.throttle_rate = 0.5;
+    int throttled = 0;
+    for (int i = 0; i < 2000; ++i) throttled += pick_fault(half, rng) == injected_fault::throttle;
+    CHECK(throttled > 800);
+    CHECK(throttled < 1200);
+}
+
+TEST_CASE("validate() bounds rates and durations", "[faults]") {
+    fault_settings f;
+    CHECK(validate(f).ok());
+    f.throttle_rate = 1.01;
+    CHECK(validate(f).code() == "bad_fault");
+    f = {};
+    f.latency = std::chrono::minutes(11);
+    CHECK(validate(f).code() == "bad_fault");
+}
+
+TEST_CASE("request statistics", "[faults]") {
+    request_stats s;
+    s.record("GetCallerIdentity", "success");
+    s.record("GetCallerIdentity", "SignatureDoesNotMatch");
+    s.record("", "reset");
+    CHECK(s.total() == 3);
+    auto doc = nlohmann::json::parse(s.json());
+    CHECK(doc["total"] == 3);
+    CHECK(doc["by_action"]["GetCallerIdentity"] == 2);
+    CHECK(doc["by_action"]["unknown"] == 1);
+    CHECK(doc["by_outcome"]["SignatureDoesNotMatch"] == 1);
+    CHECK(doc["by_outcome"]["reset"] == 1);
+    s.reset();
+    doc = nlohmann::json::parse(s.json());
+    CHECK(doc["total"] == 0);
+    CHECK(doc["by_action"].empty());
+}
+
+TEST_CASE("the interop tests' credentials file parses", "[config]") {
+    std::ifstream in(std::filesystem::path(STSAUTH_TEST_DATA_DIR) / "fakests/credentials.yaml");
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    const auto cfg = parse_config(ss.str());
+    REQUIRE(cfg.ok());
+    REQUIRE(cfg->credentials.size() == 2);
+    CHECK(cfg->credentials[0].session_token.empty());
+    CHECK_FALSE(cfg->credentials[1].session_token.empty());
+    CHECK(cfg->find_credential("AKIDEXAMPLE")->account == "111122223333");
+    CHECK(cfg->find_credential("AKIDOTHER") == nullptr);
+    CHECK(cfg->find_instance("i-0123456789abcdef0")->private_dns_name == "ip-10-0-0-1.us-west-2.compute.internal");
+}
+
+TEST_CASE("invalid credentials files are refused with the entry named", "[config]") {
+    const std::string entry = "  - accessKeyId: AKID1\n    secretAccessKey: s\n    arn: arn:aws:iam::1:user/a\n"
+                              "    userId: AIDA1\n    account: \"1\"\n";
+    REQUIRE(parse_config("credentials:\n" + entry).ok());
+    CHECK(parse_config("").ok());
+    struct bad_case {
+        std::string yaml;
+        std::string mentions;
+    };
+    for (const auto& c : std::vector<bad_case>{
+             {"credentials:\n" + entry + entry, "duplicate accessKeyId"},
+             {"credentials:\n  - accessKeyId: AKID1\n    arn: a\n    userId: u\n    account: \"1\"\n", "secretAccessKey"},
+             {"credentials:\n" + entry + "    extra: 1\n", "unknown key 'extra'"},
+             {"credential:\n" + entry, "unknown top-level key"},
+             {"credentials: {}\n", "must be a list"},
+             {"credentials:\n  - accessKeyId: [a]\n", "must be a string"},
+             {"instances:\n  - instanceId: node-1\n    privateDnsName: x\n", "instances[0]"},
+             {"instances:\n  - instanceId: i-01234567\n  - instanceId: i-01234567\n", "duplicate instanceId"},
+             {"credentials: [\n", "invalid YAML"},
+         }) {
+        INFO(c.yaml);
+        const auto r = parse_config(c.yaml);
+        REQUIRE_FALSE(r.ok());
+        CHECK(r.code() == "bad_config");
+        CHECK_THAT(r.err().message, Catch::Contains(c.mentions));
+        CHECK((r.err().message.find("secret") == std::string::npos || c.mentions == "secretAccessKey"));
+    }
+}

@@ -1,0 +1,313 @@
+// SigV4 verification of presigned and header-signed requests: every acceptance and every
+// rejection path, with its AWS error code.
+
+#include "sigv4_verifier.hpp"
+#include "test_support.hpp"
+
+#include "crypto/crypto.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace stsauth;
+using namespace stsauth::fakests;
+using namespace stsauth::fakests::testing;
+using namespace std::chrono_literals;
+
+namespace {
+
+result<authenticated> verify(const http_request_in& in, std::chrono::system_clock::time_point now = t0,
+                             const fake_config& cfg = test_config()) {
+    static fake_config keep;  // authenticated points into the config: keep it alive
+    keep = cfg;
+    auto parsed = parse_request(in);
+    if (!parsed.ok()) return parsed.err();
+    return authenticate(*parsed, keep, now, verify_options{{"sts", "ec2"}, 15min});
+}
+
+std::string code_of(const result<authenticated>& r) { return r.ok() ? "ok" : r.code(); }
+
+}  // namespace
+
+TEST_CASE("presigned GetCallerIdentity verifies with both payload-hash conventions", "[verifier]") {
+    for (const auto hash : {sigv4::unsigned_payload, sigv4::empty_payload_sha256}) {
+        token_spec spec;
+        spec.payload_hash = std::string(hash);
+        const auto r = verify(make_token(spec).in());
+        REQUIRE(r.ok());
+        CHECK(r->credential->access_key_id == "AKIDEXAMPLE");
+        CHECK(r->presigned);
+        CHECK(r->scope.region == "us-west-2");
+    }
+}
+
+TEST_CASE("temporary credentials verify only with their session token", "[verifier]") {
+    token_spec spec;
+    spec.creds = temporary();
+    auto token = make_token(spec);
+    REQUIRE(verify(token.in()).ok());
+
+    SECTION("a different token") {
+        auto t = token;
+        t.set_param("X-Amz-Security-Token", "IQoJb3JpZ2luX2Vj//////////+token/with=special+chars=X");
+        CHECK(code_of(verify(t.in())) == "InvalidClientTokenId");
+    }
+    SECTION("no token") {
+        auto t = token;
+        t.remove_param("X-Amz-Security-Token");
+        CHECK(code_of(verify(t.in())) == "InvalidClientTokenId");
+    }
+    SECTION("a token sent twice") {
+        auto t = token;
+        t.signed_request.query.push_back({"X-Amz-Security-Token", token.param("X-Amz-Security-Token")});
+        CHECK(code_of(verify(t.in())) == "IncompleteSignature");
+    }
+}
+
+TEST_CASE("a long-term key with a session token is rejected", "[verifier]") {
+    auto creds = long_term();
+    creds.session_token = secret<std::string>("unexpected");
+    token_spec spec;
+    spec.creds = creds;
+    CHECK(code_of(verify(make_token(spec).in())) == "InvalidClientTokenId");
+}
+
+TEST_CASE("an unknown access key is InvalidClientTokenId", "[verifier]") {
+    token_spec spec;
+    spec.creds.access_key_id = "AKIDUNKNOWN";
+    CHECK(code_of(verify(make_token(spec).in())) == "InvalidClientTokenId");
+    auto t = make_token();
+    t.set_param("X-Amz-Credential", "/20230428/us-west-2/sts/aws4_request");
+    CHECK(code_of(verify(t.in())) == "InvalidClientTokenId");
+}
+
+TEST_CASE("the 15-minute window around X-Amz-Date, X-Amz-Expires ignored", "[verifier]") {
+    const auto token = make_token();
+    CHECK(verify(token.in(), t0 + 15min).ok());
+    CHECK(code_of(verify(token.in(), t0 + 15min + 1s)) == "ExpiredToken");
+    CHECK(verify(token.in(), t0 - 15min).ok());
+    CHECK(code_of(verify(token.in(), t0 - 15min - 1s)) == "SignatureDoesNotMatch");
+    // X-Amz-Expires=60 is signed but STS ignores it: valid after 10 minutes.
+    CHECK(verify(token.in(), t0 + 10min).ok());
+}
+
+TEST_CASE("the cluster id header and the host are covered by the signature", "[verifier]") {
+    auto token = make_token();
+    SECTION("another cluster id") {
+        token.set_header("x-k8s-aws-id", "other-cluster");
+        CHECK(code_of(verify(token.in())) == "SignatureDoesNotMatch");
+    }
+    SECTION("no cluster id header") {
+        std::erase_if(token.sent_headers, [](const auto& h) { return h.name == "x-k8s-aws-id"; });
+        CHECK(code_of(verify(token.in())) == "SignatureDoesNotMatch");
+    }
+    SECTION("host with a port") {
+        token.set_header("Host", "sts.us-west-2.amazonaws.com:443");
+        CHECK(code_of(verify(token.in())) == "SignatureDoesNotMatch");
+    }
+    SECTION("another region's host") {
+        token.set_header("Host", "sts.us-east-2.amazonaws.com");
+        CHECK(code_of(verify(token.in())) == "SignatureDoesNotMatch");
+    }
+    SECTION("an endpoint override host (no region to check) still needs the signed host") {
+        token.set_header("Host", "127.0.0.1:8443");
+        CHECK(code_of(verify(token.in())) == "SignatureDoesNotMatch");
+    }
+    SECTION("an extra query parameter") {
+        token.signed_request.query.push_back({"Extra", "1"});
+        CHECK(code_of(verify(token.in())) == "SignatureDoesNotMatch");
+    }
+}
+
+TEST_CASE("the region must be the one of the host the request was sent to", "[verifier]") {
+    token_spec spec;
+    spec.host = "sts.amazonaws.com";
+    spec.region = "us-east-1";
+    CHECK(verify(make_token(spec).in()).ok());
+    spec.region = "us-west-2";
+    const auto r = verify(make_token(spec).in());
+    CHECK(code_of(r) == "SignatureDoesNotMatch");
+    CHECK_THAT(r.err().message, Catch::Contains("scoped to a valid region"));
+
+    spec.host = "sts-fips.us-east-2.amazonaws.com";
+    spec.region = "us-east-2";
+    CHECK(verify(make_token(spec).in()).ok());
+    spec.host = "sts.eu-west-1.api.aws";
+    spec.region = "eu-west-1";
+    CHECK(verify(make_token(spec).in()).ok());
+    // A host that is no AWS name (an endpoint override): any region, the signature decides.
+    spec.host = "127.0.0.1:4443";
+    CHECK(verify(make_token(spec).in()).ok());
+}
+
+TEST_CASE("any one-character change of the signature is SignatureDoesNotMatch", "[verifier]") {
+    const auto token = make_token();
+    const auto sig = token.param("X-Amz-Signature");
+    REQUIRE(sig.size() == 64);
+    for (std::size_t i = 0; i < sig.size(); ++i) {
+        auto t = token;
+        auto changed = sig;
+        changed[i] = changed[i] == 'a' ? 'b' : 'a';
+        t.set_param("X-Amz-Signature", changed);
+        INFO("position " << i);
+        CHECK(code_of(verify(t.in())) == "SignatureDoesNotMatch");
+    }
+    auto upper = token;
+    std::string up = sig;
+    for (auto& c : up) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    upper.set_param("X-Amz-Signature", up);
+    if (up != sig) CHECK(code_of(verify(upper.in())) == "SignatureDoesNotMatch");
+}
+
+TEST_CASE("credential scope errors", "[verifier]") {
+    auto token = make_token();
+    const auto good = token.param("X-Amz-Credential");  // AKIDEXAMPLE/20230428/us-west-2/sts/aws4_request
+    auto with = [&](const std::string& credential) {
+        auto t = token;
+        t.set_param("X-Amz-Credential", credential);
+        return code_of(verify(t.in()));
+    };
+    CHECK(with("AKIDEXAMPLE/20230428/us-west-2/sts/aws4_requesx") == "SignatureDoesNotMatch");
+    CHECK(with("AKIDEXAMPLE/20230429/us-west-2/sts/aws4_request") == "SignatureDoesNotMatch");
+    CHECK(with("AKIDEXAMPLE/20230428/us-west-1/sts/aws4_request") == "SignatureDoesNotMatch");
+    CHECK(with("AKIDEXAMPLE/20230428/us-west-2/s3/aws4_request") == "SignatureDoesNotMatch");
+    CHECK(with("AKIDEXAMPLE/20230428/us-west-2/sts") == "IncompleteSignature");
+    CHECK(with("AKIDEXAMPLE/20230428/us-west-2/sts/aws4_request/x") == "IncompleteSignature");
+    CHECK(with("AKIDEXAMPLF/20230428/us-west-2/sts/aws4_request") == "InvalidClientTokenId");
+    CHECK(with(good) == "ok");
+}
+
+TEST_CASE("missing, repeated or malformed auth parameters are IncompleteSignature", "[verifier]") {
+    const auto token = make_token();
+    for (const auto* name :
+         {"X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date", "X-Amz-SignedHeaders", "X-Amz-Signature"}) {
+        INFO(name);
+        auto missing = token;
+        missing.remove_param(name);
+        CHECK(code_of(verify(missing.in())) == "IncompleteSignature");
+        auto twice = token;
+        twice.signed_request.query.push_back({name, token.param(name)});
+        CHECK(code_of(verify(twice.in())) == "IncompleteSignature");
+    }
+    auto t = token;
+    t.set_param("X-Amz-Algorithm", "AWS4-HMAC-SHA512");
+    CHECK(code_of(verify(t.in())) == "IncompleteSignature");
+    t = token;
+    t.set_param("X-Amz-Date", "20230428T000000");
+    CHECK(code_of(verify(t.in())) == "IncompleteSignature");
+    t = token;
+    t.set_param("X-Amz-Date", "20230431T000000Z");  // no April 31st
+    CHECK(code_of(verify(t.in())) == "IncompleteSignature");
+    t = token;
+    t.set_param("X-Amz-Date", "20230428T000001Z");  // valid, but not what was signed
+    CHECK(code_of(verify(t.in())) == "SignatureDoesNotMatch");
+    t = token;
+    t.set_param("X-Amz-SignedHeaders", "x-k8s-aws-id");
+    CHECK(code_of(verify(t.in())) == "IncompleteSignature");
+}
+
+TEST_CASE("no authentication at all, or both mechanisms", "[verifier]") {
+    CHECK(code_of(verify({"GET", "/?Action=GetCallerIdentity&Version=2011-06-15",
+                          {{"Host", "sts.us-west-2.amazonaws.com"}}, {}})) == "MissingAuthenticationToken");
+    auto token = make_token();
+    token.sent_headers.push_back({"Authorization", "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20230428/us-west-2/sts/"
+                                                   "aws4_request, SignedHeaders=host, Signature=00"});
+    CHECK(code_of(verify(token.in())) == "IncompleteSignature");
+}
+
+TEST_CASE("malformed request targets are MalformedQueryString", "[verifier]") {
+    CHECK(parse_request({"GET", "/?Action=%zz", {}, {}}).code() == "MalformedQueryString");
+    CHECK(parse_request({"GET", "/%4?a=b", {}, {}}).code() == "MalformedQueryString");
+    CHECK(parse_request({"GET", "http://x/?a=b", {}, {}}).code() == "MalformedQueryString");
+    const auto ok = parse_request({"GET", "/?a=1&&b&c=x+y%2B", {{"HOST", "h"}}, {}});
+    REQUIRE(ok.ok());
+    CHECK(ok->query == std::vector<sigv4::query_param>{{"a", "1"}, {"b", ""}, {"c", "x y+"}});
+    CHECK(ok->host == "h");
+}
+
+TEST_CASE("classify_host recognises STS and EC2 endpoint names only", "[verifier]") {
+    CHECK(classify_host("sts.amazonaws.com")->region == "us-east-1");
+    CHECK(classify_host("sts.us-west-2.amazonaws.com")->region == "us-west-2");
+    CHECK(classify_host("sts-fips.us-east-1.amazonaws.com:443")->region == "us-east-1");
+    CHECK(classify_host("sts.us-west-2.api.aws")->service == "sts");
+    CHECK(classify_host("sts.cn-north-1.amazonaws.com.cn")->region == "cn-north-1");
+    CHECK(classify_host("ec2.us-west-2.amazonaws.com")->service == "ec2");
+    CHECK_FALSE(classify_host("127.0.0.1:443"));
+    CHECK_FALSE(classify_host("localhost"));
+    CHECK_FALSE(classify_host("sts.us-west-2.example.com"));
+    CHECK_FALSE(classify_host("s3.us-west-2.amazonaws.com"));
+    CHECK_FALSE(classify_host("sts.US-WEST-2.amazonaws.com"));
+    CHECK_FALSE(classify_host(""));
+}
+
+// ---- Header signing (SDK clients, e.g. EC2 DescribeInstances) -------------------------------
+
+namespace {
+
+http_request_in header_signed(const std::string& body, const sigv4::credentials& creds = long_term(),
+                              const std::string& host = "ec2.us-west-2.amazonaws.com", const std::string& region = "us-west-2") {
+    sigv4::request req;
+    req.method = "POST";
+    req.path = "/";
+    req.headers = {{"Host", host}, {"Content-Type", "application/x-www-form-urlencoded; charset=utf-8"}};
+    sigv4::sign_headers(req, creds, {region, "ec2", t0}, crypto::sha256_hex(body));
+    return {"POST", "/", req.headers, body};
+}
+
+void set_header(http_request_in& in, const std::string& name, const std::string& value) {
+    for (auto& h : in.headers)
+        if (h.name == name) h.value = value;
+}
+
+}  // namespace
+
+TEST_CASE("header-signed requests verify over the body received", "[verifier]") {
+    const std::string body = "Action=DescribeInstances&Version=2016-11-15&InstanceId.1=i-0123456789abcdef0";
+    auto in = header_signed(body);
+    const auto ok = verify(in);
+    REQUIRE(ok.ok());
+    CHECK_FALSE(ok->presigned);
+    CHECK(ok->scope.service == "ec2");
+
+    SECTION("body changed") {
+        in.body = "Action=DescribeInstances&Version=2016-11-15&InstanceId.1=i-0fedcba9876543210";
+        CHECK(code_of(verify(in)) == "SignatureDoesNotMatch");
+    }
+    SECTION("a declared payload hash does not replace the body's") {
+        in.headers.push_back({"X-Amz-Content-Sha256", std::string(sigv4::unsigned_payload)});
+        in.body += "&InstanceId.2=i-0fedcba9876543210";
+        CHECK(code_of(verify(in)) == "SignatureDoesNotMatch");
+    }
+    SECTION("no X-Amz-Date") {
+        std::erase_if(in.headers, [](const auto& h) { return h.name == "X-Amz-Date"; });
+        CHECK(code_of(verify(in)) == "IncompleteSignature");
+    }
+    SECTION("expired") { CHECK(code_of(verify(in, t0 + 16min)) == "ExpiredToken"); }
+    SECTION("repeated, unknown or missing Authorization parameters") {
+        std::string authz;
+        for (const auto& h : in.headers)
+            if (h.name == "Authorization") authz = h.value;
+        set_header(in, "Authorization", authz + ", Signature=00");
+        CHECK(code_of(verify(in)) == "IncompleteSignature");
+        set_header(in, "Authorization", authz + ", Foo=bar");
+        CHECK(code_of(verify(in)) == "IncompleteSignature");
+        set_header(in, "Authorization", authz.substr(0, authz.find(", Signature=")));
+        CHECK(code_of(verify(in)) == "IncompleteSignature");
+        set_header(in, "Authorization", "AWS4-HMAC-SHA1" + authz.substr(16));
+        CHECK(code_of(verify(in)) == "IncompleteSignature");
+    }
+    SECTION("wrong secret") {
+        auto creds = long_term();
+        creds.secret_access_key = secret<std::string>("not-the-secret");
+        CHECK(code_of(verify(header_signed(body, creds))) == "SignatureDoesNotMatch");
+    }
+    SECTION("service of the host") {
+        auto other = header_signed(body, long_term(), "sts.us-west-2.amazonaws.com");
+        CHECK(code_of(verify(other)) == "SignatureDoesNotMatch");
+    }
+    SECTION("temporary credentials need their token header") {
+        auto tmp = header_signed(body, temporary());
+        CHECK(verify(tmp).ok());
+        set_header(tmp, "X-Amz-Security-Token", "other");
+        CHECK(code_of(verify(tmp)) == "InvalidClientTokenId");
+    }
+}
