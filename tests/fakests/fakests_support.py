@@ -8,6 +8,7 @@ Standard library + python3-botocore only.
 
 import argparse
 import base64
+import ctypes
 import datetime
 import hashlib
 import http.client
@@ -16,6 +17,7 @@ import os
 import re
 import select
 import shutil
+import signal
 import socket
 import ssl
 import subprocess
@@ -68,12 +70,13 @@ class FakeSts:
         self.stderr_path = os.path.join(self.dir, "stderr.log")
         self._stderr = open(self.stderr_path, "wb")
         cmd = [ARGS.fake, "--port", "0", "--config", ARGS.config, "--ca-out", self.ca, *extra_args]
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self._stderr)
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self._stderr, preexec_fn=_die_with_parent)
         line = self._first_line(startup_timeout)
         m = re.fullmatch(r"listening on 127\.0\.0\.1:(\d+)", line)
         if not m:
+            err = self.stderr()
             self.stop()
-            raise RuntimeError(f"unexpected first line {line!r}; stderr: {self.stderr()}")
+            raise RuntimeError(f"unexpected first line {line!r}; stderr: {err}")
         self.port = int(m.group(1))
         self.context = ssl.create_default_context(cafile=self.ca)
 
@@ -84,8 +87,9 @@ class FakeSts:
         while b"\n" not in buf:
             left = deadline - time.monotonic()
             if left <= 0 or self.proc.poll() is not None:
+                err = self.stderr()
                 self.stop()
-                raise RuntimeError(f"fake did not start; stderr: {self.stderr()}")
+                raise RuntimeError(f"fake did not start; stderr: {err}")
             ready, _, _ = select.select([fd], [], [], left)
             if ready:
                 chunk = os.read(fd, 4096)
@@ -95,7 +99,8 @@ class FakeSts:
         return buf.split(b"\n", 1)[0].decode()
 
     def stderr(self):
-        self._stderr.flush()
+        if not self._stderr.closed:
+            self._stderr.flush()
         with open(self.stderr_path, "rb") as f:
             return f.read().decode(errors="replace")
 
@@ -162,6 +167,14 @@ class FakeSts:
 
     def set_faults(self, **faults):
         return self.control("POST", "/_faults", faults)
+
+
+def _die_with_parent():
+    """In the child: SIGTERM when the test process dies, even by SIGKILL (a CTest timeout), so
+    that no fake outlives its test."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    pr_set_pdeathsig = 1
+    libc.prctl(pr_set_pdeathsig, signal.SIGTERM, 0, 0, 0)
 
 
 class _PinnedConnection(http.client.HTTPSConnection):
