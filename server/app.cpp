@@ -1,0 +1,274 @@
+#include "app.hpp"
+
+#include "authn/authenticator.hpp"
+#include "config/kubeconfig.hpp"
+#include "http/certs.hpp"
+#include "http/server.hpp"
+#include "http/tls_context.hpp"
+#include "mapping_sources.hpp"
+#include "metrics/metrics.hpp"
+#include "metrics/process.hpp"
+#include "sts/https_sts_client.hpp"
+#include "token/token.hpp"
+#include "webhook.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <spdlog/spdlog.h>
+
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#ifndef STSAUTH_VERSION
+#define STSAUTH_VERSION "unversioned"
+#endif
+
+namespace stsauth::server {
+namespace fs = std::filesystem;
+namespace asio = boost::asio;
+
+namespace {
+
+constexpr auto reload_interval = std::chrono::seconds(1);
+
+/// Writes `text` to `path` through a temporary file and a rename, creating parent directories.
+status write_file_atomically(const fs::path& path, std::string_view text, fs::perms perms) {
+    std::error_code ec;
+    if (path.has_parent_path()) fs::create_directories(path.parent_path(), ec);
+    const fs::path tmp = path.string() + ".tmp";
+    {
+        std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+        if (!out) return make_error("write_failed", "cannot write " + tmp.string());
+        out << text;
+        if (!out.good()) return make_error("write_failed", "cannot write " + tmp.string());
+    }
+    fs::permissions(tmp, perms, ec);
+    fs::rename(tmp, path, ec);
+    if (ec) return make_error("write_failed", "cannot rename " + tmp.string() + ": " + ec.message());
+    return ok_status();
+}
+
+void log_reload(const reload_event& ev, metrics::stsauth_metrics& own) {
+    if (ev.ok) {
+        spdlog::info("mappings loaded backend={} {}", ev.backend, ev.detail);
+        own.config_reloads.with({ev.backend, metrics::reload_result_label::success}).inc();
+    } else {
+        spdlog::error("mappings not reloaded, keeping the last good ones backend={} error={}", ev.backend, ev.detail);
+        own.config_reloads.with({ev.backend, metrics::reload_result_label::invalid}).inc();
+    }
+    for (const auto& w : ev.warnings) spdlog::warn("mapping warning backend={} {}", ev.backend, w);
+}
+
+result<http::pem_pair> certificate_for(const config::server_config& cfg) {
+    return http::load_or_create(cfg.state_dir,
+                                http::cert_request_for(cfg.address, cfg.hostname, http::key_type::ecdsa_p256));
+}
+
+}  // namespace
+
+int run_server(const config::server_config& cfg, const std::string& config_path) {
+    spdlog::info("stsauth version {} starting; cluster id {}", STSAUTH_VERSION, cfg.cluster_id);
+    for (const auto& w : cfg.warnings) spdlog::warn("config: {}", w);
+
+    // Certificate and key in the state dir (reference §6.4), generated on first start.
+    auto pem = certificate_for(cfg);
+    if (!pem) {
+        spdlog::critical("cannot load or create the TLS certificate in {}: {}", cfg.state_dir, pem.err().message);
+        return 1;
+    }
+    auto tls = http::tls_context_holder::load(
+        {fs::path(cfg.state_dir) / "cert.pem", fs::path(cfg.state_dir) / "key.pem", cfg.client_ca_file});
+    if (!tls) {
+        spdlog::critical("cannot build the TLS context: {}", tls.err().message);
+        return 1;
+    }
+
+    // Validation settings and the STS host allow-list (A2).
+    auto hosts = token::sts_hosts::make(cfg.partition, {}, cfg.sts.extra_hosts);
+    if (!hosts) {
+        spdlog::critical("invalid STS host settings: {}", hosts.err().message);
+        return 1;
+    }
+
+    auto sources = mapping_sources::create(cfg, config_path);
+    if (!sources) {
+        spdlog::critical("{}", sources.err().message);
+        return 1;
+    }
+
+    metrics::registry registry;
+    metrics::reference_metrics ref(registry);
+    metrics::stsauth_metrics own(registry, STSAUTH_VERSION);
+    metrics::register_process_metrics(registry);
+
+    for (const auto& ev : (*sources)->reload(true)) log_reload(ev, own);
+
+    const unsigned threads = std::max(1u, std::thread::hardware_concurrency());
+    asio::io_context ioc(static_cast<int>(threads));
+
+    sts::https_sts_client_config sts_cfg;
+    sts_cfg.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(cfg.sts.timeout);
+    sts_cfg.connect_override = cfg.sts.connect_override;
+    sts_cfg.ca_file = cfg.sts.ca_file;
+    sts_cfg.max_connections_per_host = static_cast<std::size_t>(cfg.sts.max_connections_per_host);
+    sts_cfg.user_agent = std::string("stsauth/") + STSAUTH_VERSION;
+    sts::https_sts_client sts(ioc, sts_cfg);
+
+    authn::authenticator_config auth_cfg;
+    auth_cfg.validation.hosts = std::move(*hosts);
+    auth_cfg.validation.max_token_bytes = static_cast<std::size_t>(cfg.max_token_bytes);
+    auth_cfg.cluster_id = cfg.cluster_id;
+    auth_cfg.cache_ttl = std::chrono::duration_cast<std::chrono::milliseconds>(cfg.sts.cache_ttl);
+    auto& src = **sources;
+    authn::authenticator auth(std::move(auth_cfg), sts, [&src] { return src.chain(); }, nullptr,
+                              [] { return std::chrono::system_clock::now(); });
+
+    webhook_options hook_opts;
+    hook_opts.legacy_deny_status = cfg.legacy_deny_status;
+    hook_opts.scrubbed_accounts.insert(cfg.scrubbed_accounts.begin(), cfg.scrubbed_accounts.end());
+    webhook hook(auth, registry, ref, own, std::move(hook_opts), [&src] { return src.ready(); });
+
+    http::limits limits;
+    limits.max_body_bytes = static_cast<std::size_t>(cfg.limits.max_body_bytes);
+    limits.max_header_bytes = static_cast<std::size_t>(cfg.limits.max_header_bytes);
+    limits.max_connections = static_cast<std::size_t>(cfg.limits.max_connections);
+    limits.read_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(cfg.limits.read_timeout);
+    limits.idle_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(cfg.limits.idle_timeout);
+
+    http::server main_server(ioc, {cfg.address, static_cast<std::uint16_t>(cfg.port), *tls, limits, "main"},
+                             [&hook](http::request&& req, http::responder respond) {
+                                 hook.handle(std::move(req), std::move(respond));
+                             });
+    if (auto st = main_server.start(); !st) {
+        spdlog::critical("cannot listen on {}: {}", config::join_host_port(cfg.address, static_cast<int>(cfg.port)),
+                         st.err().message);
+        return 1;
+    }
+    std::unique_ptr<http::server> health_server;
+    if (cfg.health_port != 0) {
+        health_server = std::make_unique<http::server>(
+            ioc, http::server_config{cfg.health_address.empty() ? "0.0.0.0" : cfg.health_address,
+                                     static_cast<std::uint16_t>(cfg.health_port), nullptr, limits, "health"},
+            [&hook](http::request&& req, http::responder respond) {
+                hook.handle_health(std::move(req), std::move(respond));
+            });
+        if (auto st = health_server->start(); !st) {
+            spdlog::critical("cannot listen on health port {}: {}", cfg.health_port, st.err().message);
+            return 1;
+        }
+    }
+
+    // The webhook kubeconfig (reference §6.5), rewritten on every start unless pre-generated.
+    const int port = main_server.port();
+    if (!cfg.kubeconfig_pregenerated && !cfg.generate_kubeconfig.empty()) {
+        const auto text = config::webhook_kubeconfig(pem->cert_pem, cfg.hostname, port);
+        if (auto st = write_file_atomically(cfg.generate_kubeconfig, text,
+                                            fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read |
+                                                fs::perms::others_read);
+            !st) {
+            spdlog::critical("{}", st.err().message);
+            return 1;
+        }
+    }
+    spdlog::info("reconfigure your apiserver with `--authentication-token-webhook-config-file={}` to enable "
+                 "(assuming default hostname and port)",
+                 cfg.generate_kubeconfig);
+
+    // Reload files that changed, once a second; everything on SIGHUP.
+    auto reload_all = [&](bool force) {
+        for (const auto& ev : src.reload(force)) log_reload(ev, own);
+        auto tls_reload = (*tls)->reload_if_changed();
+        if (!tls_reload) {
+            spdlog::error("TLS certificate or key not reloaded, keeping the current ones: {}", tls_reload.err().message);
+            own.config_reloads.with({"tls", metrics::reload_result_label::invalid}).inc();
+        } else if (*tls_reload) {
+            spdlog::info("TLS certificate and key reloaded");
+            own.config_reloads.with({"tls", metrics::reload_result_label::success}).inc();
+        }
+        own.sts_pool_open_connections.set(static_cast<double>(sts.stats().open_connections));
+    };
+    asio::steady_timer reload_timer(ioc);
+    std::function<void()> schedule_reload = [&] {
+        reload_timer.expires_after(reload_interval);
+        reload_timer.async_wait([&](const boost::system::error_code& ec) {
+            if (ec) return;
+            reload_all(false);
+            schedule_reload();
+        });
+    };
+    schedule_reload();
+
+    // SIGTERM/SIGINT: stop accepting, readyz 503, finish in-flight reviews within the grace, exit 0.
+    asio::signal_set signals(ioc, SIGINT, SIGTERM, SIGHUP);
+    bool stopping = false;
+    std::function<void()> wait_signal = [&] {
+        signals.async_wait([&](const boost::system::error_code& ec, int sig) {
+            if (ec) return;
+            if (sig == SIGHUP) {
+                spdlog::info("SIGHUP: reloading mappings and certificates");
+                reload_all(true);
+                wait_signal();
+                return;
+            }
+            if (stopping) {
+                spdlog::warn("second signal: exiting now");
+                ioc.stop();
+                return;
+            }
+            stopping = true;
+            spdlog::info("signal {}: draining (grace {} ms)", sig,
+                         std::chrono::duration_cast<std::chrono::milliseconds>(cfg.shutdown_grace).count());
+            hook.set_draining();
+            main_server.drain();
+            main_server.async_wait_drained(cfg.shutdown_grace, [&](bool drained) {
+                if (drained) spdlog::info("drained; exiting");
+                else spdlog::warn("shutdown grace expired with reviews in flight; exiting");
+                reload_timer.cancel();
+                signals.cancel();
+                main_server.stop();
+                if (health_server) health_server->stop();
+                ioc.stop();
+            });
+            wait_signal();
+        });
+    };
+    wait_signal();
+
+    std::vector<std::thread> pool;
+    for (unsigned i = 1; i < threads; ++i) pool.emplace_back([&ioc] { ioc.run(); });
+    ioc.run();
+    for (auto& t : pool) t.join();
+    return 0;
+}
+
+int run_init(const config::server_config& cfg) {
+    const bool configured = cfg.gates.configured_init_directories;
+    const fs::path dir = configured ? fs::path(cfg.state_dir) : fs::current_path();
+    auto pem = http::load_or_create(dir, http::cert_request_for(cfg.address, cfg.hostname, http::key_type::ecdsa_p256));
+    if (!pem) {
+        spdlog::error("cannot create the certificate in {}: {}", dir.string(), pem.err().message);
+        return 1;
+    }
+    const fs::path kubeconfig = configured ? fs::path(cfg.generate_kubeconfig) : fs::current_path() / "aws-iam-authenticator.kubeconfig";
+    const auto text = config::webhook_kubeconfig(pem->cert_pem, cfg.hostname, static_cast<int>(cfg.port));
+    if (auto st = write_file_atomically(kubeconfig, text,
+                                        fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read |
+                                            fs::perms::others_read);
+        !st) {
+        spdlog::error("{}", st.err().message);
+        return 1;
+    }
+    if (!configured) {
+        spdlog::info("copy {} to {}", (dir / "cert.pem").string(), (fs::path(cfg.state_dir) / "cert.pem").string());
+        spdlog::info("copy {} to {}", (dir / "key.pem").string(), (fs::path(cfg.state_dir) / "key.pem").string());
+        spdlog::info("copy {} to {}", kubeconfig.string(), cfg.generate_kubeconfig);
+    }
+    spdlog::info("configure your apiserver with `--authentication-token-webhook-config-file={}`",
+                 configured ? kubeconfig.string() : cfg.generate_kubeconfig);
+    return 0;
+}
+
+}  // namespace stsauth::server

@@ -1,0 +1,22 @@
+#pragma once
+/// \file
+/// The composition root of `stsauth server`: certificates and kubeconfig, the io_context and its
+/// threads, the STS client, the mapping sources, the authenticator, the listeners, signals
+/// (SIGTERM drain, SIGHUP reload) and the periodic reload of files that changed.
+
+#include "config/server_config.hpp"
+
+#include <string>
+
+namespace stsauth::server {
+
+/// Runs the server until SIGTERM/SIGINT; returns the process exit code (0 after a clean drain,
+/// 1 when start-up fails). `config_path` is empty when the embedded default config is used.
+int run_server(const config::server_config& cfg, const std::string& config_path);
+
+/// `stsauth init`: writes cert.pem and key.pem (in the state dir with the
+/// ConfiguredInitDirectories gate, else in the working directory, as the reference) and the
+/// webhook kubeconfig. Returns the exit code.
+int run_init(const config::server_config& cfg);
+
+}  // namespace stsauth::server
