@@ -58,7 +58,9 @@ struct flight {
     std::string key;  ///< dedupe key; empty when not shared
     sts_client::callback first;
     std::vector<sts_client::callback> others;  ///< joined while in flight
-    steady::time_point queue_deadline{};
+    /// Submission + timeout: bounds the queue wait and the first attempt together, as Go's
+    /// Client.Timeout includes the wait for a pooled connection. A retry gets its own timeout.
+    steady::time_point deadline{};
     bool retried = false;
 };
 using flight_ptr = std::shared_ptr<flight>;
@@ -134,7 +136,7 @@ std::optional<endpoint_override> parse_connect_override(std::string_view s) {
     return out;
 }
 
-void validate(const https_sts_client_config& c) {
+https_sts_client_config validated(https_sts_client_config c) {
     if (c.timeout.count() <= 0) throw std::invalid_argument("server.sts.timeout: must be positive");
     if (c.idle_timeout.count() <= 0) throw std::invalid_argument("server.sts.idleTimeout: must be positive");
     if (c.max_connections_per_host == 0) {
@@ -142,6 +144,7 @@ void validate(const https_sts_client_config& c) {
     }
     if (c.max_body_bytes == 0) throw std::invalid_argument("sts max body bytes: must be at least 1");
     if (!printable(c.user_agent, ' ')) throw std::invalid_argument("sts user agent: printable ASCII only");
+    return c;
 }
 
 ssl::context make_tls_context(const https_sts_client_config& c) {
@@ -184,7 +187,7 @@ class https_sts_client_impl : public std::enable_shared_from_this<https_sts_clie
 public:
     https_sts_client_impl(asio::io_context& ioc, https_sts_client_config config)
         : ioc_(ioc),
-          config_((validate(config), std::move(config))),
+          config_(validated(std::move(config))),
           override_(parse_connect_override(config_.connect_override)),
           tls_(make_tls_context(config_)) {}
 
@@ -200,7 +203,7 @@ public:
         return override_ ? std::string_view(override_->host) : std::string_view(pool.host);
     }
     std::string_view connect_port() const { return override_ ? std::string_view(override_->port) : "443"; }
-    bool stopped() const { return stopped_flag_.load(std::memory_order_relaxed); }
+    bool stopped() const { return stopped_.load(); }
 
     /// Called on `conn`'s strand when an exchange ends (the outcome is final: retries are done).
     void exchange_done(const std::shared_ptr<connection>& conn, flight_ptr f, const sts_outcome& outcome,
@@ -218,6 +221,10 @@ private:
     void enqueue(host_pool& pool, flight_ptr f);
     void arm_queue_timer(host_pool& pool);
     void on_queue_timer(host_pool& pool, const error_code& ec);
+    /// Under mu_: moves the queue's expired head calls to `expired`.
+    void drop_expired(host_pool& pool, std::vector<flight_ptr>& expired);
+    /// Not under mu_: answers them "sts_pool_timeout".
+    void fail_expired(std::vector<flight_ptr>& expired);
     sts_outcome shutdown_outcome() const {
         return transport_failure("sts_shutdown", "the STS client is shutting down");
     }
@@ -228,8 +235,7 @@ private:
     ssl::context tls_;
 
     mutable std::mutex mu_;
-    bool stopped_ = false;
-    std::atomic<bool> stopped_flag_{false};
+    std::atomic<bool> stopped_{false};  ///< written under mu_; read without it only by stopped()
     std::unordered_map<std::string, std::unique_ptr<host_pool>> pools_;
     std::unordered_map<std::string_view, flight_ptr> flights_;  ///< keys point into flight::key
     std::size_t in_flight_ = 0;
@@ -254,18 +260,21 @@ public:
 
     /// From any thread.
     void start(flight_ptr f) {
-        asio::post(strand_, [self = shared_from_this(), f = std::move(f)]() mutable { self->do_start(std::move(f)); });
+        asio::post(strand_, [self = shared_from_this(), f = std::move(f)]() mutable {
+            const auto deadline = f->deadline;
+            self->do_start(std::move(f), deadline);
+        });
     }
     void close_async() {
         asio::post(strand_, [self = shared_from_this()] { self->close(); });
     }
 
     // ---- on the strand ---------------------------------------------------------------------
-    void do_start(flight_ptr f) {
+    void do_start(flight_ptr f, steady::time_point deadline) {
         flight_ = std::move(f);
         active_ = true;
         const auto g = ++gen_;
-        timer_.expires_after(owner_->config().timeout);
+        timer_.expires_at(deadline);
         timer_.async_wait([self = shared_from_this(), g](const error_code& ec) {
             if (!ec) self->on_deadline(g);
         });
@@ -415,8 +424,10 @@ private:
             }
             return fail_io("sts_receive_failed", ec, !p.got_some() && buffer_.size() == 0);
         }
-        const bool reusable = p.keep_alive() && buffer_.size() == 0;
-        finish(classify_response(p.get().result_int(), p.get().body()), reusable);
+        // After a 1xx the final answer may still come: never read it as the next call's.
+        const unsigned status = p.get().result_int();
+        const bool reusable = p.keep_alive() && buffer_.size() == 0 && status >= 200;
+        finish(classify_response(status, p.get().body()), reusable);
     }
 
     /// A send/receive failure. A connection taken from the pool may have been closed by the
@@ -429,7 +440,7 @@ private:
             close();
             new_stream();
             auto f = std::move(flight_);
-            return do_start(std::move(f));
+            return do_start(std::move(f), steady::now() + owner_->config().timeout);
         }
         fail(reason, ec);
     }
@@ -452,8 +463,8 @@ private:
     void on_deadline(std::uint64_t g) {
         if (stale(g)) return;
         const auto ms = owner_->config().timeout.count();
-        finish(transport_failure("sts_timeout", "no answer from STS within " + std::to_string(ms) + " ms (during " +
-                                                    std::string(phase_name(phase_)) + ")"),
+        finish(transport_failure("sts_timeout", "no answer from STS within the " + std::to_string(ms) +
+                                                    " ms timeout (during " + std::string(phase_name(phase_)) + ")"),
                false);
     }
 
@@ -540,6 +551,7 @@ void https_sts_client_impl::submit(sts_request request, sts_client::callback cb)
             }
         }
         f = std::make_shared<flight>(std::move(request), std::move(key), std::move(cb));
+        f->deadline = steady::now() + config_.timeout;
         if (!f->key.empty()) flights_.emplace(f->key, f);
         ++in_flight_;
         pool = &pool_for(f->request.host);
@@ -558,7 +570,6 @@ void https_sts_client_impl::submit(sts_request request, sts_client::callback cb)
 }
 
 void https_sts_client_impl::enqueue(host_pool& pool, flight_ptr f) {
-    f->queue_deadline = steady::now() + config_.timeout;
     pool.queue.push_back(std::move(f));
     if (!pool.timer_armed) arm_queue_timer(pool);
 }
@@ -566,7 +577,7 @@ void https_sts_client_impl::enqueue(host_pool& pool, flight_ptr f) {
 void https_sts_client_impl::arm_queue_timer(host_pool& pool) {
     // Deadlines grow with queue order (one timeout for all), so the head's is the earliest.
     pool.timer_armed = true;
-    pool.queue_timer.expires_at(pool.queue.front()->queue_deadline);
+    pool.queue_timer.expires_at(pool.queue.front()->deadline);
     pool.queue_timer.async_wait(
         [self = shared_from_this(), &pool](const error_code& ec) { self->on_queue_timer(pool, ec); });
 }
@@ -577,18 +588,26 @@ void https_sts_client_impl::on_queue_timer(host_pool& pool, const error_code& ec
         std::lock_guard lock(mu_);
         pool.timer_armed = false;
         if (ec || stopped_) return;
-        const auto now = steady::now();
-        while (!pool.queue.empty() && pool.queue.front()->queue_deadline <= now) {
-            forget(*pool.queue.front());
-            expired.push_back(std::move(pool.queue.front()));
-            pool.queue.pop_front();
-        }
+        drop_expired(pool, expired);
         if (!pool.queue.empty()) arm_queue_timer(pool);
     }
+    fail_expired(expired);
+}
+
+void https_sts_client_impl::drop_expired(host_pool& pool, std::vector<flight_ptr>& expired) {
+    const auto now = steady::now();
+    while (!pool.queue.empty() && pool.queue.front()->deadline <= now) {
+        forget(*pool.queue.front());
+        expired.push_back(std::move(pool.queue.front()));
+        pool.queue.pop_front();
+    }
+}
+
+void https_sts_client_impl::fail_expired(std::vector<flight_ptr>& expired) {
     if (expired.empty()) return;
     const sts_outcome o = transport_failure(
-        "sts_pool_timeout", "no STS connection free within " + std::to_string(config_.timeout.count()) + " ms (" +
-                                std::to_string(config_.max_connections_per_host) + " busy)");
+        "sts_pool_timeout", "no STS connection free within the " + std::to_string(config_.timeout.count()) +
+                                " ms timeout (" + std::to_string(config_.max_connections_per_host) + " busy)");
     for (auto& f : expired) deliver(*f, o);
 }
 
@@ -597,6 +616,7 @@ void https_sts_client_impl::exchange_done(const std::shared_ptr<connection>& con
     flight_ptr next;
     bool next_on_fresh = false;
     bool to_idle = false;
+    std::vector<flight_ptr> expired;
     host_pool& pool = conn->pool();
     {
         std::lock_guard lock(mu_);
@@ -605,6 +625,8 @@ void https_sts_client_impl::exchange_done(const std::shared_ptr<connection>& con
             reusable = false;
             conn->close();
         }
+        // A call whose deadline passed in the queue is not worth a (pooled) connection.
+        drop_expired(pool, expired);
         if (reusable) {
             if (!pool.queue.empty()) {
                 next = std::move(pool.queue.front());
@@ -628,11 +650,13 @@ void https_sts_client_impl::exchange_done(const std::shared_ptr<connection>& con
     if (next && next_on_fresh) {
         std::make_shared<connection>(shared_from_this(), pool)->start(std::move(next));
     } else if (next) {
-        conn->do_start(std::move(next));
+        const auto deadline = next->deadline;
+        conn->do_start(std::move(next), deadline);
     } else if (to_idle) {
         conn->arm_idle_timer();
     }
     deliver(*f, outcome);
+    fail_expired(expired);
 }
 
 void https_sts_client_impl::idle_expired(const std::shared_ptr<connection>& conn) {
@@ -654,7 +678,6 @@ void https_sts_client_impl::shutdown() {
         std::lock_guard lock(mu_);
         if (stopped_) return;
         stopped_ = true;
-        stopped_flag_.store(true, std::memory_order_relaxed);
         for (auto& [host, pool] : pools_) {
             pool->open -= pool->idle.size();
             std::move(pool->idle.begin(), pool->idle.end(), std::back_inserter(idle));

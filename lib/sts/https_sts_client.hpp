@@ -26,8 +26,9 @@ std::string default_user_agent();
 
 /// `server.sts.*` (SPEC-decisions A1). Validated by the https_sts_client constructor.
 struct https_sts_client_config {
-    /// Whole exchange, per attempt (resolve, connect, handshake, write, read); also the longest a
-    /// call may wait in the queue of a saturated pool.
+    /// Whole exchange, per attempt (resolve, connect, handshake, write, read). The first attempt's
+    /// clock starts when the call is submitted, so it includes any wait for a free connection (as
+    /// Go's Client.Timeout does); the one retry of a failed pooled connection gets its own.
     std::chrono::milliseconds timeout{10'000};
     /// "HOST:PORT" ("[v6]:PORT" for IPv6) to open every connection to instead of resolving the
     /// token's host. SNI, the certificate name check and the Host header stay the token's host.
@@ -64,7 +65,8 @@ struct sts_client_stats {
 /// - per-host keep-alive pool bounded by `max_connections_per_host`, FIFO queue beyond it; a
 ///   pooled connection that fails before any response byte (and not by timeout) is retried once
 ///   on a fresh connection, nothing else is retried;
-/// - one deadline per attempt covering every phase; body capped at `max_body_bytes`;
+/// - one deadline per attempt covering every phase; body capped at `max_body_bytes`; a 1xx
+///   answer is a bad_response and its connection is not reused;
 /// - concurrent calls with the same (dedupe_key, cluster_id) share one upstream request.
 /// Thread-safe; all I/O and callbacks run on the io_context given at construction. Destroying the
 /// client closes idle connections and fails queued calls ("sts_shutdown"); calls already on the
