@@ -16,6 +16,7 @@
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <map>
 #include <optional>
 #include <sstream>
 #include <thread>
@@ -34,12 +35,22 @@ const std::string target =
     "&X-Amz-Expires=60&X-Amz-SignedHeaders=host%3Bx-k8s-aws-id&X-Amz-Signature=" +
     signature;
 
-std::string data_file(const std::string& name) {
-    std::ifstream in(std::string(STSAUTH_TEST_DATA_DIR) + "/sts/" + name, std::ios::binary);
-    REQUIRE(in.good());
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
+/// Test data, read once. No Catch assertion here: server handlers call it on the server's thread
+/// and Catch is not thread-safe; a missing file throws (and fails the test) instead.
+const std::string& data_file(const std::string& name) {
+    static const std::map<std::string, std::string> files = [] {
+        std::map<std::string, std::string> m;
+        for (const char* n : {"get_caller_identity_ok.json", "get_caller_identity_ok.xml", "throttling_400.json",
+                              "signature_does_not_match_403.json", "expired_token_403.json"}) {
+            std::ifstream in(std::string(STSAUTH_TEST_DATA_DIR) + "/sts/" + n, std::ios::binary);
+            if (!in) throw std::runtime_error(std::string("missing test data ") + n);
+            std::ostringstream s;
+            s << in.rdbuf();
+            m.emplace(n, s.str());
+        }
+        return m;
+    }();
+    return files.at(name);
 }
 
 const test_pki& pki() {
@@ -86,6 +97,7 @@ sts_request make_request(std::string dedupe_key = "", std::string cluster = "tes
 }
 
 https_sts_client_config config_for(const test_tls_server& server) {
+    (void)data_file("get_caller_identity_ok.json");  // load on the test thread
     https_sts_client_config c;
     c.timeout = 5s;
     c.connect_override = server.address();
