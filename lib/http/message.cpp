@@ -43,19 +43,18 @@ std::string_view reason_phrase(unsigned status) noexcept {
     }
 }
 
-response text_response(unsigned status, std::string_view detail) {
+response text_response(unsigned status, std::string_view text) {
     response r;
     r.status = status;
     r.content_type = "text/plain; charset=utf-8";
-    r.body.reserve(48 + detail.size());
-    r.body += std::to_string(status);
-    r.body += ' ';
-    r.body += reason_phrase(status);
-    if (!detail.empty()) {
-        r.body += ": ";
-        r.body += detail;
+    if (text.empty()) {
+        r.body = std::to_string(status);
+        r.body += ' ';
+        r.body += reason_phrase(status);
+        r.body += '\n';
+    } else {
+        r.body = text;
     }
-    r.body += '\n';
     r.headers.emplace_back("X-Content-Type-Options", "nosniff");
     return r;
 }

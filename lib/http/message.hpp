@@ -50,9 +50,10 @@ using responder = std::function<void(response)>;
 /// (an STS call) completes later through the responder.
 using handler = std::function<void(request&&, responder)>;
 
-/// A short text/plain error answer ("<status> <reason>\n" plus an optional detail), with
-/// `X-Content-Type-Options: nosniff`, as the server's own rejections are.
-response text_response(unsigned status, std::string_view detail = {});
+/// A short `text/plain; charset=utf-8` answer with `X-Content-Type-Options: nosniff`. The body is
+/// `text` verbatim (e.g. "ok", as the reference's health check); when empty,
+/// "<status> <reason>\n" (e.g. "404 Not Found\n").
+response text_response(unsigned status, std::string_view text = {});
 
 /// Standard reason phrase for a status code ("Bad Request"), or "Unknown".
 std::string_view reason_phrase(unsigned status) noexcept;

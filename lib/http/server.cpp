@@ -246,7 +246,7 @@ private:
         ~reply_slot() {
             if (!used.load(std::memory_order_acquire)) {
                 spdlog::error("{}: handler dropped a request without answering; replying 500", owner->state_->config.name);
-                owner->post_response(text_response(500, "the request was not answered"));
+                owner->post_response(text_response(500));
             }
         }
         void send(response r) {
@@ -294,7 +294,7 @@ private:
             close_now();
             return;
         }
-        if (draining_) {
+        if (draining()) {
             do_shutdown();
             return;
         }
@@ -320,7 +320,7 @@ private:
             case header_scan_status::need_more: break;
         }
         if (!request_started_) {
-            if (draining_) {
+            if (draining()) {
                 do_shutdown();
                 return;
             }
@@ -390,16 +390,25 @@ private:
         }
         if (req.version() == 11 && req.count(bhttp::field::host) != 1) return reject(400, "HTTP/1.1 needs exactly one Host field");
 
-        bool send_continue = false;
+        bool expects_continue = false;
         if (auto it = req.find(bhttp::field::expect); it != req.end()) {
             if (!encoding::iequals(trim_ows(it->value()), "100-continue") || req.count(bhttp::field::expect) > 1) {
                 return reject(417);
             }
-            send_continue = req.version() == 11 && !parser_->is_done();
+            expects_continue = req.version() == 11;
         }
 
+        // Body bytes that came with the header are parsed now, saving an asynchronous round trip.
+        while (!parser_->is_done() && buffer_.size() > 0) {
+            error_code pec;
+            const std::size_t n = parser_->put(buffer_.data(), pec);
+            buffer_.consume(n);
+            if (pec == bhttp::error::need_more) break;
+            if (pec) return on_read_body(pec);
+            if (n == 0) break;
+        }
         if (parser_->is_done()) return on_request_read();
-        if (send_continue) {
+        if (expects_continue) {
             net::async_write(stream_, net::buffer(continue_line.data(), continue_line.size()),
                              [self = self()](const error_code& e, std::size_t) {
                                  if (e) return self->close_now();
@@ -455,11 +464,9 @@ private:
         responder reply = [slot](response r) { slot->send(std::move(r)); };
         try {
             state_->on_request(std::move(req), std::move(reply));
-        } catch (const std::exception& e) {
-            spdlog::error("{}: handler threw: {}", state_->config.name, e.what());
-            slot->send(text_response(500));
         } catch (...) {
-            spdlog::error("{}: handler threw a non-exception", state_->config.name);
+            // what() is not logged: an exception from a parser may quote the input (a token).
+            spdlog::error("{}: handler threw an exception; replying 500", state_->config.name);
             slot->send(text_response(500));
         }
     }
@@ -481,7 +488,7 @@ private:
             res_.insert(name, value);
         }
         res_.body() = std::move(r.body);
-        res_.keep_alive(keep_alive_ && !draining_);
+        res_.keep_alive(keep_alive_ && !draining());
         res_.prepare_payload();
         if (head_) res_.body().clear();  // HEAD: same header (Content-Length included), no body
         do_write();
@@ -492,7 +499,15 @@ private:
         state_->bad_requests.fetch_add(1, std::memory_order_relaxed);
         spdlog::debug("{}: {} rejected with {}: {}", state_->config.name, remote_, status, detail);
         parser_.reset();
-        response r = text_response(status, detail);
+        std::string text = std::to_string(status);
+        text += ' ';
+        text += reason_phrase(status);
+        if (!detail.empty()) {
+            text += ": ";
+            text += detail;
+        }
+        text += '\n';
+        response r = text_response(status, text);
         res_.clear();
         res_.version(11);
         res_.result(r.status);
@@ -517,7 +532,7 @@ private:
             spdlog::debug("{}: {} write failed: {}", state_->config.name, remote_, ec.message());
             return close_now();
         }
-        if (!res_.keep_alive() || draining_) return do_shutdown();
+        if (!res_.keep_alive() || draining()) return do_shutdown();
         res_.body().clear();  // keeps its capacity for the next answer
         request_started_ = false;
         first_request_ = false;
@@ -566,6 +581,13 @@ private:
         error_code ignored;
         lowest().socket().shutdown(tcp::socket::shutdown_both, ignored);
         lowest().close();
+    }
+
+    /// True once this session or the server drains (a session accepted just as the drain began
+    /// may have missed its post_drain).
+    bool draining() {
+        if (!draining_ && state_->draining.load(std::memory_order_relaxed)) draining_ = true;
+        return draining_;
     }
 
     void finish_in_flight() {

@@ -71,6 +71,7 @@ struct server_stats {
     std::uint64_t requests = 0;            ///< handed to the handler
 };
 
+/// All member functions are thread-safe. Destroy the server before its io_context.
 class server {
 public:
     /// `handler` is called on the connection's strand for each valid request.
