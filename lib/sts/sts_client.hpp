@@ -25,7 +25,7 @@ struct sts_request {
 class sts_client {
 public:
     /// Receives the outcome exactly once, on an io thread (never inline in the caller of
-    /// get_caller_identity). Must not throw.
+    /// get_caller_identity). Must not throw and should not block: it runs on the I/O path.
     using callback = std::function<void(const sts_outcome&)>;
 
     virtual ~sts_client() = default;
