@@ -1,5 +1,7 @@
 #include "aws/shared_config.hpp"
 
+#include "common/encoding.hpp"
+
 #include <fmt/format.h>
 
 #include <vector>
@@ -149,6 +151,26 @@ result<resolved_region> resolve_region(const environment& env, const std::option
     if (!valid_region_name(r.name))
         return make_error("bad_region", fmt::format("invalid region name \"{}\" (from {})", r.name, r.source));
     return r;
+}
+
+status check_endpoint_settings(const environment& env, const profile& p) {
+    struct setting {
+        const char* variable;
+        const char* key;
+        const char* what;
+    };
+    for (const auto& s : {setting{"AWS_USE_FIPS_ENDPOINT", "use_fips_endpoint", "FIPS endpoints"},
+                          setting{"AWS_USE_DUALSTACK_ENDPOINT", "use_dualstack_endpoint", "dual-stack endpoints"}}) {
+        std::string source = s.variable;
+        auto value = env.env(s.variable);
+        if (!value) {
+            value = p.get(s.key);
+            source = fmt::format("{} of profile \"{}\"", s.key, p.name());
+        }
+        if (value && encoding::iequals(*value, "true"))
+            return make_error("unsupported_endpoint", fmt::format("{} is true: {} are not supported yet", source, s.what));
+    }
+    return ok_status();
 }
 
 }  // namespace stsauth::aws

@@ -82,4 +82,10 @@ struct resolved_region {
 result<resolved_region> resolve_region(const environment& env, const std::optional<std::string>& region_flag,
                                        const profile& p);
 
+/// FIPS and dual-stack endpoints (AWS_USE_FIPS_ENDPOINT / AWS_USE_DUALSTACK_ENDPOINT, else the
+/// profile's use_fips_endpoint / use_dualstack_endpoint; "true" in any case enables, as botocore)
+/// are not supported yet: error "unsupported_endpoint" when one is requested, so that a FIPS user
+/// never silently gets a token for a non-FIPS endpoint.
+status check_endpoint_settings(const environment& env, const profile& p);
+
 }  // namespace stsauth::aws

@@ -229,3 +229,22 @@ TEST_CASE("region: names are validated as botocore does", "[aws][config]") {
     CHECK(flag.code() == "bad_region");
     CHECK(flag.err().message.find("--region") != std::string::npos);
 }
+
+TEST_CASE("endpoint settings: FIPS and dual-stack requests are refused, not ignored", "[aws][config]") {
+    const auto plain = load(env_with({}, "", "[default]\nregion = us-east-1\n"));
+    CHECK(check_endpoint_settings(env_with({}, "", ""), plain).ok());
+    CHECK(check_endpoint_settings(env_with({{"AWS_USE_FIPS_ENDPOINT", "false"}}, "", ""), plain).ok());
+
+    const auto fips_env = check_endpoint_settings(env_with({{"AWS_USE_FIPS_ENDPOINT", "TRUE"}}, "", ""), plain);
+    REQUIRE_FALSE(fips_env.ok());
+    CHECK(fips_env.code() == "unsupported_endpoint");
+    CHECK(fips_env.err().message.find("AWS_USE_FIPS_ENDPOINT") != std::string::npos);
+
+    const auto dual = load(env_with({}, "", "[default]\nuse_dualstack_endpoint = true\n"));
+    const auto dual_profile = check_endpoint_settings(env_with({}, "", ""), dual);
+    REQUIRE_FALSE(dual_profile.ok());
+    CHECK(dual_profile.code() == "unsupported_endpoint");
+    CHECK(dual_profile.err().message.find("use_dualstack_endpoint") != std::string::npos);
+    // The variable overrides the profile, as in botocore.
+    CHECK(check_endpoint_settings(env_with({{"AWS_USE_DUALSTACK_ENDPOINT", "false"}}, "", ""), dual).ok());
+}
