@@ -50,7 +50,7 @@ private:
 };
 
 namespace detail {
-class imds_credentials_impl;
+class cached_credentials;
 }
 
 /// The instance profile's credentials from IMDSv2, cached. Callers get the cached credentials
@@ -58,7 +58,7 @@ class imds_credentials_impl;
 /// background refresh starts (one fetch at a time). Without valid cached credentials, callers
 /// wait for the fetch. When a refresh fails, the cached credentials are used until they expire
 /// (as the SDKs do: IMDS rotates credentials well before they expire). Errors carry the IMDS
-/// error code ("imds_unavailable", "imds_no_role", ...).
+/// error code ("imds_unavailable", "imds_no_role", ...), or "expired_credentials".
 class imds_credentials_source final : public credentials_source {
 public:
     using clock_fn = std::function<std::chrono::system_clock::time_point()>;
@@ -73,7 +73,8 @@ public:
     std::string describe() const override;
 
 private:
-    std::shared_ptr<detail::imds_credentials_impl> impl_;
+    std::shared_ptr<imds_client> client_;
+    std::shared_ptr<detail::cached_credentials> cache_;
 };
 
 /// The server's credentials, in the SDK default chain's order: environment variables, then the

@@ -131,7 +131,7 @@ bool is_instance_id(std::string_view id) noexcept {
     return (hex.size() == 8 || hex.size() == 17) && std::all_of(hex.begin(), hex.end(), is_lower_hex);
 }
 
-std::string default_endpoint_host(std::string_view region) {
+std::string default_endpoint_host(std::string_view region, std::string_view service) {
     if (!token::valid_region(region)) return {};
     std::string_view domain = "amazonaws.com";
     for (const auto& p : token::known_partitions()) {
@@ -140,7 +140,7 @@ std::string default_endpoint_host(std::string_view region) {
             break;
         }
     }
-    return "ec2." + std::string(region) + "." + std::string(domain);
+    return std::string(service) + "." + std::string(region) + "." + std::string(domain);
 }
 
 std::string describe_instances_body(std::span<const std::string> instance_ids) {

@@ -28,10 +28,10 @@ inline constexpr std::size_t max_ids_per_call = 1000;
 /// InvalidInstanceID.Malformed for, so it is refused without a call.
 bool is_instance_id(std::string_view id) noexcept;
 
-/// The regional endpoint host: `ec2.<region>.<partition DNS suffix>` (amazonaws.com,
+/// The regional endpoint host: `<service>.<region>.<partition DNS suffix>` (amazonaws.com,
 /// amazonaws.com.cn, c2s.ic.gov, ...; the partition is the one whose region pattern matches,
 /// `aws` when none does). Empty when `region` is not a valid region name.
-std::string default_endpoint_host(std::string_view region);
+std::string default_endpoint_host(std::string_view region, std::string_view service = "ec2");
 
 /// `Action=DescribeInstances&Version=2016-11-15&InstanceId.1=<id>&...` (values URI-encoded).
 std::string describe_instances_body(std::span<const std::string> instance_ids);

@@ -22,47 +22,10 @@ struct detail::https_ec2_client_state {
     std::shared_ptr<credentials_source> credentials;
     https_ec2_client::clock_fn clock;
     std::shared_ptr<tls_client_context> tls;
-    http_target target;
-    std::string host_header;
-    std::string host;
+    https_endpoint endpoint;
 };
 
 namespace {
-
-/// "https://HOST[:PORT]" (optional trailing '/'), or the default endpoint of the region.
-void resolve_endpoint(detail::https_ec2_client_state& s) {
-    const auto& c = s.config;
-    std::string port = "443";
-    if (c.endpoint.empty()) {
-        s.host = default_endpoint_host(c.region);
-        if (s.host.empty()) throw std::invalid_argument("EC2 region: \"" + c.region + "\" is not a valid region name");
-    } else {
-        constexpr std::string_view scheme = "https://";
-        std::string_view rest = c.endpoint;
-        if (!rest.starts_with(scheme)) throw std::invalid_argument("EC2 endpoint: must start with https://");
-        rest.remove_prefix(scheme.size());
-        if (rest.ends_with('/')) rest.remove_suffix(1);
-        if (rest.empty() || rest.find_first_of("/?#@[] ") != std::string_view::npos) {
-            throw std::invalid_argument("EC2 endpoint: expected https://HOST[:PORT]");
-        }
-        if (rest.find(':') != std::string_view::npos) {
-            auto hp = parse_host_port(rest);
-            if (!hp) throw std::invalid_argument("EC2 endpoint: " + hp.err().message);
-            s.host = hp->host;
-            port = hp->port;
-        } else {
-            s.host = std::string(rest);
-        }
-    }
-    s.host_header = port == "443" ? s.host : s.host + ":" + port;
-    s.target = {s.host, s.host, port};
-    if (!c.connect_override.empty()) {
-        auto hp = parse_host_port(c.connect_override);
-        if (!hp) throw std::invalid_argument("EC2 connect override: " + hp.err().message);
-        s.target.connect_host = hp->host;
-        s.target.connect_port = hp->port;
-    }
-}
 
 error transport_error(const error& e) {
     if (e.code == "body_too_large") {
@@ -75,20 +38,21 @@ error transport_error(const error& e) {
 
 https_ec2_client::https_ec2_client(boost::asio::io_context& ioc, https_ec2_client_config config,
                                    std::shared_ptr<credentials_source> credentials, clock_fn clock)
-    : state_(std::make_shared<detail::https_ec2_client_state>(detail::https_ec2_client_state{ioc, std::move(config), std::move(credentials), std::move(clock), nullptr,
-                                           {}, {}, {}})) {
+    : state_(std::make_shared<detail::https_ec2_client_state>(detail::https_ec2_client_state{ioc, std::move(config), std::move(credentials), std::move(clock), nullptr, {}})) {
     auto& s = *state_;
     if (!s.credentials) throw std::invalid_argument("EC2 client: no credentials source");
     if (s.config.region.empty()) throw std::invalid_argument("EC2 region: empty");
     if (s.config.timeout.count() <= 0) throw std::invalid_argument("EC2 timeout: must be positive");
     if (s.config.max_body_bytes == 0) throw std::invalid_argument("EC2 max body bytes: must be at least 1");
-    resolve_endpoint(s);
+    const auto default_host = default_endpoint_host(s.config.region);
+    if (default_host.empty()) throw std::invalid_argument("EC2 region: \"" + s.config.region + "\" is not a valid region name");
+    s.endpoint = make_https_endpoint("EC2 endpoint", s.config.endpoint, default_host, s.config.connect_override);
     s.tls = std::make_shared<tls_client_context>(s.config.ca_file);
 }
 
 https_ec2_client::~https_ec2_client() = default;
 
-const std::string& https_ec2_client::host() const noexcept { return state_->host; }
+const std::string& https_ec2_client::host() const noexcept { return state_->endpoint.target.host; }
 
 void https_ec2_client::describe_instances(std::vector<std::string> ids, callback cb) {
     auto st = state_;
@@ -100,11 +64,11 @@ void https_ec2_client::describe_instances(std::vector<std::string> ids, callback
                 return cb(make_error(std::string(errc::credentials),
                                      "no credentials to sign DescribeInstances: " + creds.err().message));
             }
-            request_params params{st->host_header, st->config.region, st->clock(), st->config.user_agent};
+            request_params params{st->endpoint.host_header, st->config.region, st->clock(), st->config.user_agent};
             auto req = build_describe_instances(ids, *creds, params);
             if (!req) return cb(req.err());
             const http_limits limits{st->config.timeout, st->config.max_body_bytes};
-            async_http_exchange(st->ioc, st->tls, st->target, std::move(*req), limits,
+            async_http_exchange(st->ioc, st->tls, st->endpoint.target, std::move(*req), limits,
                                 [st, cb = std::move(cb)](result<http_response> r) {
                                     if (!r) return cb(transport_error(r.err()));
                                     cb(interpret_response(r->status, r->body, st->config.max_body_bytes));

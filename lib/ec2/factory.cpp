@@ -1,6 +1,7 @@
 #include "ec2/factory.hpp"
 
 #include "aws/shared_config.hpp"
+#include "ec2/assume_role.hpp"
 #include "ec2/credentials.hpp"
 #include "ec2/imds.hpp"
 
@@ -35,9 +36,9 @@ chosen_region choose_region(const ec2_settings& s, const aws::environment& env) 
 
 ec2_setup make_ec2_resolver(boost::asio::io_context& ioc, ec2_settings settings, const aws::environment& env) {
     if (!settings.role_arn.empty()) {
-        throw std::invalid_argument(
-            "server.ec2DescribeInstancesRoleARN: assuming a role for EC2 DescribeInstances is not supported yet; "
-            "give the server's own credentials ec2:DescribeInstances instead");
+        if (auto st = check_role_arn(settings.role_arn); !st) {
+            throw std::invalid_argument("server.ec2DescribeInstancesRoleARN: " + st.err().message);
+        }
     }
     ec2_setup out;
     const auto region = choose_region(settings, env);
@@ -46,7 +47,19 @@ ec2_setup make_ec2_resolver(boost::asio::io_context& ioc, ec2_settings settings,
 
     auto creds = make_server_credentials(ioc, env);
     if (!creds) throw std::runtime_error("EC2 credentials: " + creds.err().message);
-    out.credentials = (*creds)->describe();
+    std::shared_ptr<credentials_source> signer = std::move(*creds);
+    if (!settings.role_arn.empty()) {
+        assume_role_config ar;
+        ar.role_arn = settings.role_arn;
+        ar.source_arn = settings.source_arn;
+        ar.region = out.region;
+        ar.endpoint = settings.sts_endpoint;
+        ar.connect_override = settings.connect_override;
+        ar.ca_file = settings.ca_file;
+        ar.timeout = settings.call_timeout;
+        signer = std::make_shared<assume_role_credentials_source>(ioc, std::move(ar), std::move(signer));
+    }
+    out.credentials = signer->describe();
 
     https_ec2_client_config cc;
     cc.region = out.region;
@@ -54,7 +67,7 @@ ec2_setup make_ec2_resolver(boost::asio::io_context& ioc, ec2_settings settings,
     cc.connect_override = std::move(settings.connect_override);
     cc.ca_file = std::move(settings.ca_file);
     cc.timeout = settings.call_timeout;
-    auto client = std::make_shared<https_ec2_client>(ioc, std::move(cc), std::move(*creds));
+    auto client = std::make_shared<https_ec2_client>(ioc, std::move(cc), std::move(signer));
     out.host = client->host();
     out.resolver = std::make_unique<describe_instances_resolver>(ioc, std::move(client), std::move(settings.resolver));
     return out;

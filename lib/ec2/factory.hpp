@@ -21,10 +21,11 @@ struct ec2_settings {
     /// from IMDS, then us-east-1 (the reference: SDK region, else IMDS region).
     std::string region;
     std::string endpoint;          ///< "https://HOST[:PORT]"; "" for ec2.<region>.<domain>
-    std::string connect_override;  ///< "HOST:PORT"
-    std::string ca_file;
+    std::string sts_endpoint;      ///< AssumeRole's; "" for sts.<region>.<domain>
+    std::string connect_override;  ///< "HOST:PORT", for EC2 and STS (tests, proxies)
+    std::string ca_file;           ///< extra trust anchors, for EC2 and STS
     std::chrono::milliseconds call_timeout{4000};
-    std::string role_arn;    ///< server.ec2DescribeInstancesRoleARN (not supported yet: refused)
+    std::string role_arn;    ///< server.ec2DescribeInstancesRoleARN: sign with AssumeRole of it
     std::string source_arn;  ///< server.sourceARN (only used with role_arn)
     resolver_config resolver;
 };

@@ -85,6 +85,42 @@ result<host_port> parse_host_port(std::string_view s) {
     return out;
 }
 
+https_endpoint make_https_endpoint(std::string_view what, std::string_view endpoint, std::string default_host,
+                                   std::string_view connect_override) {
+    const std::string w(what);
+    std::string host = std::move(default_host);
+    std::string port = "443";
+    if (!endpoint.empty()) {
+        constexpr std::string_view scheme = "https://";
+        std::string_view rest = endpoint;
+        if (!rest.starts_with(scheme)) throw std::invalid_argument(w + ": must start with https://");
+        rest.remove_prefix(scheme.size());
+        if (rest.ends_with('/')) rest.remove_suffix(1);
+        if (rest.empty() || rest.find_first_of("/?#@[] ") != std::string_view::npos) {
+            throw std::invalid_argument(w + ": expected https://HOST[:PORT]");
+        }
+        if (rest.find(':') != std::string_view::npos) {
+            auto hp = parse_host_port(rest);
+            if (!hp) throw std::invalid_argument(w + ": " + hp.err().message);
+            host = hp->host;
+            port = hp->port;
+        } else {
+            host = std::string(rest);
+        }
+    }
+    if (host.empty()) throw std::invalid_argument(w + ": no host");
+    https_endpoint out;
+    out.host_header = port == "443" ? host : host + ":" + port;
+    out.target = {host, host, port};
+    if (!connect_override.empty()) {
+        auto hp = parse_host_port(connect_override);
+        if (!hp) throw std::invalid_argument(w + " connect override: " + hp.err().message);
+        out.target.connect_host = hp->host;
+        out.target.connect_port = hp->port;
+    }
+    return out;
+}
+
 namespace {
 
 constexpr std::size_t max_response_header_bytes = 16 * 1024;

@@ -55,6 +55,18 @@ struct http_target {
     std::string connect_port;
 };
 
+/// An HTTPS endpoint: where to connect, and the Host header.
+struct https_endpoint {
+    http_target target;
+    std::string host_header;  ///< host, with ":port" when not 443
+};
+
+/// `endpoint` "" means `default_host` on 443, else "https://HOST[:PORT]" (optional trailing
+/// '/'); `connect_override` "HOST:PORT" changes only where to connect. Throws
+/// std::invalid_argument naming `what` ("EC2 endpoint", ...) when either is malformed.
+https_endpoint make_https_endpoint(std::string_view what, std::string_view endpoint, std::string default_host,
+                                   std::string_view connect_override);
+
 struct http_limits {
     std::chrono::milliseconds timeout{5000};
     std::size_t max_body_bytes = 64 * 1024;

@@ -66,9 +66,10 @@ std::vector<std::string> split(std::string_view s, char sep) {
     return out;
 }
 
-/// Checks the SigV4 signature as EC2 would (for these tests' single key); "" when valid.
-std::string verify(const seen_request& r, const std::string& key_id, const std::string& secret_key,
-                   const std::string& token) {
+}  // namespace
+
+std::string verify_sigv4(const seen_request& r, std::string_view service, const std::string& key_id,
+                         const std::string& secret_key, const std::string& token) {
     const auto authz = r.header("Authorization").value_or("");
     const std::string prefix = "AWS4-HMAC-SHA256 Credential=";
     if (!authz.starts_with(prefix)) return "no SigV4 Authorization";
@@ -78,7 +79,7 @@ std::string verify(const seen_request& r, const std::string& key_id, const std::
     const std::string sh = " SignedHeaders=", sg = " Signature=";
     if (cred.size() != 5 || !parts[1].starts_with(sh) || !parts[2].starts_with(sg)) return "bad Authorization";
     if (cred[0] != key_id) return "unknown access key";
-    if (cred[2] != test_region || cred[3] != "ec2" || cred[4] != "aws4_request") return "bad scope";
+    if (cred[2] != test_region || cred[3] != service || cred[4] != "aws4_request") return "bad scope";
     const auto amz_date = r.header("X-Amz-Date").value_or("");
     if (amz_date.substr(0, 8) != cred[1]) return "date mismatch";
     if (r.header("X-Amz-Security-Token").value_or("") != token) return "bad session token";
@@ -98,8 +99,6 @@ std::string verify(const seen_request& r, const std::string& key_id, const std::
     return expected == parts[2].substr(sg.size()) ? "" : "signature mismatch";
 }
 
-}  // namespace
-
 canned_reply fake_ec2::handle(const seen_request& r) {
     canned_reply out;
     out.delay = std::chrono::milliseconds(delay_ms_.load());
@@ -111,7 +110,7 @@ canned_reply fake_ec2::handle(const seen_request& r) {
         out.body = ec2_error_xml("InvalidRequest", "unexpected method, target, host or content type");
         return out;
     }
-    if (auto why = verify(r, key_id_, secret_, token_); !why.empty()) {
+    if (auto why = verify_sigv4(r, "ec2", key_id_, secret_, token_); !why.empty()) {
         ++auth_failures_;
         out.status = 401;
         out.body = ec2_error_xml("AuthFailure", "AWS was not able to validate the provided access credentials (" + why + ")");

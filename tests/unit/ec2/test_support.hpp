@@ -63,6 +63,11 @@ private:
     std::atomic<bool> hang_{false};
 };
 
+/// Checks a request's SigV4 header signature for `service` in test_region with one key; "" when
+/// valid, else why not.
+std::string verify_sigv4(const seen_request& r, std::string_view service, const std::string& key_id,
+                         const std::string& secret_key, const std::string& token = {});
+
 /// EC2's error document.
 std::string ec2_error_xml(std::string_view code, std::string_view message);
 
