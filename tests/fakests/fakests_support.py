@@ -104,8 +104,11 @@ class FakeSts:
         with open(self.stderr_path, "rb") as f:
             return f.read().decode(errors="replace")
 
-    def stop(self):
-        if self.proc.poll() is None:
+    def stop(self, check=False):
+        """Stops the fake (SIGTERM, then SIGKILL after 5 s). With `check`, a fake that did not
+        exit cleanly (crash, sanitizer report, hang) is an AssertionError."""
+        already_exited = self.proc.poll() is not None
+        if not already_exited:
             self.proc.terminate()
             try:
                 self.proc.wait(timeout=5)
@@ -114,14 +117,18 @@ class FakeSts:
                 self.proc.wait(timeout=5)
         if self.proc.stdout:
             self.proc.stdout.close()
+        err = self.stderr() if check else ""
         self._stderr.close()
         shutil.rmtree(self.dir, ignore_errors=True)
+        if check and (already_exited or self.proc.returncode != 0):
+            raise AssertionError(f"fake exited with {self.proc.returncode} "
+                                 f"({'before' if already_exited else 'after'} SIGTERM); stderr: {err[-4000:]}")
 
     def __enter__(self):
         return self
 
-    def __exit__(self, *exc):
-        self.stop()
+    def __exit__(self, exc_type, *exc):
+        self.stop(check=exc_type is None)
 
     # ---- HTTP -----------------------------------------------------------------------------
 

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <array>
+#include <optional>
 
 namespace stsauth::fakests {
 namespace {
@@ -102,6 +103,26 @@ result<auth_fields> from_header(const parsed_request& req, std::string_view auth
     return f;
 }
 
+// Strict YYYYMMDDTHHMMSSZ at second precision. sigv4::parse_amz_date converts to
+// system_clock's nanoseconds, which overflows for years after 2262 (a one-character change of
+// the year reaches 3026); seconds cover every four-digit year.
+std::optional<sys_seconds> parse_date_seconds(std::string_view text) {
+    if (text.size() != 16 || text[8] != 'T' || text[15] != 'Z') return std::nullopt;
+    auto num = [&](std::size_t off, std::size_t len) -> int {
+        int v = 0;
+        for (std::size_t i = off; i < off + len; ++i) {
+            if (text[i] < '0' || text[i] > '9') return -1;
+            v = v * 10 + (text[i] - '0');
+        }
+        return v;
+    };
+    const int y = num(0, 4), mo = num(4, 2), d = num(6, 2), h = num(9, 2), mi = num(11, 2), s = num(13, 2);
+    if (y < 0 || mo < 0 || d < 0 || h < 0 || h > 23 || mi < 0 || mi > 59 || s < 0 || s > 59) return std::nullopt;
+    const year_month_day ymd{year{y}, month{static_cast<unsigned>(mo)}, day{static_cast<unsigned>(d)}};
+    if (!ymd.ok()) return std::nullopt;
+    return sys_days{ymd} + hours{h} + minutes{mi} + seconds{s};
+}
+
 std::vector<std::string> split_signed_headers(std::string_view list) {
     std::vector<std::string> out;
     while (!list.empty()) {
@@ -152,8 +173,8 @@ result<authenticated> authenticate(const parsed_request& req, const fake_config&
     if (access_key_id.empty()) return make_error("InvalidClientTokenId", std::string(invalid_token_message));
     if (terminator != "aws4_request")
         return mismatch("Credential should be scoped with a valid terminator: 'aws4_request', not '" + terminator + "'.");
-    const auto date = sigv4::parse_amz_date(f.amz_date);
-    if (!date.ok())
+    const auto date = parse_date_seconds(f.amz_date);
+    if (!date)
         return incomplete("Date must be in ISO-8601 'basic format'. Got '" + f.amz_date +
                           "'. See http://en.wikipedia.org/wiki/ISO_8601");
     if (scope_date != f.amz_date.substr(0, 8))
@@ -181,8 +202,9 @@ result<authenticated> authenticate(const parsed_request& req, const fake_config&
         return make_error("InvalidClientTokenId", std::string(invalid_token_message));
 
     // Phase 4: time window around X-Amz-Date.
-    if (now > *date + options.window) return make_error("ExpiredToken", "Request has expired");
-    if (*date > now + options.window)
+    const auto now_s = time_point_cast<seconds>(now);
+    if (now_s > *date + options.window) return make_error("ExpiredToken", "Request has expired");
+    if (*date > now_s + options.window)
         return mismatch("Signature not yet current: " + f.amz_date + " is still later than " +
                         sigv4::format_amz_date(now + options.window) + " (" + sigv4::format_amz_date(now) + " + " +
                         std::to_string(duration_cast<minutes>(options.window).count()) + " min.)");

@@ -22,7 +22,7 @@ class DescribeInstances(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        cls.fake.stop()
+        cls.fake.stop(check=True)
 
     def setUp(self):
         self.clients = []

@@ -139,7 +139,7 @@ class RuntimeFaultsAndStats(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        cls.fake.stop()
+        cls.fake.stop(check=True)
 
     def setUp(self):
         status, _ = self.fake.set_faults(clear=True)

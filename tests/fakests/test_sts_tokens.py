@@ -22,7 +22,7 @@ class TokenInterop(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        cls.fake.stop()
+        cls.fake.stop(check=True)
 
     def assert_identity(self, status, headers, body, arn=fs.ALICE_ARN):
         self.assertEqual(status, 200, body)
