@@ -128,6 +128,9 @@ result<system_clock::time_point> parse_amz_date(std::string_view text) {
         return bad();
     const year_month_day ymd{year{y}, month{static_cast<unsigned>(mo)}, day{static_cast<unsigned>(d)}};
     if (!ymd.ok() || h > 23 || mi > 59 || s > 59) return bad();
+    // system_clock counts nanoseconds in 64 bits (years 1677..2262): refuse what cannot be
+    // represented rather than overflow. No real signing time is outside 1970..2199.
+    if (y < 1970 || y > 2199) return make_error("bad_date", "date is outside the years 1970..2199");
     return system_clock::time_point{sys_days{ymd}} + hours{h} + minutes{mi} + seconds{s};
 }
 
