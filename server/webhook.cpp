@@ -47,7 +47,7 @@ void webhook::handle(http::request&& req, http::responder respond) {
     if (path == "/healthz" || path == "/livez") return respond(http::text_response(200, "ok"));
     if (path == "/readyz") return respond(readyz());
     if (path == "/metrics") return respond(metrics_page());
-    respond(http::text_response(404, "404 page not found"));
+    respond(http::text_response(404, "404 page not found\n"));  // Go http.NotFound: http.Error adds '\n'
 }
 
 void webhook::handle_health(http::request&& req, http::responder respond) {
@@ -79,7 +79,7 @@ http::response webhook::metrics_page() const {
 
 void webhook::malformed(http::responder& respond, unsigned status, std::string_view text, clock::time_point started) {
     ref_.authenticate_latency.with({metrics::result_label::malformed_request}).observe(seconds_since(started));
-    respond(http::text_response(status, text));
+    respond(http::text_response(status, std::string(text) + '\n'));  // as Go's http.Error (SPEC-reference §1.7)
 }
 
 void webhook::authenticate(http::request&& req, http::responder respond) {
