@@ -1,0 +1,1176 @@
+#!/usr/bin/env python3
+"""Offline checks of deploy/ (and of the docs that describe it), run through CTest.
+
+Usage: test_deploy.py --stsauth PATH --repo DIR [--fake-sts PATH] [unittest arguments, e.g. a class name]
+
+What is checked, without a cluster, a network or a Docker daemon:
+- every YAML file under deploy/ parses, and every Kubernetes object has the fields it needs;
+- the DaemonSet and the static pod keep the hardening and scheduling contract of the issue;
+- every argument given to stsauth (DaemonSet, static pod, systemd unit, Dockerfile CMD, client
+  kubeconfigs) is a flag that the built binary's --help lists;
+- each deployment really starts: the shipped config and args are run against the built binary
+  (paths moved into a temporary directory, ports replaced by free ones), the probes' paths answer
+  200 on the probed port, and the webhook answers on the URL and with the CA of the kubeconfig
+  that `stsauth init` wrote;
+- the example webhook kubeconfig is byte for byte what `stsauth init` writes (but the CA), and the
+  kube-apiserver snippets point at that file;
+- client kubeconfigs produce an ExecCredential of the version they announce;
+- the Dockerfile is multi-stage, non-root, and its runtime file set runs stsauth (chroot, as root);
+- the systemd unit has its hardening options (and passes systemd-analyze when it is installed);
+- docs/ names every flag, config key and reason code the code has.
+Optional tools (kubectl, aws, systemd-analyze, chroot as root) are used when present; their
+absence is reported on stderr and skips only that part.
+"""
+import base64
+import http.client
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+import urllib.parse
+
+import yaml
+
+STSAUTH = None   # --stsauth
+REPO = None      # --repo
+FAKE_STS = None  # --fake-sts (optional): stsauth-fake-sts, which verifies SigV4 for real
+TIMEOUT = 20    # seconds, any single command
+
+SERVICE_UID = 65532
+
+
+def deploy_path(*parts):
+    return os.path.join(REPO, 'deploy', *parts)
+
+
+def read(path):
+    with open(path, encoding='utf-8') as f:
+        return f.read()
+
+
+def load_yaml_docs(path):
+    return [d for d in yaml.safe_load_all(read(path)) if d is not None]
+
+
+def load_one(path, kind=None):
+    docs = load_yaml_docs(path)
+    if kind is not None:
+        docs = [d for d in docs if d.get('kind') == kind]
+    if len(docs) != 1:
+        raise AssertionError(f'{path}: expected exactly one {kind or "document"}, found {len(docs)}')
+    return docs[0]
+
+
+def note(message):
+    print(f'NOTE: {message}', file=sys.stderr)
+
+
+def run(args, **kwargs):
+    kwargs.setdefault('capture_output', True)
+    kwargs.setdefault('text', True)
+    kwargs.setdefault('timeout', TIMEOUT)
+    return subprocess.run(args, **kwargs)
+
+
+def yaml_files():
+    out = []
+    for dirpath, _, files in os.walk(deploy_path()):
+        for f in files:
+            if f.endswith(('.yaml', '.yml')):
+                out.append(os.path.join(dirpath, f))
+    return sorted(out)
+
+
+# ---- the binary's command line ---------------------------------------------------------------
+
+_help_cache = {}
+
+
+def help_flags(*subcommand):
+    """{flag name: takes a value} from `stsauth [subcommand] --help`."""
+    key = subcommand
+    if key not in _help_cache:
+        p = run([STSAUTH, *subcommand, '--help'])
+        if p.returncode != 0:
+            raise AssertionError(f'stsauth {" ".join(subcommand)} --help failed: {p.stderr}')
+        flags = {}
+        for line in p.stdout.splitlines():
+            m = re.match(r'^  (-\w,)?(--[A-Za-z0-9][\w-]*)( ([A-Z][A-Z:]*)(?=[\s=]|$))?', line)
+            if not m:
+                continue
+            takes_value = m.group(4) is not None
+            flags[m.group(2)] = takes_value
+            if m.group(1):
+                flags[m.group(1).rstrip(',')] = takes_value
+        _help_cache[key] = flags
+    return _help_cache[key]
+
+
+def accepted_flags(subcommand):
+    flags = dict(help_flags())
+    flags.update(help_flags(subcommand))
+    flags.pop('--help', None)
+    flags.pop('-h', None)
+    return flags
+
+
+def check_command_line(test, args, where, subcommands=('server',)):
+    """args = [subcommand, flags...]: the subcommand is expected and every flag is listed by --help."""
+    test.assertTrue(args, f'{where}: no arguments')
+    test.assertIn(args[0], subcommands, f'{where}: the first argument must be the subcommand')
+    flags = accepted_flags(args[0])
+    test.assertIn('--config', flags, 'could not read the flags from --help')
+    i = 1
+    while i < len(args):
+        a = args[i]
+        test.assertTrue(a.startswith('-'), f'{where}: unexpected positional argument {a!r}')
+        name, eq, value = a.partition('=')
+        test.assertIn(name, flags, f'{where}: {name} is not a flag of `stsauth {args[0]}`')
+        if flags[name] and not eq:
+            i += 1
+            test.assertLess(i, len(args), f'{where}: {name} needs a value')
+        if not flags[name] and eq:
+            test.assertIn(value, ('true', 'false'), f'{where}: {name} is a boolean flag')
+        i += 1
+
+
+def flag_value(args, name):
+    for i, a in enumerate(args):
+        if a.startswith(name + '='):
+            return a.split('=', 1)[1]
+        if a == name and i + 1 < len(args):
+            return args[i + 1]
+    return None
+
+
+def has_flag(args, name):
+    return any(a == name or a.startswith(name + '=') for a in args)
+
+
+# ---- manifests ---------------------------------------------------------------------------------
+
+def daemonset():
+    return load_one(deploy_path('kubernetes', 'base', 'daemonset.yaml'), 'DaemonSet')
+
+
+def static_pod():
+    return load_one(deploy_path('kubernetes', 'static-pod', 'stsauth.yaml'), 'Pod')
+
+
+def base_configmap():
+    return load_one(deploy_path('kubernetes', 'base', 'configmap.yaml'), 'ConfigMap')
+
+
+def aws_auth_example():
+    return load_one(deploy_path('kubernetes', 'examples', 'aws-auth.yaml'), 'ConfigMap')
+
+
+def container(pod_spec, name='stsauth'):
+    for c in pod_spec['containers']:
+        if c['name'] == name:
+            return c
+    raise AssertionError(f'no container {name}')
+
+
+def duration_seconds(text):
+    """Go durations as the config uses them (10s, 1m30s, 500ms)."""
+    total = 0.0
+    units = {'h': 3600, 'm': 60, 's': 1, 'ms': 0.001}
+    parts = re.findall(r'(\d+(?:\.\d+)?)(ms|h|m|s)', str(text))
+    if not parts or ''.join(n + u for n, u in parts) != str(text):
+        raise AssertionError(f'not a duration: {text!r}')
+    for n, u in parts:
+        total += float(n) * units[u]
+    return total
+
+
+def systemd_unit(path):
+    """[(section, key, value)] of a unit file (keys may repeat, so not configparser)."""
+    out = []
+    section = None
+    for raw in read(path).splitlines():
+        line = raw.strip()
+        if not line or line.startswith(('#', ';')):
+            continue
+        if line.startswith('['):
+            section = line.strip('[]')
+            continue
+        key, _, value = line.partition('=')
+        out.append((section, key.strip(), value.strip()))
+    return out
+
+
+def unit_values(entries, section, key):
+    return [v for s, k, v in entries if s == section and k == key]
+
+
+def dockerfile_stages(text):
+    """[(from_line, [instructions])] with continuation lines joined."""
+    logical = []
+    buf = ''
+    for raw in text.splitlines():
+        line = raw.rstrip()
+        if not buf and (not line.strip() or line.lstrip().startswith('#')):
+            continue
+        if line.endswith('\\'):
+            buf += line[:-1] + ' '
+            continue
+        logical.append((buf + line).strip())
+        buf = ''
+    stages = []
+    for ins in logical:
+        if ins.upper().startswith('FROM '):
+            stages.append((ins, []))
+        elif stages:
+            stages[-1][1].append(ins)
+    return logical, stages
+
+
+# ---- a sandbox that plays the kubelet / the host -------------------------------------------------
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+class sandbox:
+    """A temporary directory standing in for the node's file system: absolute paths are moved
+    under it, ports are replaced by free ones."""
+
+    def __init__(self, test):
+        self.test = test
+        self.root = tempfile.mkdtemp(prefix='stsauth-deploy-test-')
+        self.port = free_port()
+        self.health_port = free_port()
+        while self.health_port == self.port:
+            self.health_port = free_port()
+        self.proc = None
+        self.stderr_path = os.path.join(self.root, 'stderr.log')
+
+    def host(self, path):
+        return os.path.join(self.root, path.lstrip('/')) if path.startswith('/') else path
+
+    def move_paths(self, node):
+        if isinstance(node, dict):
+            return {k: self.move_paths(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [self.move_paths(v) for v in node]
+        if isinstance(node, str) and node.startswith('/'):
+            return self.host(node)
+        return node
+
+    def move_args(self, args):
+        out = []
+        for a in args:
+            name, eq, value = a.partition('=')
+            if eq and value.startswith('/'):
+                out.append(f'{name}={self.host(value)}')
+            elif a.startswith('/'):
+                out.append(self.host(a))
+            else:
+                out.append(a)
+        return out
+
+    def write_config(self, config_text, path, keep_port=False):
+        """The config moved into the sandbox, with our ports; returns the parsed original."""
+        original = yaml.safe_load(config_text)
+        moved = self.move_paths(original)
+        if not keep_port:
+            moved['server']['port'] = self.port
+        moved['server']['healthPort'] = self.health_port
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, 'w') as f:
+            yaml.safe_dump(moved, f)
+        return original
+
+    def write_files(self, directory, files):
+        os.makedirs(directory, exist_ok=True)
+        for name, text in files.items():
+            with open(os.path.join(directory, name), 'w') as f:
+                f.write(text)
+
+    def run_init(self, args):
+        p = run([STSAUTH, *self.move_args(args)], cwd=self.root)
+        self.test.assertEqual(p.returncode, 0, f'stsauth {" ".join(args)} failed: {p.stderr}')
+        return p
+
+    def start(self, args, extra_args=()):
+        """Starts stsauth with `args` moved into the sandbox, then `extra_args` as given."""
+        self.stderr = open(self.stderr_path, 'w')
+        self.proc = subprocess.Popen([STSAUTH, *self.move_args(args), *extra_args], cwd=self.root,
+                                     stdout=subprocess.DEVNULL, stderr=self.stderr)
+
+    def log(self):
+        return read(self.stderr_path) if os.path.exists(self.stderr_path) else ''
+
+    def log_messages(self):
+        msgs = []
+        for line in self.log().splitlines():
+            try:
+                msgs.append(json.loads(line)['msg'])
+            except (ValueError, KeyError):
+                msgs.append(line)
+        return msgs
+
+    def http_get(self, port, path, host='127.0.0.1'):
+        conn = http.client.HTTPConnection(host, port, timeout=5)
+        try:
+            conn.request('GET', path)
+            r = conn.getresponse()
+            return r.status, r.read().decode()
+        finally:
+            conn.close()
+
+    def wait_ready(self, port, path, host):
+        deadline = time.monotonic() + 15
+        last = None
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                self.test.fail(f'stsauth exited with {self.proc.returncode}:\n{self.log()}')
+            try:
+                last = self.http_get(port, path, host)
+                if last[0] == 200:
+                    return
+            except OSError as e:
+                last = e
+            time.sleep(0.1)
+        self.test.fail(f'{path} on port {port} never answered 200 (last: {last}):\n{self.log()}')
+
+    def https(self, kubeconfig_text, method, path_suffix='', body=None):
+        """Calls the webhook exactly as kube-apiserver would from this kubeconfig (our port)."""
+        kc = yaml.safe_load(kubeconfig_text)
+        cluster = kc['clusters'][0]['cluster']
+        url = urllib.parse.urlsplit(cluster['server'])
+        ca = os.path.join(self.root, 'kubeconfig-ca.pem')
+        with open(ca, 'wb') as f:
+            f.write(base64.b64decode(cluster['certificate-authority-data'], validate=True))
+        ctx = ssl.create_default_context(cafile=ca)
+        conn = http.client.HTTPSConnection(url.hostname, self.port, context=ctx, timeout=5)
+        try:
+            headers = {'Content-Type': 'application/json'} if body is not None else {}
+            conn.request(method, url.path + path_suffix, body=body, headers=headers)
+            r = conn.getresponse()
+            return r.status, r.read().decode()
+        finally:
+            conn.close()
+
+    def stop(self):
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                self.test.fail('stsauth did not exit within 15 s of SIGTERM')
+        self.stderr.close()
+        rc = self.proc.returncode
+        self.proc = None
+        return rc
+
+    def close(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+# ---- tests ---------------------------------------------------------------------------------------
+
+class Manifests(unittest.TestCase):
+    """Every YAML parses; objects carry what Kubernetes and the issue require."""
+
+    def test_every_yaml_file_parses(self):
+        files = yaml_files()
+        self.assertGreaterEqual(len(files), 12, 'deploy/ lost YAML files?')
+        for path in files:
+            with self.subTest(path=os.path.relpath(path, REPO)):
+                docs = load_yaml_docs(path)
+                self.assertTrue(docs, 'empty YAML file')
+                for d in docs:
+                    self.assertIsInstance(d, dict, 'each document must be a mapping')
+
+    def test_kubernetes_objects_have_required_fields(self):
+        namespaced = {'ConfigMap', 'DaemonSet', 'Pod', 'ServiceAccount', 'Role', 'RoleBinding'}
+        seen = 0
+        for path in yaml_files():
+            if '/kubernetes/' not in path or os.path.basename(path) == 'kustomization.yaml':
+                continue
+            for d in load_yaml_docs(path):
+                if 'kind' not in d:
+                    continue  # a config file (static-pod/config.yaml)
+                seen += 1
+                with self.subTest(path=os.path.relpath(path, REPO), kind=d['kind']):
+                    self.assertIn('apiVersion', d)
+                    self.assertTrue(d.get('metadata', {}).get('name'))
+                    if d['kind'] in namespaced:
+                        self.assertEqual(d['metadata'].get('namespace'), 'kube-system')
+        self.assertGreaterEqual(seen, 5)
+
+    def pod_contract(self, pod_spec, where):
+        self.assertIs(pod_spec.get('hostNetwork'), True, f'{where}: hostNetwork')
+        self.assertEqual(pod_spec.get('dnsPolicy'), 'Default', f'{where}: host DNS')
+        self.assertIs(pod_spec.get('automountServiceAccountToken'), False, f'{where}: no API token needed')
+        psc = pod_spec.get('securityContext', {})
+        self.assertIs(psc.get('runAsNonRoot'), True)
+        self.assertEqual(psc.get('runAsUser'), SERVICE_UID)
+        self.assertEqual(psc.get('runAsGroup'), SERVICE_UID)
+        self.assertEqual(psc.get('seccompProfile', {}).get('type'), 'RuntimeDefault')
+        c = container(pod_spec)
+        csc = c.get('securityContext', {})
+        self.assertIs(csc.get('allowPrivilegeEscalation'), False)
+        self.assertIs(csc.get('readOnlyRootFilesystem'), True)
+        self.assertNotEqual(csc.get('privileged'), True)
+        self.assertEqual(csc.get('capabilities', {}).get('drop'), ['ALL'])
+        self.assertFalse(csc.get('capabilities', {}).get('add'))
+        res = c.get('resources', {})
+        for k in ('cpu', 'memory'):
+            self.assertIn(k, res.get('requests', {}), f'{where}: requests.{k}')
+        self.assertIn('memory', res.get('limits', {}), f'{where}: a memory limit')
+        self.assertEqual(c['livenessProbe']['httpGet']['path'], '/livez')
+        self.assertEqual(c['readinessProbe']['httpGet']['path'], '/readyz')
+        for probe in ('livenessProbe', 'readinessProbe'):
+            self.assertEqual(c[probe]['httpGet'].get('host'), '127.0.0.1',
+                             f'{where}: with hostNetwork the kubelet must probe loopback')
+        # Every mount names a volume, every volume is mounted.
+        volumes = {v['name']: v for v in pod_spec.get('volumes', [])}
+        mounts = c.get('volumeMounts', [])
+        for m in mounts:
+            self.assertIn(m['name'], volumes, f'{where}: mount of an undeclared volume')
+            self.assertNotIn('subPath', m, f'{where}: subPath mounts never see ConfigMap updates')
+        self.assertEqual({m['name'] for m in mounts}, set(volumes), f'{where}: unused volume')
+        for v in volumes.values():
+            if 'hostPath' in v:
+                self.assertEqual(v['hostPath'].get('type'), 'Directory', f'{where}: {v["name"]}')
+        grace = pod_spec.get('terminationGracePeriodSeconds', 30)
+        self.assertGreater(grace, 10, f'{where}: must outlast server.shutdownGrace')
+
+    def test_daemonset_contract(self):
+        ds = daemonset()
+        spec = ds['spec']['template']['spec']
+        self.pod_contract(spec, 'DaemonSet')
+        self.assertEqual(spec['nodeSelector'], {'node-role.kubernetes.io/control-plane': ''})
+        tolerations = {(t.get('key'), t.get('effect')) for t in spec['tolerations']}
+        self.assertIn(('node-role.kubernetes.io/control-plane', 'NoSchedule'), tolerations)
+        self.assertIn(('CriticalAddonsOnly', None), tolerations)
+        self.assertEqual(spec['priorityClassName'], 'system-cluster-critical')
+        labels = ds['spec']['template']['metadata']['labels']
+        for k, v in ds['spec']['selector']['matchLabels'].items():
+            self.assertEqual(labels.get(k), v, 'the selector must match the pod template')
+        self.assertEqual(ds['spec']['updateStrategy']['type'], 'RollingUpdate')
+        # The objects the pod refers to exist in the base.
+        sa = load_one(deploy_path('kubernetes', 'base', 'serviceaccount.yaml'), 'ServiceAccount')
+        self.assertEqual(spec['serviceAccountName'], sa['metadata']['name'])
+        cms = {v['configMap']['name']: v['configMap'] for v in spec['volumes'] if 'configMap' in v}
+        self.assertIn(base_configmap()['metadata']['name'], cms)
+        aws_auth = aws_auth_example()
+        self.assertIn(aws_auth['metadata']['name'], cms)
+        self.assertIs(cms[aws_auth['metadata']['name']].get('optional'), True,
+                      'a cluster without aws-auth must still start stsauth')
+
+    def test_static_pod_contract(self):
+        pod = static_pod()
+        self.pod_contract(pod['spec'], 'static pod')
+        self.assertEqual(pod['spec']['priorityClassName'], 'system-node-critical')
+        self.assertFalse([v for v in pod['spec']['volumes'] if 'configMap' in v or 'secret' in v],
+                         'a static pod cannot read API objects')
+
+    def test_ports_and_probes_match_the_config(self):
+        for where, spec, config in (
+                ('DaemonSet', daemonset()['spec']['template']['spec'],
+                 yaml.safe_load(base_configmap()['data']['config.yaml'])),
+                ('static pod', static_pod()['spec'],
+                 yaml.safe_load(read(deploy_path('kubernetes', 'static-pod', 'config.yaml'))))):
+            with self.subTest(where=where):
+                c = container(spec)
+                server = config['server']
+                ports = {p['containerPort'] for p in c['ports']}
+                self.assertEqual(ports, {server['port'], server['healthPort']})
+                for probe in ('livenessProbe', 'readinessProbe'):
+                    self.assertEqual(c[probe]['httpGet']['port'], server['healthPort'])
+                    self.assertEqual(c[probe]['httpGet'].get('scheme', 'HTTP'), 'HTTP')
+                self.assertIn(server.get('healthAddress', ''), ('127.0.0.1', '', '0.0.0.0'))
+                self.assertEqual(server['address'], '127.0.0.1')
+
+    def test_every_path_the_server_reads_is_mounted(self):
+        cases = (('DaemonSet', daemonset()['spec']['template']['spec'],
+                  base_configmap()['data']['config.yaml']),
+                 ('overlay', daemonset()['spec']['template']['spec'],
+                  read(deploy_path('kubernetes', 'overlays', 'example', 'config.yaml'))),
+                 ('static pod', static_pod()['spec'], read(deploy_path('kubernetes', 'static-pod', 'config.yaml'))))
+        for where, spec, config_text in cases:
+            with self.subTest(where=where):
+                c = container(spec)
+                mounts = [m['mountPath'].rstrip('/') + '/' for m in c['volumeMounts']]
+                server = yaml.safe_load(config_text)['server']
+                needed = [flag_value(c['args'], '--config'), flag_value(c['args'], '--state-dir'),
+                          server['stateDir']]
+                needed += [server[k] for k in ('awsAuthFile', 'dynamicfilepath') if server.get(k)]
+                pregenerated = has_flag(c['args'], '--kubeconfig-pregenerated') or server.get('kubeconfigPregenerated')
+                self.assertTrue(pregenerated, f'{where}: the pod must not rewrite the kubeconfig apiserver trusts')
+                for path in needed:
+                    self.assertTrue(path and any((path.rstrip('/') + '/').startswith(m) for m in mounts),
+                                    f'{where}: {path} is not under a volume mount')
+                self.assertEqual(flag_value(c['args'], '--state-dir'), server['stateDir'])
+                self.assertEqual(flag_value(c['args'], '--generate-kubeconfig'), server['generateKubeconfig'])
+
+    def test_configmap_mounts_point_at_the_config(self):
+        spec = daemonset()['spec']['template']['spec']
+        c = container(spec)
+        volumes = {v['name']: v for v in spec['volumes']}
+        by_path = {m['mountPath']: volumes[m['name']] for m in c['volumeMounts']}
+        config = flag_value(c['args'], '--config')
+        vol = by_path[os.path.dirname(config)]
+        self.assertEqual(vol['configMap']['name'], base_configmap()['metadata']['name'])
+        self.assertIn(os.path.basename(config), base_configmap()['data'])
+        server = yaml.safe_load(base_configmap()['data']['config.yaml'])['server']
+        self.assertEqual(by_path[server['awsAuthFile']]['configMap']['name'], 'aws-auth')
+
+    def test_kustomizations(self):
+        found = 0
+        for path in yaml_files():
+            if os.path.basename(path) != 'kustomization.yaml':
+                continue
+            found += 1
+            k = load_one(path)
+            here = os.path.dirname(path)
+            with self.subTest(path=os.path.relpath(path, REPO)):
+                for r in k.get('resources', []):
+                    target = os.path.join(here, r)
+                    self.assertTrue(os.path.isfile(target) or os.path.isfile(os.path.join(target, 'kustomization.yaml')),
+                                    f'resource {r} does not exist')
+                for g in k.get('configMapGenerator', []):
+                    for f in g.get('files', []):
+                        self.assertTrue(os.path.isfile(os.path.join(here, f.split('=')[-1])), f)
+                kubectl = shutil.which('kubectl')
+                if not kubectl:
+                    note('kubectl not found: kustomize rendering not checked')
+                    continue
+                p = run([kubectl, 'kustomize', here])
+                self.assertEqual(p.returncode, 0, p.stderr)
+                rendered = [d for d in yaml.safe_load_all(p.stdout) if d]
+                kinds = sorted(d['kind'] for d in rendered)
+                self.assertEqual(kinds, ['ConfigMap', 'DaemonSet', 'ServiceAccount'])
+                for d in rendered:
+                    self.assertEqual(d['metadata']['namespace'], 'kube-system')
+                    if d['kind'] == 'DaemonSet':
+                        image = container(d['spec']['template']['spec'])['image']
+                        self.assertRegex(image, r'^[\w.-]+(/[\w.-]+)+:[\w.-]+$', 'image left unresolved')
+                    if d['kind'] == 'ConfigMap':
+                        self.assertEqual(d['metadata']['name'], 'stsauth', 'no hash suffix: hot reload')
+        self.assertGreaterEqual(found, 2)
+
+
+class CommandLines(unittest.TestCase):
+    """Every stsauth invocation shipped in deploy/ uses flags the binary accepts."""
+
+    def test_help_parsing_sees_the_real_flags(self):
+        # Guards the other tests against a --help format change that would make them vacuous.
+        server = accepted_flags('server')
+        for f in ('--config', '-c', '--cluster-id', '--state-dir', '--kubeconfig-pregenerated', '--port'):
+            self.assertIn(f, server)
+        self.assertFalse(server['--kubeconfig-pregenerated'])
+        self.assertTrue(server['--state-dir'])
+        with self.assertRaises(AssertionError):
+            check_command_line(self, ['server', '--no-such-flag'], 'negative control')
+
+    def test_unknown_flag_is_a_usage_error(self):
+        p = run([STSAUTH, 'server', '--no-such-flag'])
+        self.assertEqual(p.returncode, 2)
+
+    def test_pod_args(self):
+        for where, spec in (('DaemonSet', daemonset()['spec']['template']['spec']), ('static pod', static_pod()['spec'])):
+            with self.subTest(where=where):
+                check_command_line(self, container(spec)['args'], where)
+
+    def test_systemd_exec_lines(self):
+        unit = systemd_unit(deploy_path('systemd', 'stsauth.service'))
+        start = unit_values(unit, 'Service', 'ExecStart')
+        pre = unit_values(unit, 'Service', 'ExecStartPre')
+        self.assertEqual(len(start), 1)
+        for line, subcommands in ((start[0], ('server',)), *((p, ('init',)) for p in pre)):
+            argv = line.lstrip('-+!@:').split()
+            self.assertEqual(os.path.basename(argv[0]), 'stsauth')
+            check_command_line(self, argv[1:], 'systemd unit', subcommands)
+
+    def test_dockerfile_cmd(self):
+        _, stages = dockerfile_stages(read(deploy_path('docker', 'Dockerfile')))
+        final = stages[-1][1]
+        entry = [i for i in final if i.upper().startswith('ENTRYPOINT ')]
+        cmd = [i for i in final if i.upper().startswith('CMD ')]
+        self.assertEqual(len(entry), 1)
+        self.assertEqual(json.loads(entry[0][len('ENTRYPOINT '):]), ['/usr/local/bin/stsauth'])
+        self.assertEqual(len(cmd), 1)
+        args = json.loads(cmd[0][len('CMD '):])
+        check_command_line(self, args, 'Dockerfile CMD')
+        # The image's default config path is the one the DaemonSet mounts.
+        self.assertEqual(flag_value(args, '--config'), flag_value(container(daemonset()['spec']['template']['spec'])['args'], '--config'))
+
+
+class LiveDeployments(unittest.TestCase):
+    """Runs each deployment's config and args against the built binary."""
+
+    def setUp(self):
+        self.box = sandbox(self)
+
+    def tearDown(self):
+        self.box.close()
+
+    def init_then_serve(self, config_text, config_path, init_args, server_args, probes, aws_auth=None):
+        box = self.box
+        original = box.write_config(config_text, box.host(config_path))
+        if aws_auth is not None:
+            path, data = aws_auth
+            box.write_files(box.host(path), data)
+        box.run_init(init_args)
+        kubeconfig_path = box.host(flag_value(init_args, '--generate-kubeconfig') or original['server']['generateKubeconfig'])
+        state_dir = box.host(flag_value(init_args, '--state-dir') or original['server']['stateDir'])
+        self.assertTrue(os.path.isfile(kubeconfig_path), 'init did not write the webhook kubeconfig')
+        for f in ('cert.pem', 'key.pem'):
+            self.assertTrue(os.path.isfile(os.path.join(state_dir, f)), f)
+        self.assertEqual(flag_value(server_args, '--generate-kubeconfig') or original['server']['generateKubeconfig'],
+                         flag_value(init_args, '--generate-kubeconfig') or original['server']['generateKubeconfig'],
+                         'init and server must agree on the kubeconfig path')
+        kubeconfig = read(kubeconfig_path)
+
+        box.start(server_args)
+        health = original['server']['healthPort']
+        for probe in probes:
+            get = probe['httpGet']
+            self.assertEqual(get['port'], health)
+            box.wait_ready(box.health_port, get['path'], get['host'])
+        # The health port answers `ok` on any path but /readyz and /metrics, so a probe path is
+        # proven real on the TLS port, which answers 404 for unknown paths. This also exercises
+        # the URL and CA of the kubeconfig init wrote, as kube-apiserver uses them.
+        status, _ = box.https(kubeconfig.replace('/authenticate', '/no-such-route'), 'GET')
+        self.assertEqual(status, 404, 'negative control')
+        for probe in probes:
+            status, _ = box.https(kubeconfig.replace('/authenticate', probe['httpGet']['path']), 'GET')
+            self.assertEqual(status, 200, f'{probe["httpGet"]["path"]} is not a route of stsauth')
+        review = json.dumps({'apiVersion': 'authentication.k8s.io/v1', 'kind': 'TokenReview',
+                             'spec': {'token': 'k8s-aws-v1.not-a-token'}})
+        status, body = box.https(kubeconfig, 'POST', '?timeout=30s', review)
+        self.assertEqual(status, 200, body)
+        answer = json.loads(body)
+        self.assertEqual(answer['apiVersion'], 'authentication.k8s.io/v1')
+        self.assertIs(answer['status']['authenticated'], False)
+        self.assertTrue(answer['status']['error'])
+        self.assertEqual(read(kubeconfig_path), kubeconfig, 'the server rewrote a pre-generated kubeconfig')
+        rc = box.stop()
+        self.assertEqual(rc, 0, box.log())
+        messages = box.log_messages()
+        self.assertFalse([m for m in messages if 'not reloaded' in m or 'cannot' in m], box.log())
+        return messages
+
+    @staticmethod
+    def init_args_for(config_path):
+        # What deploy/apiserver/README.md tells the operator to run on the node.
+        return ['init', f'--config={config_path}', '--feature-gates=ConfiguredInitDirectories=true']
+
+    def daemonset_case(self, config_text):
+        spec = daemonset()['spec']['template']['spec']
+        c = container(spec)
+        config_path = flag_value(c['args'], '--config')
+        aws_auth = aws_auth_example()
+        mount = {m['name']: m['mountPath'] for m in c['volumeMounts']}['aws-auth']
+        messages = self.init_then_serve(config_text, config_path, self.init_args_for(config_path), c['args'],
+                                        [c['livenessProbe'], c['readinessProbe']], (mount, aws_auth['data']))
+        loaded = [m for m in messages if m.startswith('mappings loaded backend=EKSConfigMap')]
+        self.assertEqual(len(loaded), 1, messages)
+        counts = [int(n) for n in re.findall(r'(\d+) ', loaded[0])]
+        self.assertGreater(sum(counts), 0, f'the aws-auth example loaded nothing: {loaded[0]}')
+
+    def test_daemonset_base(self):
+        self.daemonset_case(base_configmap()['data']['config.yaml'])
+
+    def test_daemonset_overlay_example(self):
+        self.daemonset_case(read(deploy_path('kubernetes', 'overlays', 'example', 'config.yaml')))
+
+    def test_static_pod(self):
+        c = container(static_pod()['spec'])
+        config_path = flag_value(c['args'], '--config')
+        self.init_then_serve(read(deploy_path('kubernetes', 'static-pod', 'config.yaml')), config_path,
+                             self.init_args_for(config_path), c['args'], [c['livenessProbe'], c['readinessProbe']])
+
+    def test_systemd_unit(self):
+        unit = systemd_unit(deploy_path('systemd', 'stsauth.service'))
+        pre = unit_values(unit, 'Service', 'ExecStartPre')[0].split()[1:]
+        start = unit_values(unit, 'Service', 'ExecStart')[0].split()[1:]
+        config_path = flag_value(start, '--config')
+        self.assertEqual(flag_value(pre, '--config'), config_path)
+        self.assertEqual(flag_value(pre, '--state-dir'), flag_value(start, '--state-dir'))
+        self.assertEqual(flag_value(pre, '--generate-kubeconfig'), flag_value(start, '--generate-kubeconfig'))
+        state_dirs = unit_values(unit, 'Service', 'StateDirectory')
+        self.assertEqual(['/var/lib/' + d for d in state_dirs], [flag_value(start, '--state-dir')])
+        self.assertTrue(flag_value(start, '--generate-kubeconfig').startswith(flag_value(start, '--state-dir') + '/'),
+                        'ProtectSystem=strict: stsauth can only write its StateDirectory')
+        self.assertTrue(has_flag(start, '--kubeconfig-pregenerated'))
+        # The unit's install comment puts the static-pod config at --config.
+        health_probe = {'httpGet': {'port': 21363, 'path': '/readyz', 'host': '127.0.0.1'}}
+        self.init_then_serve(read(deploy_path('kubernetes', 'static-pod', 'config.yaml')), config_path, pre, start,
+                             [health_probe])
+
+
+class WebhookKubeconfig(unittest.TestCase):
+    """deploy/apiserver/ matches what `stsauth init` writes."""
+
+    def setUp(self):
+        self.box = sandbox(self)
+
+    def tearDown(self):
+        self.box.close()
+
+    def example_text(self):
+        text = read(deploy_path('apiserver', 'webhook-kubeconfig.yaml'))
+        lines = text.split('\n')
+        while lines and lines[0].startswith('#'):
+            lines.pop(0)
+        return '\n'.join(lines)
+
+    @staticmethod
+    def without_ca(text):
+        return re.sub(r'(certificate-authority-data: )\S+', r'\1CA', text)
+
+    def test_example_is_what_init_writes_with_the_gate(self):
+        config = base_configmap()['data']['config.yaml']
+        path = self.box.host('/etc/stsauth/config.yaml')
+        # init puts server.port in the URL: keep the shipped port for this comparison.
+        original = self.box.write_config(config, path, keep_port=True)
+        self.box.run_init(['init', '--config=/etc/stsauth/config.yaml', '--feature-gates=ConfiguredInitDirectories=true'])
+        written = read(self.box.host(original['server']['generateKubeconfig']))
+        self.assertEqual(self.without_ca(written), self.without_ca(self.example_text()))
+        self.assertNotEqual(written, self.example_text(), 'the placeholder must be replaced by the CA')
+        cert = read(os.path.join(self.box.host(original['server']['stateDir']), 'cert.pem'))
+        ca = re.search(r'certificate-authority-data: (\S+)', written).group(1)
+        self.assertEqual(base64.b64decode(ca).decode(), cert)
+        key = os.path.join(self.box.host(original['server']['stateDir']), 'key.pem')
+        self.assertEqual(os.stat(key).st_mode & 0o777, 0o600)
+
+    def test_init_without_the_gate_writes_in_the_working_directory(self):
+        config = base_configmap()['data']['config.yaml']
+        path = self.box.host('/etc/stsauth/config.yaml')
+        original = self.box.write_config(config, path, keep_port=True)
+        self.box.run_init(['init', '--config=/etc/stsauth/config.yaml'])
+        for f in ('cert.pem', 'key.pem', 'aws-iam-authenticator.kubeconfig'):
+            self.assertTrue(os.path.isfile(os.path.join(self.box.root, f)), f)
+        self.assertFalse(os.path.exists(self.box.host(original['server']['generateKubeconfig'])))
+        written = read(os.path.join(self.box.root, 'aws-iam-authenticator.kubeconfig'))
+        self.assertEqual(self.without_ca(written), self.without_ca(self.example_text()))
+
+    def test_apiserver_flags_point_at_the_kubeconfig(self):
+        ds_args = container(daemonset()['spec']['template']['spec'])['args']
+        kubeconfig = flag_value(ds_args, '--generate-kubeconfig')
+        self.assertEqual(kubeconfig, flag_value(container(static_pod()['spec'])['args'], '--generate-kubeconfig'))
+        self.assertEqual(yaml.safe_load(base_configmap()['data']['config.yaml'])['server']['generateKubeconfig'],
+                         kubeconfig)
+        for name in ('kubeadm-v1beta4.yaml', 'kubeadm-v1beta3.yaml'):
+            with self.subTest(file=name):
+                cfg = load_one(deploy_path('apiserver', name), 'ClusterConfiguration')
+                self.assertTrue(cfg['apiVersion'].startswith('kubeadm.k8s.io/'))
+                extra = cfg['apiServer']['extraArgs']
+                if isinstance(extra, list):  # v1beta4: [{name, value}]
+                    names = [a['name'] for a in extra]
+                    self.assertEqual(len(names), len(set(names)))
+                    extra = {a['name']: a['value'] for a in extra}
+                self.assertEqual(extra['authentication-token-webhook-config-file'], kubeconfig)
+                self.assertEqual(extra['authentication-token-webhook-version'], 'v1')
+                self.assertGreater(duration_seconds(extra['authentication-token-webhook-cache-ttl']), 0)
+                vols = cfg['apiServer']['extraVolumes']
+                self.assertTrue(any(os.path.dirname(kubeconfig) == v['mountPath'] == v['hostPath'] and v.get('readOnly')
+                                    for v in vols), 'kube-apiserver must see the kubeconfig directory')
+
+
+class ClientKubeconfigs(unittest.TestCase):
+    """The exec plugins of deploy/kubeconfig/ print the ExecCredential kubectl expects, and the
+    token they print is accepted by stsauth running the example overlay's configuration.
+
+    With --fake-sts, STS is stsauth-fake-sts, which checks the signature over the x-k8s-aws-id
+    header stsauth sends (the server's clusterID): the review must come back authenticated, which
+    proves the plugin's cluster ID, region and signing agree with the server. Without it, STS is a
+    closed port: the review must fail at the STS connection (503 sts_connect_failed), which still
+    proves the token passed every local validation rule."""
+
+    KEY_ID = 'AKIDEXAMPLE'
+    SECRET = 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY'
+    CALLER = 'arn:aws:sts::111122223333:assumed-role/KubernetesAdmin/alice'
+
+    def setUp(self):
+        self.home = tempfile.mkdtemp(prefix='stsauth-deploy-client-')
+        self.config_text = read(deploy_path('kubernetes', 'overlays', 'example', 'config.yaml'))
+        self.cluster_id = yaml.safe_load(self.config_text)['clusterID']
+        self.fake = None
+        self.box = None
+
+    def tearDown(self):
+        if self.box is not None:
+            self.box.close()
+        if self.fake is not None:
+            self.fake.kill()
+            self.fake.wait()
+            self.fake.stdout.close()
+        shutil.rmtree(self.home, ignore_errors=True)
+
+    def start_sts(self):
+        """Returns (host:port, CA file or None) of what stands in for STS."""
+        if not FAKE_STS:
+            note('no stsauth-fake-sts (not built?): tokens are checked up to the STS connection only')
+            return f'127.0.0.1:{free_port()}', None
+        creds = os.path.join(self.home, 'fake-sts.yaml')
+        with open(creds, 'w') as f:
+            yaml.safe_dump({'credentials': [{'accessKeyId': self.KEY_ID, 'secretAccessKey': self.SECRET,
+                                             'arn': self.CALLER, 'userId': 'AROAEXAMPLEID:alice',
+                                             'account': '111122223333'}]}, f)
+        ca = os.path.join(self.home, 'fake-sts-ca.pem')
+        self.fake = subprocess.Popen([FAKE_STS, '--config', creds, '--ca-out', ca], stdout=subprocess.PIPE,
+                                     stderr=subprocess.DEVNULL, text=True)
+        line = self.fake.stdout.readline()  # "listening on 127.0.0.1:<port>"
+        self.assertRegex(line, r'listening on 127\.0\.0\.1:\d+')
+        return line.strip().rsplit(' ', 1)[1], ca
+
+    def start_server(self):
+        """stsauth with the overlay config and the DaemonSet's args; returns its kubeconfig text."""
+        sts, ca = self.start_sts()
+        self.box = box = sandbox(self)
+        c = container(daemonset()['spec']['template']['spec'])
+        config_path = flag_value(c['args'], '--config')
+        original = box.write_config(self.config_text, box.host(config_path))
+        box.write_files(box.host(original['server']['awsAuthFile']), {})
+        box.run_init(['init', f'--config={config_path}', '--feature-gates=ConfiguredInitDirectories=true'])
+        extra = [f'--sts-connect-override={sts}'] + ([f'--sts-ca-file={ca}'] if ca else [])
+        box.start(c['args'], extra)
+        box.wait_ready(box.health_port, '/readyz', '127.0.0.1')
+        return read(box.host(original['server']['generateKubeconfig']))
+
+    def review(self, kubeconfig, token):
+        body = json.dumps({'apiVersion': 'authentication.k8s.io/v1', 'kind': 'TokenReview', 'spec': {'token': token}})
+        status, text = self.box.https(kubeconfig, 'POST', '?timeout=30s', body)
+        answer = json.loads(text)
+        if FAKE_STS:
+            self.assertEqual(status, 200, text)
+            self.assertIs(answer['status']['authenticated'], True, f'{text}\n{self.box.log()}')
+            # role/platform/KubernetesAdmin in the config matches the path-less STS ARN.
+            self.assertEqual(answer['status']['user']['username'], 'admin:alice')
+            self.assertEqual(answer['status']['user']['groups'], ['system:masters'])
+        else:
+            self.assertEqual((status, answer['status'].get('error')), (503, 'sts_connect_failed'), text)
+
+    def kubeconfigs(self):
+        d = deploy_path('kubeconfig')
+        files = sorted(os.path.join(d, f) for f in os.listdir(d) if f.endswith('.yaml'))
+        self.assertGreaterEqual(len(files), 2)
+        return files
+
+    def exec_entry(self, kc):
+        self.assertEqual(kc['kind'], 'Config')
+        ctx = {c['name']: c['context'] for c in kc['contexts']}[kc['current-context']]
+        self.assertIn(ctx['cluster'], {c['name'] for c in kc['clusters']})
+        users = {u['name']: u['user'] for u in kc['users']}
+        self.assertIn(ctx['user'], users)
+        ex = users[ctx['user']]['exec']
+        self.assertIn(ex['apiVersion'], ('client.authentication.k8s.io/v1', 'client.authentication.k8s.io/v1beta1'))
+        if ex['apiVersion'].endswith('/v1'):
+            self.assertIn(ex.get('interactiveMode'), ('Never', 'IfAvailable', 'Always'), 'required in v1')
+        return ex
+
+    def run_plugin(self, ex, binary):
+        """Runs the plugin as kubectl would; returns the token."""
+        profile = {e['name']: e['value'] for e in ex.get('env', [])}.get('AWS_PROFILE')
+        os.makedirs(os.path.join(self.home, '.aws'), exist_ok=True)
+        with open(os.path.join(self.home, '.aws', 'credentials'), 'w') as f:
+            f.write(f'[{profile or "default"}]\naws_access_key_id = {self.KEY_ID}\n'
+                    f'aws_secret_access_key = {self.SECRET}\n')
+        env = {'PATH': os.environ.get('PATH', '/usr/bin:/bin'), 'HOME': self.home, 'LC_ALL': 'C.UTF-8',
+               'AWS_EC2_METADATA_DISABLED': 'true',
+               'KUBERNETES_EXEC_INFO': json.dumps({'apiVersion': ex['apiVersion'], 'kind': 'ExecCredential',
+                                                   'spec': {'interactive': False}})}
+        env.update({e['name']: e['value'] for e in ex.get('env', [])})
+        p = run([binary, *ex['args']], env=env, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        cred = json.loads(p.stdout)
+        self.assertEqual(cred['kind'], 'ExecCredential')
+        self.assertEqual(cred['apiVersion'], ex['apiVersion'], 'kubectl refuses another version')
+        token = cred['status']['token']
+        self.assertTrue(token.startswith('k8s-aws-v1.'))
+        encoded = token[len('k8s-aws-v1.'):]
+        url = urllib.parse.urlsplit(base64.urlsafe_b64decode(encoded + '=' * (-len(encoded) % 4)).decode())
+        self.assertEqual(url.hostname, f'sts.{flag_value(ex["args"], "--region")}.amazonaws.com')
+        return token
+
+    def test_stsauth_token_plugin(self):
+        kubeconfig = self.start_server()
+        seen = 0
+        for path in self.kubeconfigs():
+            ex = self.exec_entry(load_one(path))
+            if ex['command'] != 'stsauth':
+                continue
+            seen += 1
+            with self.subTest(file=os.path.basename(path)):
+                check_command_line(self, ex['args'], path, ('token',))
+                ids = [flag_value(ex['args'], f) for f in ('--cluster-id', '-i') if flag_value(ex['args'], f)]
+                self.assertEqual(ids, [self.cluster_id], 'the token must be bound to the server clusterID')
+                self.review(kubeconfig, self.run_plugin(ex, STSAUTH))
+        self.assertGreaterEqual(seen, 1)
+
+    def test_aws_eks_get_token_plugin(self):
+        kubeconfig = None
+        seen = 0
+        for path in self.kubeconfigs():
+            ex = self.exec_entry(load_one(path))
+            if ex['command'] != 'aws':
+                continue
+            seen += 1
+            with self.subTest(file=os.path.basename(path)):
+                self.assertEqual(ex['args'][:2], ['eks', 'get-token'])
+                self.assertEqual(flag_value(ex['args'], '--cluster-name'), self.cluster_id)
+                aws = shutil.which('aws', path='/usr/bin') or shutil.which('aws')
+                if not aws:
+                    note('aws not found: `aws eks get-token` not run')
+                    continue
+                token = self.run_plugin(ex, aws)
+                kubeconfig = kubeconfig or self.start_server()
+                self.review(kubeconfig, token)
+        self.assertGreaterEqual(seen, 1)
+
+
+class Dockerfile(unittest.TestCase):
+    """The image build, checked as text (no Docker daemon here) and by running its file set."""
+
+    def setUp(self):
+        self.text = read(deploy_path('docker', 'Dockerfile'))
+        self.logical, self.stages = dockerfile_stages(self.text)
+
+    def test_multi_stage_debian_12_build(self):
+        self.assertGreaterEqual(len(self.stages), 2)
+        build_from = self.stages[0][0].split()
+        self.assertEqual(build_from[-2].upper(), 'AS')
+        base = build_from[1]
+        if base.startswith('${'):
+            arg = re.search(r'^ARG ' + re.escape(base[2:-1]) + r'=(\S+)', self.text, re.M)
+            self.assertTrue(arg, 'the base image ARG needs a default')
+            base = arg.group(1)
+        self.assertRegex(base, r'^debian:(12|bookworm)\b')
+        for ins in self.stages[0][1]:
+            if ins.startswith('RUN') and 'apt-get install' in ins:
+                self.assertIn('--no-install-recommends', ins)
+                self.assertIn('libboost1.81-dev', ins)
+
+    def test_runtime_stage_is_minimal_and_non_root(self):
+        final_from, final = self.stages[-1]
+        self.assertEqual(final_from.split()[1], 'scratch')
+        users = [i.split()[1] for i in final if i.upper().startswith('USER ')]
+        self.assertEqual(len(users), 1)
+        uid, _, gid = users[0].partition(':')
+        self.assertEqual((int(uid), int(gid)), (SERVICE_UID, SERVICE_UID))
+        for ins in final:
+            self.assertFalse(ins.upper().startswith('RUN '), 'nothing runs in the runtime stage')
+            if ins.upper().startswith('COPY '):
+                self.assertIn('--from=build', ins, 'the runtime stage takes files from the build stage only')
+        env = ' '.join(i for i in final if i.upper().startswith('ENV '))
+        self.assertIn('SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt', env)
+        exposed = {int(p) for i in final if i.upper().startswith('EXPOSE ') for p in i.split()[1:]}
+        server = yaml.safe_load(base_configmap()['data']['config.yaml'])['server']
+        self.assertEqual(exposed, {server['port'], server['healthPort']})
+
+    def test_copy_sources_exist_and_are_in_the_context(self):
+        ignore = [l.strip() for l in read(deploy_path('docker', 'Dockerfile.dockerignore')).splitlines()
+                  if l.strip() and not l.startswith('#')]
+        self.assertEqual(ignore[0], '*', 'allow-list: everything else stays out of the context')
+        allowed = [l[1:].rstrip('/') for l in ignore[1:] if l.startswith('!')]
+        copies = [i for _, body in self.stages[:1] for i in body if i.upper().startswith('COPY ')]
+        self.assertTrue(copies)
+        for ins in copies:
+            sources = [s for s in ins.split()[1:-1] if not s.startswith('--')]
+            for s in sources:
+                s = s.rstrip('/')
+                with self.subTest(source=s):
+                    self.assertTrue(os.path.exists(os.path.join(REPO, s)), f'{s} is not in the repository')
+                    self.assertTrue(any(s == a or s.startswith(a + '/') for a in allowed),
+                                    f'{s} is excluded by Dockerfile.dockerignore')
+        # Everything CMake needs to configure the server is copied.
+        copied = {s.rstrip('/') for ins in copies for s in ins.split()[1:-1]}
+        for needed in ('CMakeLists.txt', 'cmake', 'lib', 'server', 'config'):
+            self.assertIn(needed, copied)
+
+    def test_runtime_file_set_runs_stsauth(self):
+        root = tempfile.mkdtemp(prefix='stsauth-deploy-rootfs-')
+        try:
+            rootfs = os.path.join(root, 'rootfs')
+            p = run(['sh', deploy_path('docker', 'collect-runtime.sh'), STSAUTH, rootfs])
+            self.assertEqual(p.returncode, 0, p.stderr)
+            for f in ('usr/local/bin/stsauth', 'etc/ssl/certs/ca-certificates.crt', 'etc/passwd'):
+                self.assertTrue(os.path.isfile(os.path.join(rootfs, f)), f)
+            self.assertTrue(os.access(os.path.join(rootfs, 'usr/local/bin/stsauth'), os.X_OK))
+            self.assertIn(f':{SERVICE_UID}:{SERVICE_UID}:', read(os.path.join(rootfs, 'etc/passwd')))
+            chroot = shutil.which('chroot') or shutil.which('chroot', path='/usr/sbin:/sbin')
+            if os.geteuid() != 0 or not chroot:
+                note('not root (or no chroot): the image file set was not executed')
+                return
+            for args, expect in ((['version'], '"Version"'), (['server', '--help'], '--state-dir')):
+                p = run([chroot, f'--userspec={SERVICE_UID}:{SERVICE_UID}', rootfs, '/usr/local/bin/stsauth', *args],
+                        env={'SSL_CERT_FILE': '/etc/ssl/certs/ca-certificates.crt'})
+                self.assertEqual(p.returncode, 0, p.stderr)
+                self.assertIn(expect, p.stdout)
+        finally:
+            shutil.rmtree(root, ignore_errors=True)
+
+
+class SystemdUnit(unittest.TestCase):
+    """deploy/systemd/stsauth.service: hardening options present, drain and reload wired."""
+
+    def setUp(self):
+        self.path = deploy_path('systemd', 'stsauth.service')
+        self.unit = systemd_unit(self.path)
+
+    def value(self, key):
+        v = unit_values(self.unit, 'Service', key)
+        self.assertEqual(len(v), 1, f'{key} set {len(v)} times')
+        return v[0]
+
+    def test_runs_as_a_non_root_user(self):
+        dynamic = unit_values(self.unit, 'Service', 'DynamicUser')
+        user = unit_values(self.unit, 'Service', 'User')
+        self.assertTrue(dynamic == ['yes'] or (user and user[0] not in ('root', '0')))
+
+    def test_hardening_options(self):
+        required = {
+            'NoNewPrivileges': 'yes', 'ProtectSystem': 'strict', 'ProtectHome': 'yes', 'PrivateTmp': 'yes',
+            'PrivateDevices': 'yes', 'ProtectKernelTunables': 'yes', 'ProtectKernelModules': 'yes',
+            'ProtectKernelLogs': 'yes', 'ProtectControlGroups': 'yes', 'RestrictNamespaces': 'yes',
+            'RestrictRealtime': 'yes', 'RestrictSUIDSGID': 'yes', 'LockPersonality': 'yes',
+            'MemoryDenyWriteExecute': 'yes', 'SystemCallArchitectures': 'native', 'CapabilityBoundingSet': '',
+            'AmbientCapabilities': '', 'UMask': '0077',
+        }
+        for key, want in required.items():
+            with self.subTest(key=key):
+                self.assertEqual(self.value(key), want)
+        families = self.value('RestrictAddressFamilies').split()
+        self.assertEqual(set(families) - {'AF_INET', 'AF_INET6', 'AF_UNIX', 'AF_NETLINK'}, set())
+        filters = unit_values(self.unit, 'Service', 'SystemCallFilter')
+        self.assertIn('@system-service', filters)
+        self.assertTrue(any(f.startswith('~') and '@privileged' in f for f in filters))
+
+    def test_stop_and_reload(self):
+        self.assertEqual(self.value('KillSignal'), 'SIGTERM')
+        self.assertIn('-HUP', self.value('ExecReload'))
+        config = yaml.safe_load(read(deploy_path('kubernetes', 'static-pod', 'config.yaml')))
+        grace = duration_seconds(config['server'].get('shutdownGrace', '10s'))
+        self.assertGreater(duration_seconds(self.value('TimeoutStopSec')), grace)
+        self.assertEqual(unit_values(self.unit, 'Unit', 'Before'), ['kube-apiserver.service'])
+
+    def test_systemd_analyze(self):
+        analyze = shutil.which('systemd-analyze')
+        if not analyze:
+            note('systemd-analyze not found: unit not verified')
+            return
+        d = tempfile.mkdtemp(prefix='stsauth-deploy-unit-')
+        try:
+            unit = os.path.join(d, 'stsauth.service')
+            with open(unit, 'w') as f:
+                f.write(read(self.path).replace('/usr/local/bin/stsauth', os.path.abspath(STSAUTH)))
+            p = run([analyze, 'verify', unit])
+            self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+            self.assertNotIn('Unknown key', p.stderr)
+            p = run([analyze, 'security', '--offline=yes', unit])
+            m = re.search(r'Overall exposure level for \S+: ([\d.]+)', p.stdout + p.stderr)
+            if m is None:
+                note('systemd-analyze security --offline not supported: exposure not checked')
+                return
+            self.assertLessEqual(float(m.group(1)), 2.0, p.stdout)
+        finally:
+            shutil.rmtree(d, ignore_errors=True)
+
+
+class Docs(unittest.TestCase):
+    """docs/ names what the code has: every flag, config key, env var and reason code."""
+
+    def doc(self, name):
+        return read(os.path.join(REPO, 'docs', name))
+
+    def test_configuration_reference_lists_every_flag(self):
+        text = self.doc('configuration.md')
+        for sub in ((), ('server',), ('init',), ('token',), ('verify',), ('version',), ('add',), ('add', 'user'),
+                    ('add', 'role')):
+            for flag in help_flags(*sub):
+                if flag in ('--help', '-h'):
+                    continue
+                with self.subTest(command=' '.join(sub), flag=flag):
+                    self.assertIn(f'`{flag}', text)
+
+    def test_configuration_reference_lists_every_key(self):
+        text = self.doc('configuration.md')
+        keys = []
+
+        def walk(node, prefix):
+            for k, v in node.items():
+                path = f'{prefix}.{k}' if prefix else k
+                if path in ('server.mapRoles', 'server.reservedPrefixConfig'):
+                    keys.append(path)
+                    continue
+                if isinstance(v, dict) and path != 'server.featureGates':
+                    walk(v, path)
+                else:
+                    keys.append(path)
+
+        walk(yaml.safe_load(read(os.path.join(REPO, 'tests', 'data', 'config', 'all-keys.yaml'))), '')
+        self.assertGreater(len(keys), 40)
+        for key in keys:
+            with self.subTest(key=key):
+                self.assertIn(f'`{key}`', text)
+        for env in ('KUBERNETES_AWS_AUTHENTICATOR_CLUSTER_ID', 'AWS_IAM_AUTHENTICATOR_LOG_VERBOSITY',
+                    'KUBERNETES_EXEC_INFO', 'DEFAULT_ROLE'):
+            self.assertIn(env, text)
+
+    def test_operations_covers_every_reason_code(self):
+        text = self.doc('operations.md')
+        token_readme = read(os.path.join(REPO, 'lib', 'token', 'README.md'))
+        codes = re.findall(r'^\| `([a-z_]+)` \|', token_readme, re.M)
+        self.assertGreater(len(codes), 20)
+        sts_sources = ''.join(read(os.path.join(REPO, 'lib', 'sts', f)) for f in os.listdir(os.path.join(REPO, 'lib', 'sts'))
+                              if f.endswith('.cpp'))
+        codes += sorted(set(re.findall(r'"(sts_[a-z_]+)"', sts_sources)))
+        for code in codes:
+            with self.subTest(code=code):
+                self.assertIn(f'`{code}`', text)
+
+    def test_metric_names_are_the_code_s(self):
+        text = self.doc('operations.md')
+        sources = read(os.path.join(REPO, 'lib', 'metrics', 'metrics.cpp'))
+        names = re.findall(r'"(stsauth_[a-z_]+)"', sources)
+        names += ['aws_iam_authenticator_' + n for n in re.findall(r'ref\("([a-z_]+)"\)', sources)]
+        self.assertGreater(len(names), 15)
+        for name in names:
+            with self.subTest(metric=name):
+                self.assertIn(name, text)
+
+
+def main():
+    global STSAUTH, REPO, FAKE_STS
+    argv = list(sys.argv)
+    values = {}
+    for opt in ('--stsauth', '--repo', '--fake-sts'):
+        if opt not in argv:
+            continue
+        i = argv.index(opt)
+        values[opt] = os.path.abspath(argv[i + 1]) if argv[i + 1] else ''
+        del argv[i:i + 2]
+    if not values.get('--stsauth') or not values.get('--repo'):
+        sys.exit(f'usage: {argv[0]} --stsauth PATH --repo DIR [--fake-sts PATH] [unittest args]')
+    STSAUTH, REPO, FAKE_STS = values['--stsauth'], values['--repo'], values.get('--fake-sts') or None
+    if FAKE_STS and not os.access(FAKE_STS, os.X_OK):
+        FAKE_STS = None  # a target of the build that was not built (e.g. `ninja stsauth` only)
+    unittest.main(argv=argv, verbosity=2)
+
+
+if __name__ == '__main__':
+    main()
