@@ -1,7 +1,9 @@
 #include "app.hpp"
 
 #include "authn/authenticator.hpp"
+#include "aws/environment.hpp"
 #include "config/kubeconfig.hpp"
+#include "ec2/factory.hpp"
 #include "http/certs.hpp"
 #include "http/server.hpp"
 #include "http/tls_context.hpp"
@@ -67,6 +69,39 @@ result<http::pem_pair> certificate_for(const config::server_config& cfg) {
                                 http::cert_request_for(cfg.address, cfg.hostname, http::key_type::ecdsa_p256));
 }
 
+/// The EC2 client behind {{EC2PrivateDNSName}}. It needs a region known without asking
+/// instance metadata at start-up (server.ec2.region, AWS_REGION or AWS_DEFAULT_REGION):
+/// stsauth never blocks its start on IMDS. Without one, node templates are denied with
+/// reason ec2_unavailable and the log says why.
+std::unique_ptr<authn::ec2_resolver> make_ec2(asio::io_context& ioc, const config::server_config& cfg,
+                                              metrics::reference_metrics& ref) {
+    const auto env = aws::process_environment();
+    if (cfg.ec2.region.empty() && !env.env("AWS_REGION") && !env.env("AWS_DEFAULT_REGION")) {
+        spdlog::info("EC2 lookups for {{{{EC2PrivateDNSName}}}} are off: set server.ec2.region or AWS_REGION");
+        return nullptr;
+    }
+    ec2::ec2_settings s;
+    s.region = cfg.ec2.region;
+    s.endpoint = cfg.ec2.endpoint;
+    s.connect_override = cfg.ec2.connect_override;
+    s.ca_file = cfg.ec2.ca_file;
+    s.role_arn = cfg.ec2_describe_instances_role_arn;
+    s.source_arn = cfg.source_arn;
+    s.resolver.qps = static_cast<double>(cfg.ec2_describe_instances_qps);
+    s.resolver.burst = static_cast<double>(cfg.ec2_describe_instances_burst);
+    auto& calls = ref.ec2_describe_instances_calls;
+    s.resolver.on_call = [&calls] { calls.inc(); };
+    try {
+        auto setup = ec2::make_ec2_resolver(ioc, std::move(s), env);
+        spdlog::info("EC2 lookups for {{{{EC2PrivateDNSName}}}} via {} (region {} from {}, credentials from {})",
+                     setup.host, setup.region, setup.region_source, setup.credentials);
+        return std::move(setup.resolver);
+    } catch (const std::exception& e) {
+        spdlog::error("EC2 lookups for {{{{EC2PrivateDNSName}}}} are off: {}", e.what());
+        return nullptr;
+    }
+}
+
 }  // namespace
 
 int run_server(const config::server_config& cfg, const std::string& config_path) {
@@ -123,7 +158,8 @@ int run_server(const config::server_config& cfg, const std::string& config_path)
     auth_cfg.cluster_id = cfg.cluster_id;
     auth_cfg.cache_ttl = std::chrono::duration_cast<std::chrono::milliseconds>(cfg.sts.cache_ttl);
     auto& src = **sources;
-    authn::authenticator auth(std::move(auth_cfg), sts, [&src] { return src.chain(); }, nullptr,
+    auto ec2 = make_ec2(ioc, cfg, ref);
+    authn::authenticator auth(std::move(auth_cfg), sts, [&src] { return src.chain(); }, ec2.get(),
                               [] { return std::chrono::system_clock::now(); });
 
     webhook_options hook_opts;

@@ -371,6 +371,12 @@ void parser::parse_server(const YAML::Node& n) {
         {"allowInferredPolicies", boolean(c.access_entries.allow_inferred_policies)},
     };
     const std::vector<key_def> authz_defs = {{"enabled", boolean(c.authorization.enabled)}};
+    const std::vector<key_def> ec2_defs = {
+        {"region", str(c.ec2.region)},
+        {"endpoint", str(c.ec2.endpoint)},
+        {"connectOverride", str(c.ec2.connect_override)},
+        {"caFile", str(c.ec2.ca_file)},
+    };
     auto nested = [this](const std::vector<key_def>& defs) {
         return [this, defs](const YAML::Node& node, const std::string& field) { parse_map(node, field, defs); };
     };
@@ -398,6 +404,7 @@ void parser::parse_server(const YAML::Node& n) {
         {"maxTokenBytes", integer(c.max_token_bytes)},
         {"awsAuthFile", str(c.aws_auth_file)},
         {"sts", nested(sts_defs)},
+        {"ec2", nested(ec2_defs)},
         {"limits", nested(limits_defs)},
         {"shutdownGrace", dur(c.shutdown_grace)},
         {"healthPort", integer(c.health_port)},
@@ -670,6 +677,9 @@ std::vector<config_issue> validator::run() {
         add("server.ec2DescribeInstancesBurst", "bad_rate_limit",
             "must be at least 1 when a qps is set, got " + std::to_string(c_.ec2_describe_instances_burst));
 
+    if (!c_.ec2.connect_override.empty() && !valid_host_port(c_.ec2.connect_override))
+        add("server.ec2.connectOverride", "bad_connect_override",
+            "expected HOST:PORT (IPv6 in brackets), got " + quoted(c_.ec2.connect_override));
     if (!c_.sts.connect_override.empty() && !valid_host_port(c_.sts.connect_override))
         add("server.sts.connectOverride", "bad_connect_override",
             "expected HOST:PORT (IPv6 in brackets), got " + quoted(c_.sts.connect_override));

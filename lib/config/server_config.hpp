@@ -88,6 +88,14 @@ struct sts_settings {
 };
 
 /// `server.limits` (ours, A7/A11).
+/// Our keys under `server.ec2` for the {{EC2PrivateDNSName}} lookups (DescribeInstances).
+struct ec2_settings {
+    std::string region;            ///< default: AWS_REGION / AWS_DEFAULT_REGION, then IMDS
+    std::string endpoint;          ///< "https://HOST[:PORT]"; default ec2.<region>.<partition domain>
+    std::string connect_override;  ///< "HOST:PORT": open EC2 connections there (TLS name stays the endpoint's)
+    std::string ca_file;           ///< extra PEM CA bundle trusted for EC2
+};
+
 struct limits_settings {
     std::int64_t max_body_bytes = 65536;      ///< 1 KiB..64 MiB
     std::int64_t max_header_bytes = 8192;     ///< 1 KiB..1 MiB
@@ -146,6 +154,7 @@ struct server_config {
     std::int64_t max_token_bytes = 16384;      ///< A2; 1..limits.maxBodyBytes
     std::string aws_auth_file;                 ///< A5: EKSConfigMap from a file or directory
     sts_settings sts;
+    ec2_settings ec2;
     limits_settings limits;
     duration shutdown_grace = std::chrono::seconds(10);  ///< > 0
     std::int64_t health_port = 21363;          ///< 0 turns the health listener off

@@ -182,6 +182,16 @@ TEST_CASE("defaults are the reference's and ours", "[config][defaults]") {
     CHECK((minimal.server_node.IsNull() || !minimal.server_node.IsDefined()));
 }
 
+TEST_CASE("server.ec2 keys (ours) are read", "[config][keys]") {
+    const auto c = load_ok("clusterID: c\nserver:\n  ec2:\n    region: eu-west-1\n    endpoint: https://ec2.example:8443\n"
+                           "    connectOverride: 127.0.0.1:9443\n    caFile: /etc/ca.pem\n");
+    CHECK(c.ec2.region == "eu-west-1");
+    CHECK(c.ec2.endpoint == "https://ec2.example:8443");
+    CHECK(c.ec2.connect_override == "127.0.0.1:9443");
+    CHECK(c.ec2.ca_file == "/etc/ca.pem");
+    CHECK(load_ok("clusterID: c\n").ec2.connect_override.empty());
+}
+
 TEST_CASE("every key is read, camelCase YAML", "[config][keys]") {
     auto r = parse_config_file(data("all-keys.yaml"));
     INFO((r.ok() ? std::string() : r.err().message));
@@ -355,6 +365,8 @@ TEST_CASE("every validation rule rejects with its field and code", "[config][val
                             "[::1]", "[127.0.0.1]:443", "host:44x3", "a/b:443"}) {
         INFO(bad);
         require_single_issue(ok + "server: {sts: {connectOverride: \"" + bad + "\"}}\n", "server.sts.connectOverride",
+                             "bad_connect_override");
+        require_single_issue(ok + "server: {ec2: {connectOverride: \"" + bad + "\"}}\n", "server.ec2.connectOverride",
                              "bad_connect_override");
     }
     for (const char* bad : {"STS.example.com", "sts.example.com.", "sts.example.com:443", "-sts.example.com",
