@@ -1,0 +1,83 @@
+#pragma once
+/// \file
+/// SubjectAccessReview codec (ACCESS-ENTRIES C7): strict decoding of kube-apiserver's
+/// authorization webhook request, `authorization.k8s.io/v1` and `/v1beta1`, and the reply in the
+/// same version. Pure: no I/O, no logging.
+///
+/// Decoding refuses what a strict reader would (as lib/tokenreview): not exactly one JSON object,
+/// invalid UTF-8, a byte-order mark, a duplicate key anywhere, nesting or strings over the limits,
+/// `apiVersion` other than the two versions or `kind` other than `SubjectAccessReview` (both
+/// required: the version decides the groups key and the reply), `spec` without exactly one of
+/// `resourceAttributes` / `nonResourceAttributes`, an empty `verb` or `path`, fields of the wrong
+/// JSON type. Field names are matched exactly; unknown fields are ignored (Kubernetes' own
+/// decoder); `status`, `metadata` and `rawSelector` are ignored. v1 reads the groups from
+/// `spec.groups`, v1beta1 from `spec.group`.
+///
+/// Error codes: "bad_utf8", "not_json", "not_object", "trailing_data", "duplicate_key",
+/// "too_deep", "string_too_long", "bad_api_version", "bad_kind", "bad_spec", "bad_attributes",
+/// "bad_groups", "bad_extra". Messages never quote request values.
+
+#include "common/result.hpp"
+
+#include <cstddef>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace stsauth::access {
+
+enum class sar_version { v1, v1beta1 };
+
+/// `authorization.k8s.io/v1` or `authorization.k8s.io/v1beta1`.
+std::string_view api_version_string(sar_version v) noexcept;
+
+/// `resourceAttributes` (selectors are checked for shape and otherwise ignored: C6.3).
+struct resource_attributes {
+    std::string namespace_name;  ///< `namespace`; "" for cluster-scoped and all-namespace requests
+    std::string verb;
+    std::string group;           ///< "" = core
+    std::string version;
+    std::string resource;
+    std::string subresource;
+    std::string name;
+};
+
+/// `nonResourceAttributes`.
+struct non_resource_attributes {
+    std::string path;
+    std::string verb;
+};
+
+struct sar_request {
+    sar_version version = sar_version::v1;
+    std::optional<resource_attributes> resource;          ///< exactly one of resource / non_resource
+    std::optional<non_resource_attributes> non_resource;
+    std::string user;
+    std::vector<std::string> groups;
+    std::string uid;
+    std::map<std::string, std::vector<std::string>, std::less<>> extra;  ///< never log it whole (holds the access key id)
+};
+
+struct sar_decode_limits {
+    std::size_t max_depth = 16;
+    std::size_t max_string_bytes = 16 * 1024;
+    std::size_t max_key_bytes = 1024;
+    std::size_t max_groups = 1024;
+    std::size_t max_extra_values = 1024;  ///< all extra values together
+};
+
+result<sar_request> decode_sar(std::string_view body, const sar_decode_limits& limits = {});
+
+/// What the reply says (C7.2). `denied` does not exist here: stsauth never denies (C6.4).
+struct sar_status {
+    bool allowed = false;
+    std::string reason;            ///< omitted when empty
+    std::string evaluation_error;  ///< omitted when empty
+};
+
+/// `{"apiVersion":<v>,"kind":"SubjectAccessReview","metadata":{},"spec":{},"status":{"allowed":…[,"reason":…][,"evaluationError":…]}}\n`
+std::string encode_sar_response(sar_version v, const sar_status& status);
+
+}  // namespace stsauth::access

@@ -1,0 +1,163 @@
+// SubjectAccessReview codec (C7): strict decoding, both versions, reply encoding.
+
+#include "helpers.hpp"
+
+using namespace access_test;
+
+namespace {
+
+const std::string spec_example =
+    R"({"kind":"SubjectAccessReview","apiVersion":"authorization.k8s.io/v1",
+ "metadata":{"creationTimestamp":null},
+ "spec":{"resourceAttributes":{"namespace":"dev-a","verb":"list","group":"apps","version":"v1",
+                               "resource":"deployments"},
+         "user":"arn:aws:sts::111122223333:assumed-role/Dev/alice",
+         "groups":["developers","system:authenticated"],
+         "uid":"aws-iam-authenticator:111122223333:AROAEXAMPLEID",
+         "extra":{"accessKeyId":["ASIAEXAMPLEKEY"],
+                  "arn":["arn:aws:sts::111122223333:assumed-role/Dev/alice"],
+                  "canonicalArn":["arn:aws:iam::111122223333:role/Dev"],
+                  "principalId":["AROAEXAMPLEID"],"sessionName":["alice"],
+                  "sigs.k8s.io/aws-iam-authenticator/principalId":["AROAEXAMPLEID"]}},
+ "status":{"allowed":false}})";
+
+std::string with(const std::string& spec_json, const std::string& version = "authorization.k8s.io/v1") {
+    return R"({"kind":"SubjectAccessReview","apiVersion":")" + version + R"(","spec":)" + spec_json + "}";
+}
+
+std::string code_of(const std::string& body) {
+    auto r = decode_sar(body);
+    return r ? std::string() : r.code();
+}
+
+}  // namespace
+
+TEST_CASE("SAR decode: the C7.1 example", "[sar]") {
+    auto r = decode_sar(spec_example);
+    REQUIRE(r);
+    CHECK(r->version == sar_version::v1);
+    REQUIRE(r->resource);
+    CHECK_FALSE(r->non_resource);
+    CHECK(r->resource->namespace_name == "dev-a");
+    CHECK(r->resource->verb == "list");
+    CHECK(r->resource->group == "apps");
+    CHECK(r->resource->version == "v1");
+    CHECK(r->resource->resource == "deployments");
+    CHECK(r->resource->subresource.empty());
+    CHECK(r->resource->name.empty());
+    CHECK(r->user == "arn:aws:sts::111122223333:assumed-role/Dev/alice");
+    CHECK(r->groups == std::vector<std::string>{"developers", "system:authenticated"});
+    CHECK(r->uid == "aws-iam-authenticator:111122223333:AROAEXAMPLEID");
+    CHECK(r->extra.size() == 6);
+    CHECK(r->extra.at("canonicalArn") == std::vector<std::string>{"arn:aws:iam::111122223333:role/Dev"});
+}
+
+TEST_CASE("C9 vector 20: v1beta1 reads `group`, and the reply echoes v1beta1", "[sar][c9]") {
+    const std::string body = with(R"({"nonResourceAttributes":{"path":"/healthz","verb":"get"},"user":"u",
+                                      "group":["a","b"],"groups":["ignored"]})",
+                                  "authorization.k8s.io/v1beta1");
+    auto r = decode_sar(body);
+    REQUIRE(r);
+    CHECK(r->version == sar_version::v1beta1);
+    CHECK(r->groups == std::vector<std::string>{"a", "b"});
+    REQUIRE(r->non_resource);
+    CHECK(r->non_resource->path == "/healthz");
+    CHECK(r->non_resource->verb == "get");
+    const auto reply = nlohmann::json::parse(encode_sar_response(r->version, {}));
+    CHECK(reply["apiVersion"] == "authorization.k8s.io/v1beta1");
+    // v1 reads `groups` and ignores `group`.
+    auto v1 = decode_sar(with(R"({"nonResourceAttributes":{"path":"/","verb":"get"},"group":["x"],"groups":["y"]})"));
+    REQUIRE(v1);
+    CHECK(v1->groups == std::vector<std::string>{"y"});
+}
+
+TEST_CASE("SAR decode: selectors, nulls and unknown fields", "[sar]") {
+    auto r = decode_sar(with(R"({"resourceAttributes":{"verb":"list","resource":"pods","namespace":null,
+        "fieldSelector":{"requirements":[{"key":"spec.nodeName","operator":"In","values":["n1"]}],"rawSelector":"x"},
+        "labelSelector":{"requirements":[{"key":"app","operator":"Exists"}]},"future":{"a":1}},
+        "extra":{"k":null},"user":null,"uid":null,"groups":null,"unknown":[1,2]})"));
+    REQUIRE(r);
+    CHECK(r->resource->namespace_name.empty());
+    CHECK(r->extra.at("k").empty());
+    CHECK(code_of(with(R"({"resourceAttributes":{"verb":"list","fieldSelector":[]}})")) == "bad_attributes");
+    CHECK(code_of(with(R"({"resourceAttributes":{"verb":"list","labelSelector":{"requirements":[{"key":1}]}}})")) ==
+          "bad_attributes");
+    CHECK(code_of(with(R"({"resourceAttributes":{"verb":"list","labelSelector":{"requirements":[{"values":[1]}]}}})")) ==
+          "bad_attributes");
+}
+
+TEST_CASE("SAR decode: strict rejections", "[sar]") {
+    const std::string nr = R"({"nonResourceAttributes":{"path":"/","verb":"get"}})";
+    CHECK(code_of("") == "not_json");
+    CHECK(code_of("[]") == "not_object");
+    CHECK(code_of("\"x\"") == "not_object");
+    CHECK(code_of("{") == "not_json");
+    CHECK(code_of(with(nr) + " {}") == "trailing_data");
+    CHECK(code_of(with(nr) + "x") == "trailing_data");
+    CHECK(code_of(with(nr) + " \n").empty());
+    CHECK(code_of("\xEF\xBB\xBF" + with(nr)) == "not_json");
+    CHECK(code_of(R"({"kind":"SubjectAccessReview","kind":"SubjectAccessReview"})") == "duplicate_key");
+    CHECK(code_of(with(R"({"nonResourceAttributes":{"path":"/","verb":"get","verb":"post"}})")) == "duplicate_key");
+    CHECK(code_of(with(R"({"nonResourceAttributes":{"path":"/","verb":"get"},"user":")" + std::string("\xff") + R"("})")) ==
+          "bad_utf8");
+    CHECK(code_of(with(R"({"nonResourceAttributes":{"path":")" + std::string(20000, 'a') + R"(","verb":"get"}})")) ==
+          "string_too_long");
+    std::string deep = "1";
+    for (int i = 0; i < 20; ++i) deep = "[" + deep + "]";
+    CHECK(code_of(with(R"({"nonResourceAttributes":{"path":"/","verb":"get"},"x":)" + deep + "}")) == "too_deep");
+
+    CHECK(code_of(R"({"kind":"SubjectAccessReview","spec":{}})") == "bad_api_version");
+    CHECK(code_of(with(nr, "authorization.k8s.io/v2")) == "bad_api_version");
+    CHECK(code_of(with(nr, "authentication.k8s.io/v1")) == "bad_api_version");
+    CHECK(code_of(R"({"kind":"TokenReview","apiVersion":"authorization.k8s.io/v1","spec":{}})") == "bad_kind");
+    CHECK(code_of(R"({"apiVersion":"authorization.k8s.io/v1","spec":{}})") == "bad_kind");
+    CHECK(code_of(R"({"kind":"SubjectAccessReview","apiVersion":"authorization.k8s.io/v1"})") == "bad_spec");
+    CHECK(code_of(with("[]")) == "bad_spec");
+    CHECK(code_of(with("{}")) == "bad_spec");
+    CHECK(code_of(with(R"({"resourceAttributes":{"verb":"get"},"nonResourceAttributes":{"path":"/","verb":"get"}})")) ==
+          "bad_spec");
+    CHECK(code_of(with(R"({"resourceAttributes":{"resource":"pods"}})")) == "bad_attributes");
+    CHECK(code_of(with(R"({"resourceAttributes":{"verb":""}})")) == "bad_attributes");
+    CHECK(code_of(with(R"({"resourceAttributes":{"verb":"get","namespace":1}})")) == "bad_attributes");
+    CHECK(code_of(with(R"({"resourceAttributes":"x"})")) == "bad_attributes");
+    CHECK(code_of(with(R"({"nonResourceAttributes":{"verb":"get"}})")) == "bad_attributes");
+    CHECK(code_of(with(R"({"nonResourceAttributes":{"path":"/"}})")) == "bad_attributes");
+    CHECK(code_of(with(R"({"nonResourceAttributes":{"path":"/","verb":"get"},"user":5})")) == "bad_spec");
+    CHECK(code_of(with(R"({"nonResourceAttributes":{"path":"/","verb":"get"},"groups":"g"})")) == "bad_groups");
+    CHECK(code_of(with(R"({"nonResourceAttributes":{"path":"/","verb":"get"},"groups":[1]})")) == "bad_groups");
+    CHECK(code_of(with(R"({"nonResourceAttributes":{"path":"/","verb":"get"},"extra":[]})")) == "bad_extra");
+    CHECK(code_of(with(R"({"nonResourceAttributes":{"path":"/","verb":"get"},"extra":{"k":"v"}})")) == "bad_extra");
+    CHECK(code_of(with(R"({"nonResourceAttributes":{"path":"/","verb":"get"},"extra":{"k":[1]}})")) == "bad_extra");
+    sar_decode_limits small;
+    small.max_extra_values = 2;
+    CHECK(decode_sar(with(R"({"nonResourceAttributes":{"path":"/","verb":"get"},"extra":{"a":["1","2"],"b":["3"]}})"), small)
+              .code() == "bad_extra");
+}
+
+TEST_CASE("SAR decode: error messages never quote request values", "[sar]") {
+    const std::string secret = "ASIASECRETVALUE";
+    for (const std::string& body :
+         {with(R"({"resourceAttributes":{"verb":"get","namespace":[")" + secret + R"("]}})"),
+          with(R"({"nonResourceAttributes":{"path":"/","verb":"get"},"extra":{"accessKeyId":")" + secret + R"("}})"),
+          R"({"kind":")" + secret + R"(","apiVersion":"authorization.k8s.io/v1"})",
+          R"({"kind":"SubjectAccessReview","apiVersion":")" + secret + R"("})", "{\"" + secret + "\" " + secret}) {
+        auto r = decode_sar(body);
+        REQUIRE_FALSE(r);
+        CHECK(r.err().message.find(secret) == std::string::npos);
+    }
+}
+
+TEST_CASE("SAR encode: allowed, no opinion, evaluation error", "[sar]") {
+    CHECK(encode_sar_response(sar_version::v1, {true, "because", ""}) ==
+          R"({"apiVersion":"authorization.k8s.io/v1","kind":"SubjectAccessReview","metadata":{},"spec":{},)"
+          R"("status":{"allowed":true,"reason":"because"}})"
+          "\n");
+    CHECK(encode_sar_response(sar_version::v1beta1, {}) ==
+          R"({"apiVersion":"authorization.k8s.io/v1beta1","kind":"SubjectAccessReview","metadata":{},"spec":{},)"
+          R"("status":{"allowed":false}})"
+          "\n");
+    CHECK(encode_sar_response(sar_version::v1, {false, "", "access entries not loaded"}) ==
+          R"({"apiVersion":"authorization.k8s.io/v1","kind":"SubjectAccessReview","metadata":{},"spec":{},)"
+          R"("status":{"allowed":false,"evaluationError":"access entries not loaded"}})"
+          "\n");
+}
