@@ -106,6 +106,8 @@ int run_token(const token_options& o, const global_options& globals) {
 
 void register_token(CLI::App& root, const global_options& globals, command_list& commands) {
     auto* cmd = root.add_subcommand("token", "Authenticate using AWS IAM and get a token for Kubernetes");
+    cmd->footer("Global flags apply too: -i/--cluster-id (or KUBERNETES_AWS_AUTHENTICATOR_CLUSTER_ID) is required; "
+                "see stsauth --help.");
     auto o = std::make_shared<token_options>();
     cmd->add_option("-r,--role", o->role, "Assume an IAM role ARN before signing this token (not supported yet)")
         ->envname("DEFAULT_ROLE")
