@@ -20,9 +20,10 @@
 namespace stsauth::sigv4 {
 
 inline constexpr std::string_view algorithm = "AWS4-HMAC-SHA256";
-/// Payload hash used by botocore's presigned URLs.
+/// Payload hash of S3-style presigned URLs (real STS accepts it too).
 inline constexpr std::string_view unsigned_payload = "UNSIGNED-PAYLOAD";
-/// SHA-256 of the empty body (what the Go SDK uses when presigning).
+/// SHA-256 of the empty body: what botocore (`aws eks get-token`) and the Go SDK use when
+/// presigning GetCallerIdentity.
 inline constexpr std::string_view empty_payload_sha256 =
     "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
@@ -134,7 +135,7 @@ signing_trace sign_headers(request& req, const credentials& creds, const signing
 /// X-Amz-Date, X-Amz-Expires, X-Amz-SignedHeaders, X-Amz-Security-Token (temporary credentials),
 /// then X-Amz-Signature to req.query. Every header in req.headers is signed.
 signing_trace presign(request& req, const credentials& creds, const signing_params& params,
-                      std::chrono::seconds expires, std::string_view payload_hash = unsigned_payload);
+                      std::chrono::seconds expires, std::string_view payload_hash = empty_payload_sha256);
 
 /// `https://<Host header><encoded path>?<k=v&...>` with keys and values URI-encoded, in order.
 std::string to_url(const request& req, std::string_view scheme = "https");
