@@ -192,12 +192,13 @@ private:
         req.method = "GET";
         req.target = path;
         req.headers = {{"Host", endpoint_.host_header}, {"X-aws-ec2-metadata-token", token}};
-        send(std::move(req), [self = shared_from_this(), path, may_retry,
+        send(std::move(req), [self = shared_from_this(), path, may_retry, used = secret<std::string>(token),
                               cb = std::move(cb)](result<http_response> r) mutable {
             if (!r) return cb(unavailable(r.err()));
             if (r->status == 401 && may_retry) {
-                // The session token expired or was revoked: fetch a new one, once.
-                self->token_.reset();
+                // The session token expired or was revoked: fetch a new one (unless another
+                // request already did), once.
+                if (self->token_ && *self->token_ == used) self->token_.reset();
                 return self->get_with_token(std::move(path), false, std::move(cb));
             }
             if (r->status == 200) return cb(std::move(r->body));

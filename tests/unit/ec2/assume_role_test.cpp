@@ -186,6 +186,9 @@ private:
 }  // namespace
 
 TEST_CASE("assume role: DescribeInstances signed with the assumed role's credentials") {
+    // Declared first: background refreshes read the clock until the io_runner below is joined.
+    std::atomic<std::int64_t> now_s{0};
+    const system_clock::time_point t0 = sys_days{year{2030} / 1 / 1};
     test_cert cert{{"sts.us-west-2.amazonaws.com", std::string(test_host)}};
     fake_sts sts;
     fake_server sts_server([&](const seen_request& r) { return sts.handle(r); }, cert.pem);
@@ -201,8 +204,6 @@ TEST_CASE("assume role: DescribeInstances signed with the assumed role's credent
     ar.region = "us-west-2";
     ar.connect_override = sts_server.address();
     ar.ca_file = cert.ca_file;
-    std::atomic<std::int64_t> now_s{0};
-    const system_clock::time_point t0 = sys_days{year{2030} / 1 / 1};
     auto assumed = std::make_shared<assume_role_credentials_source>(
         io.ioc(), ar, std::make_shared<static_credentials_source>(example_credentials(), "static keys"),
         [&] { return t0 + seconds(now_s.load()); });

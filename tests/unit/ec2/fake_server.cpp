@@ -45,6 +45,7 @@ struct fake_server::impl {
     handler h;
     mutable std::mutex mu;
     std::vector<seen_request> seen;
+    std::vector<std::shared_ptr<void>> parked;  ///< hanging sessions, kept open until the server stops
     std::thread thread;
 
     void record(seen_request r) {
@@ -89,7 +90,7 @@ private:
         reply_ = owner_.h(r);
         owner_.record(std::move(r));
         if (reply_.hang) {
-            hold_ = this->shared_from_this();  // keeps the connection open until the server stops
+            owner_.parked.push_back(this->shared_from_this());  // on the server thread, like every handler
             return;
         }
         timer_.expires_after(reply_.delay);
@@ -118,7 +119,6 @@ private:
     bhttp::request<bhttp::string_body> req_;
     bhttp::response<bhttp::string_body> res_;
     canned_reply reply_;
-    std::shared_ptr<session> hold_;
 };
 
 }  // namespace
@@ -155,6 +155,7 @@ fake_server::fake_server(handler h, std::optional<http::pem_pair> pem) : impl_(s
 fake_server::~fake_server() {
     impl_->ioc.stop();
     impl_->thread.join();
+    impl_->parked.clear();
 }
 
 unsigned short fake_server::port() const { return impl_->acceptor.local_endpoint().port(); }

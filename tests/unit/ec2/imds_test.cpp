@@ -285,8 +285,9 @@ TEST_CASE("imds: the blocking region lookup used at start-up") {
 }
 
 TEST_CASE("imds credentials source: cached, refreshed before expiry, kept when a refresh fails") {
-    imds_fixture f;
+    // Declared first: background refreshes read the clock until the fixture's threads are joined.
     std::atomic<std::int64_t> now_s{0};
+    imds_fixture f;
     imds_credentials_source source(f.io.ioc(), f.config(), 5min, [&] { return t0 + seconds(now_s.load()); });
     const auto get = [&] {
         collector<sigv4::credentials> c;

@@ -37,9 +37,10 @@ struct ec2_fixture {
     test_cert cert{{std::string(test_host)}};
     fake_ec2 ec2;
     fake_server server{[this](const seen_request& r) { return ec2.handle(r); }, cert.pem};
-    io_runner io;
+    // Before io: the resolver reads them from io's threads until those are joined.
     std::atomic<std::int64_t> clock_offset_ms{0};
     std::atomic<int> hook_calls{0};
+    io_runner io;
     std::shared_ptr<https_ec2_client> client;
     std::unique_ptr<describe_instances_resolver> resolver;
 
