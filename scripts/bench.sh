@@ -1,0 +1,520 @@
+#!/usr/bin/env bash
+# The stsauth load benchmark (docs/benchmarks.md): starts stsauth-fake-sts and `stsauth server` on
+# loopback (ephemeral ports, a temporary state directory), runs every scenario in ONE run, samples
+# the server's RSS and CPU, and prints one table with the ratios against the targets
+# (PASS/FAIL). It reports: the exit status is 0 whatever the verdicts, non-zero only when the
+# harness itself is broken (a process that does not start, a scenario that cannot run).
+#
+#   scripts/bench.sh            full run (about 6 minutes, at most 10), after building if needed
+#   scripts/bench.sh --quick    every scenario, shorter (at most 2 minutes)
+#   scripts/bench.sh --smoke    a few seconds of each mode, no targets judged; exit 1 if the
+#                               harness is broken (the CTest test load.smoke), 77 without wrk
+# Options: --build-dir DIR (use the binaries there, do not build), --out DIR (keep results
+# there: logs, wrk/stsauth-load outputs, callgrind files; default build-load/bench-results/<date>).
+#
+# Max throughput comes from wrk (-t2, closed loop, tests/load/reviews.lua); fixed-rate latency,
+# request counts, the 1,000-at-once burst and the reload probe from tests/load's stsauth-load.
+# Nothing leaves 127.0.0.1; every run is bounded in time and requests; everything started here
+# is stopped on exit. Tokens are made for made-up fake-STS keys and are never printed.
+set -euo pipefail
+
+repo=$(cd "$(dirname "$0")/.." && pwd)
+mode=full
+build_dir=""
+out_dir=""
+while (($#)); do
+  case "$1" in
+    --quick) mode=quick ;;
+    --smoke) mode=smoke ;;
+    --build-dir) build_dir=$2; shift ;;
+    --out) out_dir=$2; shift ;;
+    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+    *) echo "bench.sh: unknown argument $1" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+# ---- scenario sizes --------------------------------------------------------------------------
+threads=2            # wrk -t, and the server's io threads (CPU count)
+conns=64             # connections of the throughput and fixed-rate runs
+hide_conns=1000
+burst_conns=1000
+case "$mode" in
+  full)  dur=10; hide_dur=15; scale_dur=5; scale_roles=100000; cg_requests=2000; budget=600 ;;
+  quick) dur=3;  hide_dur=5;  scale_dur=2; scale_roles=100000; cg_requests=300;  budget=120 ;;
+  smoke) dur=2;  hide_dur=0;  scale_dur=0; scale_roles=1000;   cg_requests=0;    budget=100
+         conns=16; burst_conns=50 ;;
+esac
+cluster_id=stsauth-load
+account=111122223333
+# Key ranges of the token family (tests/load/tokens.hpp): disjoint per scenario, so no scenario
+# can hit tokens another one put in the cache. The busiest ranges come first (the fake STS finds
+# a key by a linear scan of its list).
+unc_key=0;    unc_keys=500
+hide_key=500; hide_keys=1000
+rate_key=1500; rate_keys=200
+cached_key=1700; cached_keys=100
+burst_key=1800
+cg_key=1850;  cg_keys=100
+total_keys=1950
+
+start_epoch=$(date +%s)
+start_date=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# ---- tools and binaries ------------------------------------------------------------------------
+if ! command -v wrk >/dev/null; then
+  echo "bench.sh: wrk is not installed (scripts/setup.sh installs it)" >&2
+  [ "$mode" = smoke ] && exit 77
+  exit 1
+fi
+for tool in curl awk; do
+  command -v "$tool" >/dev/null || { echo "bench.sh: $tool is not installed" >&2; exit 1; }
+done
+if [ -z "$build_dir" ]; then
+  build_dir=$repo/build-load
+  # A release build with debug info (-g changes no code; callgrind can then name lines).
+  if [ ! -f "$build_dir/build.ninja" ]; then
+    cmake -S "$repo" -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release -DSTSAUTH_TESTS=ON \
+      "-DCMAKE_CXX_FLAGS_RELEASE=-O3 -DNDEBUG -g" >/dev/null
+  fi
+  ninja -C "$build_dir" -j2 stsauth stsauth-fake-sts stsauth-load >/dev/null
+fi
+build_dir=$(cd "$build_dir" && pwd)
+stsauth=$build_dir/server/stsauth
+fake=$build_dir/tests/fakests/stsauth-fake-sts
+loadtool=$build_dir/tests/load/stsauth-load
+lua=$repo/tests/load/reviews.lua
+for b in "$stsauth" "$fake" "$loadtool"; do
+  [ -x "$b" ] || { echo "bench.sh: missing $b (build stsauth, stsauth-fake-sts, stsauth-load)" >&2; exit 1; }
+done
+
+work=$(mktemp -d /tmp/stsauth-bench.XXXXXX)
+if [ -z "$out_dir" ]; then
+  if [ "$mode" = smoke ]; then out_dir=$work/results; else out_dir=$build_dir/bench-results/$(date -u +%Y%m%dT%H%M%SZ)-$mode; fi
+fi
+mkdir -p "$out_dir"
+
+# ---- process bookkeeping: everything started here is stopped on exit ---------------------------
+pids=()
+watchdog=""
+cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  [ -n "$watchdog" ] && kill "$watchdog" 2>/dev/null || true
+  local p
+  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do
+    for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$p" 2>/dev/null || true
+    wait "$p" 2>/dev/null || true
+  done
+  rm -rf "$work"
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+# The whole run is bounded: past the budget the script stops itself (and its children, above).
+# (Its sleep is killed with it and holds no output pipe open.)
+(
+  sleep "$budget" </dev/null >/dev/null 2>&1 &
+  sleeper=$!
+  trap 'kill $sleeper 2>/dev/null; exit 0' TERM
+  wait "$sleeper"
+  echo "bench.sh: time budget of ${budget}s exceeded, stopping" >&2
+  kill -TERM $$
+) </dev/null >/dev/null &
+watchdog=$!
+
+die() { echo "bench.sh: $*" >&2; exit 1; }
+log() { echo "[$(date +%H:%M:%S)] $*" >&2; }
+
+# ---- results: R[scenario.key]=value ----------------------------------------------------------------
+declare -A R
+# kv_load NAME FILE: reads key=value words (one or more a line) into R[NAME.key].
+kv_load() {
+  local name=$1 file=$2 word
+  for word in $(grep -h -o '[a-z0-9_]*=[^ ]*' "$file"); do R[$name.${word%%=*}]=${word#*=}; done
+}
+get() { echo "${R[$1]:-}"; }
+num() { local v=${R[$1]:-}; echo "${v:-0}"; }
+calc() { awk "BEGIN { printf \"%s\", ($*) }"; }
+
+# ---- /proc sampling ----------------------------------------------------------------------------------
+clk_tck=$(getconf CLK_TCK)
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
+now_ns() { date +%s%N; }
+
+# measure NAME PID CMD...: runs CMD (output to $out_dir/NAME.out), sampling PID's RSS every 0.2 s;
+# sets R[NAME.rss_peak_mib] and R[NAME.cpu_pct] (CPU of PID over the run, 100 = one core).
+measure() {
+  local name=$1 pid=$2; shift 2
+  local t0 c0 peak=0 r
+  t0=$(now_ns); c0=$(cpu_ticks "$pid")
+  "$@" >"$out_dir/$name.out" 2>"$out_dir/$name.err" &
+  local cmd=$!
+  while kill -0 "$cmd" 2>/dev/null; do
+    r=$(rss_kib "$pid"); ((r > peak)) && peak=$r
+    sleep 0.2
+  done
+  wait "$cmd" || die "$name: $(head -c 300 "$out_dir/$name.err")"
+  local t1 c1
+  t1=$(now_ns); c1=$(cpu_ticks "$pid")
+  R[$name.rss_peak_mib]=$(calc "$peak / 1024")
+  R[$name.cpu_pct]=$(calc "($c1 - $c0) / $clk_tck / (($t1 - $t0) / 1e9) * 100")
+  kv_load "$name" "$out_dir/$name.out"
+  # CPU time of PID per answer: a figure other processes on the machine disturb less than req/s.
+  local answers; answers=$(num "$name.answers"); [ "$answers" = 0 ] && answers=$(num "$name.completed")
+  R[$name.cpu_us]=$(calc "$answers > 0 ? ($c1 - $c0) / $clk_tck * 1e6 / $answers : 0")
+}
+
+# ---- the fake STS ------------------------------------------------------------------------------------
+"$loadtool" fake-config --keys "$total_keys" --account "$account" --out "$work/fake-creds.yaml"
+"$fake" --config "$work/fake-creds.yaml" --ca-out "$work/fake-ca.pem" --log-level warn \
+  >"$work/fake.out" 2>"$out_dir/fake-sts.log" &
+fake_pid=$!
+pids+=("$fake_pid")
+for _ in $(seq 100); do grep -q 'listening on' "$work/fake.out" 2>/dev/null && break; sleep 0.1; done
+fake_port=$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$work/fake.out")
+[ -n "$fake_port" ] || die "the fake STS did not start: $(cat "$out_dir/fake-sts.log")"
+fake_curl() { curl -sS --max-time 10 --cacert "$work/fake-ca.pem" "$@"; }
+fake_faults() { fake_curl -X POST -d "$1" "https://127.0.0.1:$fake_port/_faults" >/dev/null; }
+sts_total() { fake_curl "https://127.0.0.1:$fake_port/_stats" | grep -o '"total":[0-9]*' | cut -d: -f2; }
+
+# ---- stsauth servers ---------------------------------------------------------------------------------
+# write_config FILE ROLES [ADMIN_USERNAME] [EXTRA_STS_KEY]: ROLES mapRoles entries, the last one
+# mapping the fake's role Admin (the worst place for a scan).
+write_config() {
+  local file=$1 roles=$2 admin='admin:{{SessionName}}' extra=${4:-}
+  [ $# -ge 3 ] && admin=$3
+  {
+    cat <<YAML
+clusterID: $cluster_id
+server:
+  address: 127.0.0.1
+  port: 0
+  hostname: localhost
+  stateDir: $work/state
+  generateKubeconfig: $work/kubeconfig-$(basename "$file" .yaml).yaml
+  healthPort: 0
+  backendMode: [MountedFile]
+  sts:
+    connectOverride: 127.0.0.1:$fake_port
+    caFile: $work/fake-ca.pem
+$extra
+  mapRoles:
+YAML
+    awk -v n=$((roles - 1)) -v acct=$account 'BEGIN {
+      for (i = 1; i <= n; i++)
+        printf "  - rolearn: arn:aws:iam::%s:role/load-role-%d\n    username: \"load-%d:{{SessionName}}\"\n    groups: [load-group-%d]\n", acct, i, i, i % 100
+    }'
+    cat <<YAML
+  - rolearn: arn:aws:iam::$account:role/Admin
+    username: "$admin"
+    groups: [system:masters]
+YAML
+  } >"$file.tmp"
+  mv "$file.tmp" "$file"
+}
+
+# start_server NAME CONFIG [WRAPPER...]: starts `stsauth server`, waits for its listener; sets
+# R[NAME.pid], R[NAME.port], R[NAME.start_s] (until listening: includes loading the mappings).
+start_server() {
+  local name=$1 config=$2; shift 2
+  local t0; t0=$(now_ns)
+  (cd "$work" && exec "$@" "$stsauth" server -c "$config" 2>"$out_dir/$name.log") &
+  local pid=$!
+  pids+=("$pid")
+  local port="" limit=300
+  [ $# -gt 0 ] && limit=1200  # under valgrind
+  for _ in $(seq $limit); do
+    port=$(sed -n 's/.*main: listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$out_dir/$name.log" 2>/dev/null | head -1)
+    [ -n "$port" ] && break
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  [ -n "$port" ] || die "$name did not start: $(tail -5 "$out_dir/$name.log")"
+  R[$name.pid]=$pid
+  R[$name.port]=$port
+  R[$name.start_s]=$(calc "($(now_ns) - $t0) / 1e9")
+}
+stop_server() { kill -TERM "$(get "$1.pid")" 2>/dev/null || true; wait "$(get "$1.pid")" 2>/dev/null || true; }
+
+gen_tokens() {  # gen_tokens FILE COUNT FIRST_KEY KEYS
+  local window=$(( ($2 + $4 - 1) / $4 ))
+  ((window <= 600)) || die "too many tokens asked ($2) for $4 keys"
+  "$loadtool" gen --count "$2" --first-key "$3" --keys "$4" --window-s "$window" --cluster-id "$cluster_id" --out "$1"
+}
+
+# wrk_run NAME SERVER TOKENS|- PATH CONNS SECONDS
+wrk_run() {
+  local name=$1 server=$2 tokens=$3 path=$4 c=$5 d=$6
+  local s0; s0=$(sts_total)
+  measure "$name" "$(get "$server.pid")" wrk -t"$threads" -c"$c" -d"${d}s" --timeout 10s -s "$lua" \
+    "https://127.0.0.1:$(get "$server.port")" -- "$tokens" "$threads" "$path"
+  grep -q '^WRK ' "$out_dir/$name.out" || die "$name: wrk printed no result"
+  R[$name.sts_requests]=$(( $(sts_total) - s0 ))
+  R[$name.sts_per_review]=$(calc "$(num "$name.answers") > 0 ? $(num "$name.sts_requests") / $(num "$name.answers") : 0")
+}
+
+# tool_run NAME SERVER ARGS...: stsauth-load run against SERVER (its port and certificate).
+tool_run() {
+  local name=$1 server=$2; shift 2
+  local s0; s0=$(sts_total)
+  measure "$name" "$(get "$server.pid")" "$loadtool" run --port "$(get "$server.port")" --ca "$work/state/cert.pem" "$@"
+  R[$name.sts_requests]=$(( $(sts_total) - s0 ))
+}
+
+warm() {  # warm SERVER TOKENS: one review of each token, so the next runs are cache hits
+  local name="warm_$1_$RANDOM" n; n=$(wc -l <"$2")
+  tool_run "$name" "$1" --tokens "$2" --mode closed -c 16 --requests "$n" --duration 60
+  [ "$(num "$name.authenticated")" = "$n" ] || die "$name: $(num "$name.authenticated") of $n tokens authenticated"
+}
+
+# ======================================================================================================
+log "mode $mode; results in $out_dir"
+write_config "$work/server-10.yaml" 10
+start_server main "$work/server-10.yaml"
+main_pid=$(get main.pid)
+sleep 1
+R[idle.rss_mib]=$(calc "$(rss_kib "$main_pid") / 1024")
+
+log "healthz baseline"
+wrk_run healthz main - /healthz "$conns" "$dur"
+
+log "cached reviews"
+gen_tokens "$work/cached.txt" 1000 "$cached_key" "$cached_keys"
+warm main "$work/cached.txt"
+wrk_run cached main "$work/cached.txt" /authenticate "$conns" "$dur"
+
+log "uncached reviews, fake STS at 0 ms"
+unc_count=$(calc "int($(num cached.rps) * $dur * 1.25) + 2000")
+((unc_count > unc_keys * 590)) && unc_count=$((unc_keys * 590))
+gen_tokens "$work/uncached.txt" "$unc_count" "$unc_key" "$unc_keys"
+wrk_run uncached main "$work/uncached.txt" /authenticate "$conns" "$dur"
+fake_cpu_note=""
+
+log "fixed rate at half the uncached maximum: stsauth, then the fake STS alone"
+if [ "$mode" = smoke ]; then rate=200; else rate=$(calc "int($(num uncached.rps) / 2)"); fi
+((rate >= 10)) || rate=10
+gen_tokens "$work/rate.txt" "$(calc "int($rate * $dur * 1.1) + 100")" "$rate_key" "$rate_keys"
+tool_run rate_stsauth main --tokens "$work/rate.txt" --mode rate --rate "$rate" -c "$conns" --duration "$dur"
+s0=$(sts_total)
+measure rate_fake "$fake_pid" "$loadtool" run --port "$fake_port" --ca "$work/fake-ca.pem" \
+  --server-name sts.us-west-2.amazonaws.com --kind sts --cluster-id "$cluster_id" \
+  --tokens "$work/rate.txt" --mode rate --rate "$rate" -c "$conns" --duration "$dur"
+R[rate_fake.sts_requests]=$(( $(sts_total) - s0 ))
+
+if [ "$mode" != smoke ]; then
+  log "latency hiding: fake STS at 100 ms, $hide_conns connections"
+  hide_target=$(calc "$(num uncached.rps) < 10000 ? $(num uncached.rps) : 10000")
+  gen_tokens "$work/hide.txt" "$(calc "int($hide_target * $hide_dur * 1.3) + 2000")" "$hide_key" "$hide_keys"
+  fake_faults '{"latency_ms":100}'
+  wrk_run hide main "$work/hide.txt" /authenticate "$hide_conns" "$hide_dur"
+  fake_faults '{"latency_ms":0}'
+fi
+
+log "$burst_conns concurrent reviews of one new token"
+gen_tokens "$work/burst.txt" 1 "$burst_key" 1
+fake_faults '{"latency_ms":1000}'
+tool_run burst main --tokens "$work/burst.txt" --mode burst -c "$burst_conns" --duration 30 --timeout 20
+fake_faults '{"latency_ms":0}'
+
+if [ "$mode" != smoke ]; then
+  log "memory: cached reviews on $hide_conns keep-alive connections"
+  warm main "$work/cached.txt"
+  wrk_run mem1000 main "$work/cached.txt" /authenticate "$hide_conns" "$dur"
+  sleep 2
+  R[idle_after.rss_mib]=$(calc "$(rss_kib "$main_pid") / 1024")
+fi
+
+log "mapRoles scale: $scale_roles entries"
+write_config "$work/server-big.yaml" "$scale_roles"
+start_server big "$work/server-big.yaml"
+warm big "$work/cached.txt"
+if [ "$mode" != smoke ]; then
+  warm main "$work/cached.txt"
+  for round in 1 2; do
+    wrk_run "scale10_$round" main "$work/cached.txt" /authenticate "$conns" "$scale_dur"
+    wrk_run "scalebig_$round" big "$work/cached.txt" /authenticate "$conns" "$scale_dur"
+  done
+fi
+
+log "reload of the $scale_roles-entry file under load"
+reload_dur=$((dur > 4 ? dur : 4))
+write_config "$work/server-big-new.yaml" "$scale_roles" "reloaded:{{SessionName}}"
+warm big "$work/cached.txt"
+head -1 "$work/cached.txt" >"$work/probe.txt"
+# One second into the load: replace the file, SIGHUP, and probe until a review shows the new
+# username; the reload time is from the replacement to that answer (an upper bound: it includes
+# starting the probe and its TLS handshake).
+(
+  sleep 1
+  t0=$(now_ns)
+  mv "$work/server-big-new.yaml" "$work/server-big.yaml"
+  kill -HUP "$(get big.pid)"
+  "$loadtool" run --port "$(get big.port)" --ca "$work/state/cert.pem" --tokens "$work/probe.txt" --mode probe \
+    --probe-until '"username":"reloaded:' --probe-interval-ms 2 --duration 30 >"$out_dir/reload_probe.out"
+  echo "reload_ms=$(calc "($(now_ns) - $t0) / 1e6")" >>"$out_dir/reload_probe.out"
+) 2>"$out_dir/reload_probe.err" &
+reload_probe=$!
+pids+=("$reload_probe")
+wrk_run reload_load big "$work/cached.txt" /authenticate "$conns" "$reload_dur"
+wait "$reload_probe" || die "reload probe: $(cat "$out_dir/reload_probe.err")"
+kv_load reload_probe "$out_dir/reload_probe.out"
+stop_server big
+
+if [ "$mode" != smoke ] && command -v valgrind >/dev/null && command -v callgrind_control >/dev/null; then
+  log "callgrind: $cg_requests requests each of healthz, cached and uncached reviews"
+  write_config "$work/server-cg.yaml" 10
+  mkdir -p "$out_dir/callgrind"
+  start_server cg "$work/server-cg.yaml" valgrind --tool=callgrind \
+    "--callgrind-out-file=$out_dir/callgrind/callgrind.out" --dump-instr=no
+  cg_pid=$(get cg.pid)
+  # The valgrind process is the server (exec); warm its connections, pool and cache first.
+  head -100 "$work/cached.txt" >"$work/cg-cached.txt"
+  gen_tokens "$work/cg-uncached.txt" "$cg_requests" "$cg_key" "$cg_keys"
+  "$loadtool" run --port "$(get cg.port)" --ca "$work/state/cert.pem" --tokens "$work/cg-cached.txt" \
+    --mode closed -c 4 --requests 100 --duration 120 --timeout 60 >"$out_dir/cg-warm.out"
+  callgrind_control -z "$cg_pid" >/dev/null
+  for kind in healthz cached uncached; do
+    case $kind in
+      healthz) args=(--kind get --path /healthz) ;;
+      cached) args=(--tokens "$work/cg-cached.txt") ;;
+      uncached) args=(--tokens "$work/cg-uncached.txt") ;;
+    esac
+    "$loadtool" run --port "$(get cg.port)" --ca "$work/state/cert.pem" "${args[@]}" --mode closed -c 4 \
+      --requests "$cg_requests" --duration 300 --timeout 60 >"$out_dir/cg-$kind.out"
+    kv_load "cg_$kind" "$out_dir/cg-$kind.out"
+    callgrind_control -d "$kind" "$cg_pid" >/dev/null
+  done
+  for kind in healthz cached uncached; do
+    part=$( case $kind in healthz) echo 1 ;; cached) echo 2 ;; uncached) echo 3 ;; esac )
+    f=$(ls "$out_dir/callgrind/callgrind.out".*"$part" 2>/dev/null | head -1)
+    [ -z "$f" ] && f=$(ls "$out_dir"/callgrind/callgrind.out*."$part" 2>/dev/null | head -1)
+    if [ -n "$f" ]; then
+      R[cg_$kind.ir]=$(awk '/^(summary|totals):/ { print $2; exit }' "$f")
+      callgrind_annotate --inclusive=no "$f" 2>/dev/null | head -60 >"$out_dir/callgrind/$kind.self.txt" || true
+      callgrind_annotate --inclusive=yes "$f" 2>/dev/null | head -80 >"$out_dir/callgrind/$kind.inclusive.txt" || true
+    fi
+  done
+  stop_server cg
+fi
+
+end_epoch=$(date +%s)
+load_end=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# ======================================================================================================
+# The table.
+fmt_num() { [ -n "$2" ] && awk "BEGIN { printf \"%.${1}f\", ($2) }"; }
+row_format='%-44s %9s %8s %8s %8s %6s %6s %7s %6s %6s %5s %7s %7s\n'
+scen() {  # scen LABEL NAME
+  local n=$2
+  printf "$row_format" "$1" \
+    "$(fmt_num 0 "$(get "$n.rps")")" "$(get "$n.p50_ms")" "$(get "$n.p99_ms")" "$(get "$n.p999_ms")" \
+    "$(num "$n.errors")" "$(num "$n.non_2xx")" "$(num "$n.authenticated")" "$(num "$n.denied")" \
+    "$(fmt_num 2 "$(get "$n.sts_per_review")")" "$(fmt_num 0 "$(get "$n.cpu_pct")")" \
+    "$(fmt_num 1 "$(get "$n.cpu_us")")" "$(fmt_num 1 "$(get "$n.rss_peak_mib")")"
+}
+verdicts=()
+target() {  # target LABEL MEASURED REQUIRED OK(1/0)
+  local v=FAIL; [ "$4" = 1 ] && v=PASS
+  [ "$mode" = smoke ] && v=-
+  printf '%-52s %-30s %-22s %s\n' "$1" "$2" "$3" "$v"
+  verdicts+=("$v")
+}
+
+cpu_model=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
+mem_total=$(awk '/^MemTotal:/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
+echo
+echo "stsauth benchmark ($mode) — $start_date, $(( end_epoch - start_epoch )) s"
+echo "machine: $(nproc) CPU ($cpu_model), $mem_total; load average at start $load_start, at end $load_end"
+echo "server: $(get main.start_s | cut -c1-4) s to listen; $threads io threads; wrk -t$threads; fake STS: 1 thread"
+echo
+printf "$row_format" scenario 'req/s' 'p50 ms' 'p99 ms' 'p99.9' errors non2xx auth denied sts/rv 'cpu%' 'cpu us' 'RSS MiB'
+scen "GET /healthz ($conns conns)" healthz
+scen "cached reviews ($conns conns)" cached
+scen "uncached reviews, STS 0 ms ($conns conns)" uncached
+scen "fixed $rate/s: stsauth (uncached)" rate_stsauth
+scen "fixed $rate/s: fake STS alone (cpu, RSS: fake)" rate_fake
+[ "$mode" != smoke ] && scen "STS 100 ms, $hide_conns conns (uncached)" hide
+scen "burst: $burst_conns x one new token" burst
+if [ "$mode" != smoke ]; then
+  scen "cached, $hide_conns conns (memory)" mem1000
+  for round in 1 2; do
+    scen "cached, 10 mapRoles (round $round)" "scale10_$round"
+    scen "cached, $scale_roles mapRoles (round $round)" "scalebig_$round"
+  done
+fi
+scen "cached during the reload ($scale_roles roles)" reload_load
+echo
+
+ratio() { calc "$(num "$2") > 0 ? $(num "$1") / $(num "$2") : 0"; }
+ge() { awk "BEGIN { exit !($1 >= $2) }" && echo 1 || echo 0; }
+le() { awk "BEGIN { exit !($1 <= $2) }" && echo 1 || echo 0; }
+f2() { awk "BEGIN { printf \"%.2f\", ($1) }"; }
+
+printf '%-52s %-30s %-22s %s\n' target measured required verdict
+r=$(ratio cached.rps healthz.rps)
+target "cached / healthz throughput" "$(f2 "$r")" ">= 0.70" "$(ge "$r" 0.70)"
+r=$(ratio uncached.rps healthz.rps)
+target "uncached (STS 0 ms) / healthz throughput" "$(f2 "$r")" ">= 0.35" "$(ge "$r" 0.35)"
+added=$(calc "$(num rate_stsauth.p99_ms) - $(num rate_fake.p99_ms)")
+target "added p99 at $rate/s (stsauth - fake STS)" "$(f2 "$added") ms" "<= 1 ms" "$(le "$added" 1)"
+if [ "$mode" != smoke ]; then
+  r=$(calc "$(num hide.rps) / $hide_target")
+  ok=$(ge "$r" 0.80); { [ "$(num hide.errors)" = 0 ] && [ "$(num hide.non_2xx)" = 0 ]; } || ok=0
+  target "STS 100 ms: req/s / min(10000, uncached max)" \
+    "$(f2 "$r") ($(get hide.rps)/$(f2 "$hide_target")), $(( $(num hide.errors) + $(num hide.non_2xx) )) err" \
+    ">= 0.80, 0 errors" "$ok"
+fi
+ok=0; [ "$(num burst.sts_requests)" = 1 ] && [ "$(num burst.authenticated)" = "$burst_conns" ] && ok=1
+target "$burst_conns concurrent reviews of one new token" \
+  "$(num burst.sts_requests) STS req, $(num burst.authenticated) auth, spread $(f2 "$(num burst.send_spread_ms)") ms" \
+  "1 STS request" "$ok"
+target "RSS idle (after start)" "$(f2 "$(num idle.rss_mib)") MiB" "<= 12 MiB" "$(le "$(num idle.rss_mib)" 12)"
+if [ "$mode" != smoke ]; then
+  target "RSS, $hide_conns keep-alive conns under load" "$(f2 "$(num mem1000.rss_peak_mib)") MiB" "<= 48 MiB" \
+    "$(le "$(num mem1000.rss_peak_mib)" 48)"
+  r=$(calc "($(num scalebig_1.rps) + $(num scalebig_2.rps)) / ($(num scale10_1.rps) + $(num scale10_2.rps))")
+  target "throughput $scale_roles / 10 mapRoles" "$(f2 "$r")" ">= 0.95" "$(ge "$r" 0.95)"
+fi
+failed=$(( $(num reload_load.errors) + $(num reload_load.non_2xx) + $(num reload_load.denied) + $(num reload_load.other) ))
+ok=$(le "$(num reload_probe.reload_ms)" 1000); { [ "$failed" = 0 ] && [ "$(num reload_probe.probe_matched)" = 1 ]; } || ok=0
+target "reload of the $scale_roles-role file" "$(f2 "$(num reload_probe.reload_ms)") ms, $failed failed" "<= 1000 ms, 0 failed" "$ok"
+if [ -n "$(get cg_healthz.ir)" ]; then
+  per() { calc "$(num "cg_$1.ir") / $cg_requests"; }
+  net() { calc "($(num "cg_$1.ir") - $(num cg_healthz.ir)) / $cg_requests"; }
+  printf '%-52s %-30s %-22s %s\n' "Ir per request, healthz (callgrind)" "$(per healthz | awk '{printf "%.0f", $1}')" "(reported)" "-"
+  for kind in cached uncached; do
+    printf '%-52s %-30s %-22s %s\n' "Ir per review, $kind (minus healthz)" \
+      "$(per $kind | awk '{printf "%.0f", $1}') ($(net $kind | awk '{printf "%.0f", $1}'))" "(reported)" "-"
+  done
+fi
+echo
+echo "start-up with $scale_roles mapRoles: $(get big.start_s | cut -c1-5) s; uncached STS requests/review: $(get uncached.sts_per_review), token wraps: $(num uncached.wraps)"
+[ "$mode" != smoke ] && echo "RSS idle after the load: $(f2 "$(num idle_after.rss_mib)") MiB; RSS peak at STS 100 ms / $hide_conns conns: $(f2 "$(num hide.rss_peak_mib)") MiB"
+echo "outputs: $out_dir"
+
+# ---- smoke: is the harness itself working? -------------------------------------------------------
+if [ "$mode" = smoke ]; then
+  problems=()
+  check() { [ "$2" = 1 ] || problems+=("$1"); }
+  check "healthz answered"                "$( (( $(num healthz.status_2xx) > 0 && $(num healthz.errors) == 0 )) && echo 1)"
+  check "cached reviews authenticated"    "$( (( $(num cached.authenticated) > 0 && $(num cached.errors) == 0 && $(num cached.non_2xx) == 0 && $(num cached.denied) == 0 )) && echo 1)"
+  check "cached reviews made no STS call" "$( (( $(num cached.sts_requests) == 0 )) && echo 1)"
+  check "uncached reviews authenticated"  "$( (( $(num uncached.authenticated) > 0 && $(num uncached.errors) == 0 )) && echo 1)"
+  check "uncached reviews asked STS"      "$( (( $(num uncached.sts_requests) > 0 )) && echo 1)"
+  check "fixed-rate reviews"              "$( (( $(num rate_stsauth.authenticated) > 0 && $(num rate_stsauth.errors) == 0 )) && echo 1)"
+  check "fixed-rate fake STS"             "$( (( $(num rate_fake.status_200) > 0 && $(num rate_fake.non_2xx) == 0 )) && echo 1)"
+  check "burst answered"                  "$( (( $(num burst.authenticated) == burst_conns )) && echo 1)"
+  check "reload seen by the probe"        "$( (( $(num reload_probe.probe_matched) == 1 )) && echo 1)"
+  check "reviews during the reload"       "$( (( $(num reload_load.authenticated) > 0 && failed == 0 )) && echo 1)"
+  if ((${#problems[@]})); then
+    printf 'harness broken: %s\n' "${problems[@]}" >&2
+    exit 1
+  fi
+  echo "smoke: the harness works (no targets judged)"
+fi
+exit 0

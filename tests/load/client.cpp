@@ -1,0 +1,601 @@
+#include "client.hpp"
+
+#include "common/encoding.hpp"
+#include "tokens.hpp"
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <optional>
+
+namespace stsauth::load {
+namespace {
+
+namespace asio = boost::asio;
+namespace ssl = asio::ssl;
+using tcp = asio::ip::tcp;
+using clock = std::chrono::steady_clock;
+using boost::system::error_code;
+
+/// One answer, or why there is none.
+struct answer {
+    std::string error;  ///< empty: an answer was read
+    unsigned status = 0;
+    std::string body;
+    bool close = false;  ///< the server said Connection: close
+    clock::time_point scheduled;
+    clock::time_point finished;
+};
+
+/// Where the answer's header block ends, its status, Content-Length and Connection: close.
+struct head {
+    std::size_t header_bytes = 0;
+    unsigned status = 0;
+    std::size_t content_length = 0;
+    bool close = false;
+};
+
+/// Parses a complete response head (status line and fields, CRLF CRLF included); nullopt on
+/// anything the harness does not expect from stsauth or the fake (chunked bodies included).
+std::optional<head> parse_head(std::string_view text, std::size_t header_bytes) {
+    head h;
+    h.header_bytes = header_bytes;
+    const auto line_end = text.find("\r\n");
+    const auto status_line = text.substr(0, line_end);
+    if (!status_line.starts_with("HTTP/1.1 ") || status_line.size() < 12) return std::nullopt;
+    const auto code = status_line.substr(9, 3);
+    if (!std::all_of(code.begin(), code.end(), [](char c) { return c >= '0' && c <= '9'; })) return std::nullopt;
+    h.status = static_cast<unsigned>(std::stoul(std::string(code)));
+    bool has_length = false;
+    std::size_t pos = line_end + 2;
+    while (pos < header_bytes - 2) {
+        const auto end = text.find("\r\n", pos);
+        const auto field = text.substr(pos, end - pos);
+        pos = end + 2;
+        const auto colon = field.find(':');
+        if (colon == std::string_view::npos) return std::nullopt;
+        const auto name = field.substr(0, colon);
+        auto value = field.substr(colon + 1);
+        while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
+        if (encoding::iequals(name, "content-length")) {
+            if (value.empty() || !std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; }))
+                return std::nullopt;
+            h.content_length = std::stoul(std::string(value));
+            has_length = true;
+        } else if (encoding::iequals(name, "transfer-encoding")) {
+            return std::nullopt;
+        } else if (encoding::iequals(name, "connection") && encoding::iequals(value, "close")) {
+            h.close = true;
+        }
+    }
+    if (!has_length) return std::nullopt;
+    return h;
+}
+
+class runner;
+
+/// One keep-alive TLS connection; one request at a time. Single-threaded (the runner's
+/// io_context), so no strand.
+class connection : public std::enable_shared_from_this<connection> {
+public:
+    connection(asio::io_context& ioc, ssl::context& tls, const run_options& o)
+        : stream_(ioc, tls), deadline_(ioc), options_(o) {}
+
+    using open_handler = std::function<void(std::shared_ptr<connection>, std::string error)>;
+    using answer_handler = std::function<void(std::shared_ptr<connection>, answer)>;
+    using write_handler = std::function<void(clock::time_point)>;
+
+    void open(open_handler done) {
+        SSL* ssl = stream_.native_handle();
+        const std::string& name = options_.server_name;
+        // SSL_set_tlsext_host_name is a macro with a C cast; this is its expansion.
+        if (SSL_ctrl(ssl, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name, const_cast<char*>(name.c_str())) != 1 ||
+            SSL_set1_host(ssl, name.c_str()) != 1) {
+            done(shared_from_this(), "handshake");
+            return;
+        }
+        arm(options_.connect_timeout);
+        const tcp::endpoint ep(asio::ip::make_address(options_.address), options_.port);
+        stream_.lowest_layer().async_connect(ep, [self = shared_from_this(), done](const error_code& ec) {
+            if (ec) return self->finish_open(done, self->timed_out_ ? "timeout" : "connect");
+            self->stream_.lowest_layer().set_option(tcp::no_delay(true));
+            self->stream_.async_handshake(ssl::stream_base::client, [self, done](const error_code& hec) {
+                self->finish_open(done, hec ? (self->timed_out_ ? "timeout" : "handshake") : "");
+            });
+        });
+    }
+
+    /// Writes `request` and reads one answer; `on_written` (may be empty) when the bytes are out.
+    void exchange(std::string request, clock::time_point scheduled, answer_handler done, write_handler on_written = {}) {
+        request_ = std::move(request);
+        scheduled_ = scheduled;
+        buffer_.clear();
+        arm(options_.request_timeout);
+        asio::async_write(stream_, asio::buffer(request_),
+                          [self = shared_from_this(), done, on_written](const error_code& ec, std::size_t) {
+                              if (ec) return self->fail(done, self->timed_out_ ? "timeout" : "write");
+                              if (on_written) on_written(clock::now());
+                              self->read(done);
+                          });
+    }
+
+    void close() {
+        deadline_.cancel();
+        error_code ignored;
+        stream_.lowest_layer().close(ignored);
+    }
+
+private:
+    void arm(std::chrono::milliseconds timeout) {
+        timed_out_ = false;
+        deadline_.expires_after(timeout);
+        deadline_.async_wait([weak = weak_from_this()](const error_code& ec) {
+            auto self = weak.lock();
+            if (ec || !self) return;
+            self->timed_out_ = true;
+            error_code ignored;
+            self->stream_.lowest_layer().close(ignored);
+        });
+    }
+
+    void finish_open(const open_handler& done, std::string error) {
+        deadline_.cancel();
+        done(shared_from_this(), std::move(error));
+    }
+
+    void read(answer_handler done) {
+        stream_.async_read_some(asio::buffer(chunk_),
+                                [self = shared_from_this(), done](const error_code& ec, std::size_t n) {
+                                    if (ec) return self->fail(done, self->timed_out_ ? "timeout" : "read");
+                                    self->buffer_.append(self->chunk_.data(), n);
+                                    self->on_bytes(done);
+                                });
+    }
+
+    void on_bytes(const answer_handler& done) {
+        if (!head_) {
+            const auto end = buffer_.find("\r\n\r\n");
+            if (end == std::string::npos) {
+                if (buffer_.size() > 64 * 1024) return fail(done, "protocol");
+                return read(done);
+            }
+            head_ = parse_head(buffer_, end + 4);
+            if (!head_) return fail(done, "protocol");
+        }
+        const std::size_t total = head_->header_bytes + head_->content_length;
+        if (buffer_.size() < total) return read(done);
+        if (buffer_.size() > total) return fail(done, "protocol");  // nothing was pipelined
+        deadline_.cancel();
+        answer a;
+        a.status = head_->status;
+        a.close = head_->close;
+        a.body = buffer_.substr(head_->header_bytes);
+        a.scheduled = scheduled_;
+        a.finished = clock::now();
+        head_.reset();
+        done(shared_from_this(), std::move(a));
+    }
+
+    void fail(const answer_handler& done, std::string error) {
+        deadline_.cancel();
+        head_.reset();
+        answer a;
+        a.error = std::move(error);
+        a.scheduled = scheduled_;
+        a.finished = clock::now();
+        done(shared_from_this(), std::move(a));
+    }
+
+    ssl::stream<tcp::socket> stream_;
+    asio::steady_timer deadline_;
+    const run_options& options_;
+    bool timed_out_ = false;
+    std::string request_;
+    std::string buffer_;
+    std::array<char, 16 * 1024> chunk_{};
+    std::optional<head> head_;
+    clock::time_point scheduled_;
+};
+
+class runner {
+public:
+    explicit runner(const run_options& o) : options_(o), tls_(ssl::context::tls_client), tick_(ioc_), probe_timer_(ioc_), hard_stop_(ioc_) {}
+
+    result<run_report> run() {
+        if (auto st = prepare(); !st) return st.err();
+        const std::size_t n = options_.mode == run_mode::probe ? 1 : options_.connections;
+        for (std::size_t i = 0; i < n; ++i) open_one();
+        // Opening is bounded by connect_timeout (each connection arms it).
+        ioc_.run();
+        if (!open_error_.empty()) return make_error("open_failed", open_error_);
+        std::sort(report_.latencies_us.begin(), report_.latencies_us.end());
+        return std::move(report_);
+    }
+
+private:
+    status prepare() {
+        error_code ec;
+        const auto addr = asio::ip::make_address(options_.address, ec);
+        if (ec || !addr.is_loopback()) return make_error("not_loopback", "the target must be a loopback IP literal");
+        if (options_.ca_file.empty()) return make_error("no_ca", "--ca is required (the server's certificate)");
+        tls_.set_options(ssl::context::default_workarounds | ssl::context::no_compression);
+        if (SSL_CTX_set_min_proto_version(tls_.native_handle(), TLS1_2_VERSION) != 1)
+            return make_error("tls", "cannot require TLS 1.2");
+        tls_.load_verify_file(options_.ca_file, ec);
+        if (ec) return make_error("bad_ca", "cannot load " + options_.ca_file + ": " + ec.message());
+        tls_.set_verify_mode(ssl::verify_peer);
+        if (options_.kind != request_kind::get && options_.tokens.empty())
+            return make_error("no_tokens", "this request kind needs tokens");
+        if (options_.kind == request_kind::sts) {
+            sts_targets_.reserve(options_.tokens.size());
+            for (const auto& t : options_.tokens) {
+                auto target = sts_target(t);
+                if (!target) return target.err();
+                sts_targets_.push_back(std::move(*target));
+            }
+        }
+        if (options_.mode == run_mode::rate && !(options_.rate > 0)) return make_error("no_rate", "rate mode needs --rate > 0");
+        if (options_.mode == run_mode::burst && options_.connections == 0) return make_error("no_connections", "burst needs connections");
+        return ok_status();
+    }
+
+    struct sts_request {
+        std::string host;
+        std::string target;
+    };
+
+    /// The presigned URL inside a token, split into host and request target.
+    static result<sts_request> sts_target(const std::string& token) {
+        constexpr std::string_view prefix = "k8s-aws-v1.";
+        if (!token.starts_with(prefix)) return make_error("bad_token", "a token lacks the k8s-aws-v1. prefix");
+        auto url = encoding::base64url_decode(std::string_view(token).substr(prefix.size()));
+        if (!url) return make_error("bad_token", "a token is not base64url");
+        constexpr std::string_view scheme = "https://";
+        const auto slash = url->find('/', scheme.size());
+        if (!url->starts_with(scheme) || slash == std::string::npos) return make_error("bad_token", "a token is not an https URL");
+        return sts_request{url->substr(scheme.size(), slash - scheme.size()), url->substr(slash)};
+    }
+
+    std::size_t next_token_index() {
+        if (cursor_ == options_.tokens.size()) {
+            cursor_ = 0;
+            ++report_.token_wraps;
+        }
+        return cursor_++;
+    }
+
+    std::string build_request(std::optional<std::size_t> token_index = std::nullopt) {
+        switch (options_.kind) {
+            case request_kind::get:
+                return fmt::format("GET {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: stsauth-load\r\n\r\n", options_.path,
+                                   options_.server_name);
+            case request_kind::review: {
+                const auto body = token_review_body(options_.tokens[token_index.value_or(next_token_index())]);
+                return fmt::format("POST {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: stsauth-load\r\nAccept: application/json\r\n"
+                                   "Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{}",
+                                   options_.path, options_.server_name, body.size(), body);
+            }
+            case request_kind::sts: {
+                const auto& r = sts_targets_[token_index.value_or(next_token_index())];
+                return fmt::format("GET {} HTTP/1.1\r\nHost: {}\r\nx-k8s-aws-id: {}\r\nAccept: application/json\r\n"
+                                   "User-Agent: stsauth-load\r\n\r\n",
+                                   r.target, r.host, options_.cluster_id);
+            }
+        }
+        return {};
+    }
+
+    // ---- opening ---------------------------------------------------------------------------
+
+    void open_one() {
+        auto c = std::make_shared<connection>(ioc_, tls_, options_);
+        c->open([this](std::shared_ptr<connection> conn, std::string error) { on_open(std::move(conn), std::move(error)); });
+    }
+
+    void on_open(std::shared_ptr<connection> c, std::string error) {
+        if (!started_) {
+            if (!error.empty()) {
+                if (open_error_.empty()) open_error_ = "a connection could not be opened: " + error;
+                ++report_.errors[error];
+            } else {
+                conns_.push_back(c);
+            }
+            const std::size_t n = options_.mode == run_mode::probe ? 1 : options_.connections;
+            if (conns_.size() + report_.error_count() < n) return;
+            if (!open_error_.empty()) {
+                for (auto& conn : conns_) conn->close();
+                return;
+            }
+            start();
+            return;
+        }
+        // A replacement after an error (closed and rate modes).
+        if (!error.empty()) {
+            ++report_.errors[error];
+            if (!stopping_) reconnect_later();
+            return;
+        }
+        conns_.push_back(c);
+        put_to_work(std::move(c));
+    }
+
+    void reconnect_later() {
+        // Space reconnections out so a dead server does not make a busy loop.
+        auto t = std::make_shared<asio::steady_timer>(ioc_, std::chrono::milliseconds(50));
+        t->async_wait([this, t](const error_code& ec) {
+            if (!ec && !stopping_) open_one();
+        });
+    }
+
+    // ---- running ---------------------------------------------------------------------------
+
+    void start() {
+        started_ = true;
+        start_ = clock::now();
+        end_ = start_ + options_.duration;
+        hard_stop_.expires_at(end_ + options_.request_timeout + std::chrono::seconds(2));
+        hard_stop_.async_wait([this](const error_code& ec) {
+            if (!ec) abort_outstanding();
+        });
+        switch (options_.mode) {
+            case run_mode::closed:
+                for (auto& c : std::vector(conns_)) put_to_work(c);
+                break;
+            case run_mode::rate:
+                total_ = static_cast<std::uint64_t>(options_.rate * std::chrono::duration<double>(options_.duration).count());
+                if (options_.max_requests != 0) total_ = std::min(total_, options_.max_requests);
+                for (auto& c : conns_) idle_.push_back(c);
+                on_tick();
+                break;
+            case run_mode::burst: {
+                // Build every request first so the writes go out back to back.
+                std::vector<std::string> requests;
+                const auto index = next_token_index();
+                for (std::size_t i = 0; i < conns_.size(); ++i) requests.push_back(build_request(index));
+                const auto t = clock::now();
+                for (std::size_t i = 0; i < conns_.size(); ++i) send(conns_[i], std::move(requests[i]), t);
+                break;
+            }
+            case run_mode::probe:
+                send(conns_.front(), build_request(0), clock::now());
+                break;
+        }
+        maybe_finish();
+    }
+
+    bool may_send_more() const {
+        if (stopping_ || clock::now() >= end_) return false;
+        return options_.max_requests == 0 || report_.sent < options_.max_requests;
+    }
+
+    /// An idle connection: the next request (closed), the oldest queued one (rate), or rest.
+    void put_to_work(std::shared_ptr<connection> c) {
+        if (options_.mode == run_mode::closed) {
+            if (may_send_more()) return send(std::move(c), build_request(), clock::now());
+        } else if (options_.mode == run_mode::rate && !pending_.empty()) {
+            const auto t = pending_.front();
+            pending_.pop_front();
+            return send(std::move(c), build_request(), t);
+        }
+        idle_.push_back(std::move(c));
+        maybe_finish();
+    }
+
+    void on_tick() {
+        if (stopping_) return;
+        const auto now = clock::now();
+        const double elapsed = std::chrono::duration<double>(now - start_).count();
+        const auto due = std::min<std::uint64_t>(total_, static_cast<std::uint64_t>(elapsed * options_.rate) + 1);
+        while (scheduled_ < due) {
+            const auto t = start_ + std::chrono::duration_cast<clock::duration>(
+                                        std::chrono::duration<double>(static_cast<double>(scheduled_) / options_.rate));
+            ++scheduled_;
+            if (!idle_.empty()) {
+                auto c = idle_.front();
+                idle_.pop_front();
+                send(std::move(c), build_request(), t);
+            } else {
+                pending_.push_back(t);
+            }
+        }
+        if (scheduled_ >= total_) return maybe_finish();
+        tick_.expires_at(start_ + std::chrono::duration_cast<clock::duration>(
+                                      std::chrono::duration<double>(static_cast<double>(scheduled_) / options_.rate)));
+        tick_.async_wait([this](const error_code& ec) {
+            if (!ec) on_tick();
+        });
+    }
+
+    void send(std::shared_ptr<connection> c, std::string request, clock::time_point scheduled) {
+        ++report_.sent;
+        ++outstanding_;
+        connection::write_handler on_written;
+        if (options_.mode == run_mode::burst)
+            on_written = [this](clock::time_point t) {
+                first_write_ = std::min(first_write_.value_or(t), t);
+                last_write_ = std::max(last_write_.value_or(t), t);
+            };
+        c->exchange(std::move(request), scheduled,
+                    [this](std::shared_ptr<connection> conn, answer a) { on_answer(std::move(conn), std::move(a)); },
+                    std::move(on_written));
+    }
+
+    void on_answer(std::shared_ptr<connection> c, answer a) {
+        --outstanding_;
+        if (aborted_) return;
+        last_answer_ = a.finished;
+        if (!a.error.empty()) {
+            ++report_.errors[a.error];
+            drop(c);
+            if (!stopping_ && (options_.mode == run_mode::closed || options_.mode == run_mode::rate)) open_one();
+            return maybe_finish();
+        }
+        record(a);
+        if (a.close) {
+            drop(c);
+            if (!stopping_ && (options_.mode == run_mode::closed || options_.mode == run_mode::rate)) open_one();
+            return maybe_finish();
+        }
+        if (options_.mode == run_mode::probe) {
+            if (a.body.find(options_.probe_until) != std::string::npos) {
+                report_.probe_matched = true;
+                stopping_ = true;
+                return maybe_finish();
+            }
+            if (clock::now() >= end_) return maybe_finish();
+            probe_timer_.expires_after(options_.probe_interval);
+            probe_timer_.async_wait([this, c](const error_code& ec) {
+                if (!ec) send(c, build_request(0), clock::now());
+            });
+            return;
+        }
+        if (options_.mode == run_mode::burst) return maybe_finish();
+        put_to_work(std::move(c));
+    }
+
+    void record(const answer& a) {
+        ++report_.completed;
+        ++report_.statuses[a.status];
+        const auto us = std::chrono::duration_cast<std::chrono::microseconds>(a.finished - a.scheduled).count();
+        report_.latencies_us.push_back(static_cast<std::uint32_t>(std::clamp<std::int64_t>(us, 0, UINT32_MAX)));
+        if (options_.kind != request_kind::review) return;
+        if (a.body.find(R"("authenticated":true)") != std::string::npos) {
+            ++report_.authenticated;
+        } else if (a.body.find(R"("authenticated":false)") != std::string::npos) {
+            ++report_.denied;
+            constexpr std::string_view key = R"("error":")";
+            const auto at = a.body.find(key);
+            std::string reason = "unknown";
+            if (at != std::string::npos) {
+                const auto from = at + key.size();
+                reason = a.body.substr(from, std::min<std::size_t>(a.body.find('"', from) - from, 64));
+            }
+            ++report_.denied_reasons[reason];
+        } else {
+            ++report_.other;
+        }
+    }
+
+    void drop(const std::shared_ptr<connection>& c) {
+        c->close();
+        conns_.erase(std::remove(conns_.begin(), conns_.end(), c), conns_.end());
+        idle_.erase(std::remove(idle_.begin(), idle_.end(), c), idle_.end());
+    }
+
+    void maybe_finish() {
+        if (!started_ || finished_) return;
+        bool more = false;
+        switch (options_.mode) {
+            case run_mode::closed: more = may_send_more(); break;
+            case run_mode::rate: more = !stopping_ && (scheduled_ < total_ || !pending_.empty()); break;
+            case run_mode::burst: more = false; break;
+            case run_mode::probe: more = !stopping_ && clock::now() < end_; break;
+        }
+        if (more || outstanding_ > 0) return;
+        finish();
+    }
+
+    void abort_outstanding() {
+        // Answers still missing after the last deadline: count them as timeouts and stop.
+        if (finished_) return;
+        if (outstanding_ > 0) report_.errors["timeout"] += outstanding_;
+        const std::uint64_t unsent = pending_.size() + (total_ > scheduled_ ? total_ - scheduled_ : 0);
+        if (unsent > 0) report_.errors["not_sent"] += unsent;
+        aborted_ = true;
+        finish();
+    }
+
+    void finish() {
+        finished_ = true;
+        stopping_ = true;
+        const auto last = last_answer_.value_or(clock::now());
+        report_.elapsed_s = std::chrono::duration<double>(std::max(last, start_) - start_).count();
+        if (first_write_ && last_write_)
+            report_.send_spread_ms = std::chrono::duration<double, std::milli>(*last_write_ - *first_write_).count();
+        tick_.cancel();
+        probe_timer_.cancel();
+        hard_stop_.cancel();
+        for (auto& c : conns_) c->close();
+        ioc_.stop();
+    }
+
+    const run_options& options_;
+    asio::io_context ioc_{1};
+    ssl::context tls_;
+    asio::steady_timer tick_, probe_timer_, hard_stop_;
+    std::vector<sts_request> sts_targets_;
+    std::vector<std::shared_ptr<connection>> conns_;
+    std::deque<std::shared_ptr<connection>> idle_;
+    std::deque<clock::time_point> pending_;
+    std::size_t cursor_ = 0;
+    std::uint64_t scheduled_ = 0, total_ = 0;
+    std::size_t outstanding_ = 0;
+    bool started_ = false, stopping_ = false, finished_ = false, aborted_ = false;
+    std::string open_error_;
+    clock::time_point start_, end_;
+    std::optional<clock::time_point> last_answer_, first_write_, last_write_;
+    run_report report_;
+};
+
+}  // namespace
+
+std::uint64_t run_report::error_count() const {
+    std::uint64_t n = 0;
+    for (const auto& [kind, count] : errors) n += count;
+    return n;
+}
+
+double run_report::percentile_ms(double p) const {
+    if (latencies_us.empty()) return 0;
+    const auto n = latencies_us.size();
+    // The epsilon keeps 99.9% of 1000 at rank 999 despite binary floating point.
+    auto rank = static_cast<std::size_t>(std::ceil(p * static_cast<double>(n) / 100.0 - 1e-9));
+    rank = std::clamp<std::size_t>(rank, 1, n);
+    return latencies_us[rank - 1] / 1000.0;
+}
+
+result<run_report> run_load(const run_options& options) { return runner(options).run(); }
+
+std::string format_report(const run_report& r) {
+    std::string out;
+    auto line = [&out](std::string_view key, auto value) { fmt::format_to(std::back_inserter(out), "{}={}\n", key, value); };
+    line("sent", r.sent);
+    line("completed", r.completed);
+    line("errors", r.error_count());
+    for (const auto& [kind, count] : r.errors) line("err_" + kind, count);
+    std::uint64_t ok = 0;
+    for (const auto& [status, count] : r.statuses) {
+        line(fmt::format("status_{}", status), count);
+        if (status >= 200 && status < 300) ok += count;
+    }
+    line("status_2xx", ok);
+    line("non_2xx", r.completed - ok);
+    line("authenticated", r.authenticated);
+    line("denied", r.denied);
+    for (const auto& [reason, count] : r.denied_reasons) line("denied_" + reason, count);
+    line("other", r.other);
+    line("token_wraps", r.token_wraps);
+    line("elapsed_s", fmt::format("{:.3f}", r.elapsed_s));
+    line("rps", fmt::format("{:.1f}", r.rps()));
+    line("p50_ms", fmt::format("{:.3f}", r.percentile_ms(50)));
+    line("p90_ms", fmt::format("{:.3f}", r.percentile_ms(90)));
+    line("p99_ms", fmt::format("{:.3f}", r.percentile_ms(99)));
+    line("p999_ms", fmt::format("{:.3f}", r.percentile_ms(99.9)));
+    line("max_ms", fmt::format("{:.3f}", r.percentile_ms(100)));
+    line("send_spread_ms", fmt::format("{:.3f}", r.send_spread_ms));
+    line("probe_matched", r.probe_matched ? 1 : 0);
+    return out;
+}
+
+}  // namespace stsauth::load
