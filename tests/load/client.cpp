@@ -276,18 +276,19 @@ private:
     }
 
     std::string build_request(std::optional<std::size_t> token_index = std::nullopt) {
+        if (!token_index && options_.kind != request_kind::get) token_index = next_token_index();
         switch (options_.kind) {
             case request_kind::get:
                 return fmt::format("GET {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: stsauth-load\r\n\r\n", options_.path,
                                    options_.server_name);
             case request_kind::review: {
-                const auto body = token_review_body(options_.tokens[token_index.value_or(next_token_index())]);
+                const auto body = token_review_body(options_.tokens[*token_index]);
                 return fmt::format("POST {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: stsauth-load\r\nAccept: application/json\r\n"
                                    "Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{}",
                                    options_.path, options_.server_name, body.size(), body);
             }
             case request_kind::sts: {
-                const auto& r = sts_targets_[token_index.value_or(next_token_index())];
+                const auto& r = sts_targets_[*token_index];
                 return fmt::format("GET {} HTTP/1.1\r\nHost: {}\r\nx-k8s-aws-id: {}\r\nAccept: application/json\r\n"
                                    "User-Agent: stsauth-load\r\n\r\n",
                                    r.target, r.host, options_.cluster_id);
