@@ -18,6 +18,8 @@
 #include "mapping_summary.hpp"
 #include "yaml_tools.hpp"
 
+#include <yaml-cpp/eventhandler.h>
+#include <yaml-cpp/parser.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -25,6 +27,7 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <sstream>
 #include <string>
 #include <string_view>
 
@@ -33,6 +36,39 @@ using namespace stsauth;
 namespace {
 
 constexpr std::array<std::string_view, 3> data_keys = {"mapRoles", "mapUsers", "mapAccounts"};
+
+// KNOWN BUG, reported (reproducer: crashes/mapping_configmap/): yaml-cpp 0.7's YAML::LoadAll
+// never returns when a ',' is left at the top level of the stream ("," alone, or a JSON manifest
+// with a trailing comma: `{"kind":"ConfigMap"},`): the parser yields an empty document without
+// consuming the token, forever, growing its vector of documents. load_configmap_manifest calls
+// LoadAll, so it hangs. Such inputs are recognised here with yaml-cpp's own parser, stopping
+// after more documents than the text has bytes (each real document consumes at least one), and
+// skipped; delete this guard when load_configmap_manifest no longer loops.
+class ignore_events final : public YAML::EventHandler {
+public:
+    void OnDocumentStart(const YAML::Mark&) override {}
+    void OnDocumentEnd() override {}
+    void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+    void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+    void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
+    void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+    void OnSequenceEnd() override {}
+    void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+    void OnMapEnd() override {}
+};
+
+bool load_all_would_loop(std::string_view text) {
+    std::istringstream in{std::string(text)};
+    YAML::Parser parser(in);
+    ignore_events events;
+    std::size_t documents = 0;
+    try {
+        while (parser.HandleNextDocument(events))
+            if (++documents > text.size() + 1) return true;
+    } catch (const YAML::Exception&) {
+    }
+    return false;
+}
 
 // The data values of a manifest as the volume would hold them, when the manifest is well formed.
 std::optional<std::map<std::string, std::string>> manifest_data(std::string_view text) {
@@ -85,6 +121,7 @@ std::optional<std::string> manifest_around(std::string_view value) {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     const std::string_view text = fuzz::as_text(data, size);
+    if (load_all_would_loop(text)) return 0;
 
     const auto manifest = mapping::load_configmap_manifest(text);
     if (!manifest)

@@ -106,7 +106,9 @@ bool canonical_component(string_view s) {
     return true;
 }
 
+// On a prefix: the codecs work byte by byte, and long inputs would only slow the fuzzer down.
 void check_encodings(string_view in) {
+    in = in.substr(0, 1024);
     const auto url = encoding::base64url_encode(in);
     const auto url_back = encoding::base64url_decode(url);
     FUZZ_CHECK(url_back.ok() && *url_back == in);

@@ -48,6 +48,20 @@ inline const std::vector<mapping::identity>& probe_identities() {
     return probes;
 }
 
+/// The probes as lookup subjects, built once.
+inline const std::vector<mapping::subject>& probe_subjects() {
+    static const std::vector<mapping::subject> subjects = [] {
+        std::vector<mapping::subject> out;
+        for (const auto& id : probe_identities()) {
+            auto s = mapping::make_subject(id);
+            FUZZ_CHECK(s.ok());
+            out.push_back(std::move(*s));
+        }
+        return out;
+    }();
+    return subjects;
+}
+
 inline std::string describe(const mapping::mapping_entry& e) {
     std::string s = std::to_string(static_cast<int>(e.kind)) + "#" + std::to_string(e.index) + ":" + e.arn + ":" +
                     e.username + ":" + e.userid + ":";
@@ -69,11 +83,9 @@ inline mapping_summary summarize(const result<mapping::loaded_mappings>& r) {
     s.accounts = m.account_count();
     FUZZ_CHECK(m.empty() == (s.roles + s.sso + s.users + s.accounts == 0));
     for (const auto& w : r->warnings) s.warning_codes.push_back(w.code);
-    for (const auto& id : probe_identities()) {
-        const auto subject = mapping::make_subject(id);
-        FUZZ_CHECK(subject.ok());
+    for (const auto& subject : probe_subjects()) {
         for (const bool sso_match : {false, true}) {
-            const auto found = m.find(*subject, mapping::feature_flags{sso_match});
+            const auto found = m.find(subject, mapping::feature_flags{sso_match});
             if (!found) {
                 FUZZ_CHECK(found.code() == "arn_userid_mismatch" && m.user_id_strict());
                 s.lookups.push_back("error:" + found.code());
