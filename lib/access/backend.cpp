@@ -23,7 +23,8 @@ std::string entry_label(const access_entry& e) {
 
 }  // namespace
 
-mapping::mapping_outcome map_identity(const snapshot& entries, const mapping::identity& id) {
+mapping::mapping_outcome map_identity(const snapshot& entries, const mapping::identity& id,
+                                      std::span<const std::string> extra_reserved_prefixes) {
     if (entries.mode() == authentication_mode::config_map) return mapping::not_mapped{};
     auto key = identity_key(id.canonical_arn);
     if (!key) return mapping::not_mapped{{key.err()}};
@@ -43,6 +44,11 @@ mapping::mapping_outcome map_identity(const snapshot& entries, const mapping::id
     if (!is_node_type(e->type)) {
         const auto reserved = reserved_username_prefixes();
         m.reserved_prefixes.assign(reserved.begin(), reserved.end());
+        for (const auto& p : extra_reserved_prefixes) {
+            if (!p.empty() && std::find(m.reserved_prefixes.begin(), m.reserved_prefixes.end(), p) == m.reserved_prefixes.end()) {
+                m.reserved_prefixes.push_back(p);
+            }
+        }
     }
     if (mapping::needs_ec2_dns_name(m)) {
         if (auto instance = mapping::instance_id_for_ec2(id); !instance) return mapping::denied{m.backend, instance.err()};
@@ -58,7 +64,8 @@ std::optional<mapping::matched> creator_mapping(const snapshot& entries, const m
 }
 
 mapping::mapping_outcome map_chain(std::span<const chain_link> links, const snapshot* entries,
-                                   const mapping::identity& id, const mapping::feature_flags& flags) {
+                                   const mapping::identity& id, const mapping::feature_flags& flags,
+                                   std::vector<error>* lookup_errors) {
     const auto mode = entries != nullptr ? entries->mode() : authentication_mode::api_and_config_map;
     if (entries != nullptr) {
         if (auto creator = creator_mapping(*entries, id)) return std::move(*creator);
@@ -68,7 +75,7 @@ mapping::mapping_outcome map_chain(std::span<const chain_link> links, const snap
         mapping::mapping_outcome outcome;
         if (link.mode == config::backend_mode::access_entries) {
             if (mode == authentication_mode::config_map || entries == nullptr) continue;
-            outcome = map_identity(*entries, id);
+            outcome = map_identity(*entries, id, link.reserved_prefixes);
         } else {
             if (mode == authentication_mode::api && link.mode == config::backend_mode::eks_config_map) continue;
             const mapping::backend_ref ref{link.name, link.mappings, link.reserved_prefixes};
@@ -78,8 +85,10 @@ mapping::mapping_outcome map_chain(std::span<const chain_link> links, const snap
             collect(miss, *nm);
             continue;
         }
+        if (lookup_errors != nullptr) *lookup_errors = miss.errors;
         return outcome;
     }
+    if (lookup_errors != nullptr) *lookup_errors = miss.errors;
     return miss;
 }
 

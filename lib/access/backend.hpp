@@ -26,6 +26,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace stsauth::access {
 
@@ -43,7 +44,10 @@ inline constexpr std::string_view cluster_creator_backend_name = "ClusterCreator
 /// - otherwise `matched` (username template, final groups = entry groups ∪ automatic groups);
 ///   or `denied` `no_instance_id` when the template needs `{{EC2PrivateDNSName}}` and the session
 ///   is not an instance id. No fall-through after a match.
-mapping::mapping_outcome map_identity(const snapshot& entries, const mapping::identity& id);
+/// `extra_reserved_prefixes` (server.reservedPrefixConfig for AccessEntries) are added to the five
+/// of C1.4 for STANDARD entries; node types stay exempt.
+mapping::mapping_outcome map_identity(const snapshot& entries, const mapping::identity& id,
+                                      std::span<const std::string> extra_reserved_prefixes = {});
 
 /// C3 in CONFIG_MAP: when bootstrap is on and the identity is clusterCreatorArn, the hidden
 /// mapping `kubernetes-admin` / `system:masters`, checked before every backend. nullopt
@@ -55,15 +59,18 @@ struct chain_link {
     config::backend_mode mode = config::backend_mode::mounted_file;
     std::string_view name;                            ///< canonical backend name
     const mapping::mapping_set* mappings = nullptr;   ///< unused for AccessEntries; nullptr = nothing loaded
-    std::span<const std::string> reserved_prefixes;   ///< server.reservedPrefixConfig (not used for AccessEntries)
+    std::span<const std::string> reserved_prefixes;   ///< server.reservedPrefixConfig for this backend
 };
 
 /// The whole chain for one identity (part B §4.3 + C2.3). The mode comes from `entries` (nullptr
 /// = access entries not loaded: AccessEntries links miss and no mode filter applies): CONFIG_MAP
 /// skips AccessEntries links, API skips EKSConfigMap links. First C3's creator mapping, then each
 /// link in order; the first `matched`/`account_allowed`/`denied` ends the walk; `not_mapped`
-/// errors are collected.
+/// errors are collected. When `lookup_errors` is given it receives every lookup error met on the
+/// way whatever the outcome (so a `principal_id_mismatch` can be logged even when a later backend
+/// maps the identity, C2.3 step 2).
 mapping::mapping_outcome map_chain(std::span<const chain_link> links, const snapshot* entries,
-                                   const mapping::identity& id, const mapping::feature_flags& flags);
+                                   const mapping::identity& id, const mapping::feature_flags& flags,
+                                   std::vector<error>* lookup_errors = nullptr);
 
 }  // namespace stsauth::access

@@ -25,8 +25,6 @@ constexpr std::array<std::string_view, 1> nodes_only = {"system:nodes"};
 constexpr std::array<std::string_view, 2> windows_groups = {"system:nodes", "eks:kube-proxy-windows"};
 constexpr std::array<std::string_view, 2> fargate_groups = {"system:nodes", "system:node-proxier"};
 
-const std::array<std::string, 5> reserved_prefixes = {"system:", "eks:", "aws:", "amazon:", "iam:"};
-
 }  // namespace
 
 std::string_view to_string(authentication_mode mode) noexcept {
@@ -83,7 +81,10 @@ std::string_view node_username_template(entry_type type) noexcept {
     return {};
 }
 
-std::span<const std::string> reserved_username_prefixes() noexcept { return reserved_prefixes; }
+std::span<const std::string> reserved_username_prefixes() noexcept {
+    static const std::array<std::string, 5> prefixes = {"system:", "eks:", "aws:", "amazon:", "iam:"};
+    return prefixes;
+}
 
 std::string_view to_string(scope_type type) noexcept {
     return type == scope_type::cluster ? "cluster" : "namespace";

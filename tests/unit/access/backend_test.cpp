@@ -47,9 +47,12 @@ TEST_CASE("C9 vector 12: principalId AROAOLD, STS UserId AROANEW:s => not mapped
             {config::backend_mode::access_entries, "AccessEntries", nullptr, {}},
             {config::backend_mode::eks_config_map, "EKSConfigMap", &aws_auth->mappings, {}},
         }};
-        const auto chained = map_chain(links, &snap, id, {});
+        std::vector<error> seen;
+        const auto chained = map_chain(links, &snap, id, {}, &seen);
         REQUIRE(std::holds_alternative<mapping::matched>(chained));
         CHECK(std::get<mapping::matched>(chained).username_template == "from-aws-auth");
+        REQUIRE(seen.size() == 1);  // still reported, for the log
+        CHECK(seen[0].code == "principal_id_mismatch");
         const std::array<chain_link, 1> only = {{{config::backend_mode::access_entries, "AccessEntries", nullptr, {}}}};
         CHECK(error_codes(map_chain(only, &snap, id, {})) == "principal_id_mismatch");
     }
@@ -126,6 +129,16 @@ TEST_CASE("backend: STANDARD usernames carry the reserved prefixes, node types n
         REQUIRE(std::holds_alternative<mapping::matched>(outcome));
         CHECK(std::get<mapping::matched>(outcome).group_templates ==
               std::vector<std::string>{"system:nodes", "eks:kube-proxy-windows"});
+    }
+    SECTION("reservedPrefixConfig for AccessEntries adds to STANDARD prefixes, never to node types") {
+        const std::vector<std::string> extra = {"ops:", "", "eks:"};
+        const auto s = map_identity(snap, role_identity("Std", "s"), extra);
+        CHECK(std::get<mapping::matched>(s).reserved_prefixes ==
+              std::vector<std::string>{"system:", "eks:", "aws:", "amazon:", "iam:", "ops:"});
+        const auto n = map_identity(snap, role_identity("Fargate", "f"), extra);
+        CHECK(std::get<mapping::matched>(n).reserved_prefixes.empty());
+        const std::array<chain_link, 1> links = {{{config::backend_mode::access_entries, "AccessEntries", nullptr, extra}}};
+        CHECK(std::get<mapping::matched>(map_chain(links, &snap, role_identity("Std", "s"), {})).reserved_prefixes.size() == 6);
     }
     SECTION("a rendered STANDARD username with a reserved prefix is denied (defence in depth)") {
         auto m = std::get<mapping::matched>(std_outcome);
