@@ -26,7 +26,7 @@ std::string error_codes(const mapping::mapping_outcome& o) {
 
 }  // namespace
 
-TEST_CASE("C9 vector 12: principalId AROAOLD, STS UserId AROANEW:s => not mapped (principal_id_mismatch)", "[backend][c9]") {
+TEST_CASE("C9 vector 12: principalId AROAOLD with STS UserId AROANEW:s is not mapped (principal_id_mismatch)", "[backend][c9]") {
     const auto snap = must_load(recreated);
     // authn splits STS `UserId` "AROANEW:s" into user_id "AROANEW" and session "s".
     const auto id = role_identity("Recreated", "s", "AROANEW");
@@ -69,7 +69,7 @@ TEST_CASE("C9 vector 12: principalId AROAOLD, STS UserId AROANEW:s => not mapped
     }
 }
 
-TEST_CASE("backend: lookups are by path-less, case-insensitive key", "[backend]") {
+TEST_CASE("backend: lookups are by path-less case-insensitive key", "[backend]") {
     const auto snap = must_load("accessEntries:\n  - principalArn: arn:aws:iam::111122223333:role/teams/Dev\n"
                                 "    username: \"dev:{{SessionName}}\"\n");
     for (const auto* role : {"Dev", "dev", "DEV"}) {
@@ -87,7 +87,7 @@ TEST_CASE("backend: lookups are by path-less, case-insensitive key", "[backend]"
     CHECK(error_codes(map_identity(snap, root)) == "invalid_identity");
 }
 
-TEST_CASE("backend: STANDARD usernames carry the reserved prefixes, node types none", "[backend]") {
+TEST_CASE("backend: STANDARD usernames carry the reserved prefixes and node types none", "[backend]") {
     const auto snap = must_load("accessEntries:\n"
                                 "  - principalArn: arn:aws:iam::111122223333:role/Std\n"
                                 "  - {principalArn: \"arn:aws:iam::111122223333:role/Linux\", type: EC2_LINUX}\n"

@@ -6,7 +6,7 @@
 
 using namespace access_test;
 
-TEST_CASE("list_json shows effective entries, generated usernames, automatic groups and granted rules", "[describe]") {
+TEST_CASE("list_json shows effective entries with generated usernames automatic groups and granted rules", "[describe]") {
     const auto snap = must_load("authenticationMode: API\n"
                                 "bootstrapClusterCreatorAdminPermissions: true\n"
                                 "clusterCreatorArn: arn:aws:iam::111122223333:role/Creator\n"

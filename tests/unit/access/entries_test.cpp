@@ -61,7 +61,7 @@ TEST_CASE("C8 spec example file loads with every field", "[entries][format]") {
     CHECK(snap.count(entry_type::standard) == 1);
 }
 
-TEST_CASE("C8 CloudFormation Properties blocks parse as-is (PascalCase, Key/Value tags)", "[entries][format]") {
+TEST_CASE("C8 CloudFormation Properties blocks parse as-is (PascalCase keys and Key/Value tags)", "[entries][format]") {
     const auto snap = must_load(read_fixture("cloudformation.yaml"));
     CHECK(snap.mode() == authentication_mode::api);
     REQUIRE(snap.entries().size() == 2);
@@ -131,7 +131,7 @@ TEST_CASE("C8 shape and key errors", "[entries][format]") {
                                ", accessScope: {type: cluster}}]")) == "duplicate_key");
 }
 
-TEST_CASE("C8 errors name the file, the entry index, the field and the reason; all problems listed", "[entries][format]") {
+TEST_CASE("C8 errors name the file entry index field and reason and list all problems", "[entries][format]") {
     const std::string text =
         "accessEntries:\n"
         "  - principalArn: arn:aws:iam::111122223333:role/Fine\n"
@@ -159,7 +159,7 @@ TEST_CASE("C8 clusterName must equal clusterID", "[entries][format]") {
 
 // ---- C9 vectors 1-8 ---------------------------------------------------------------------------
 
-TEST_CASE("C9 vector 1: role without username gets the assumed-role template, path removed", "[entries][c9]") {
+TEST_CASE("C9 vector 1: role without username gets the assumed-role template without the path", "[entries][c9]") {
     const auto snap = must_load(one_entry("{principalArn: \"" + role_admin + "\"}"));
     const auto& e = snap.entries()[0];
     CHECK(e.username == "arn:aws:sts::111122223333:assumed-role/Admin/{{SessionName}}");
@@ -197,7 +197,7 @@ TEST_CASE("C9 vector 4: a ':' must precede the first session placeholder", "[ent
     CHECK(load_code(role_entry(", username: \"john\"")).empty());
 }
 
-TEST_CASE("C9 vector 5: group system:masters rejected with the EKS message; duplicate groups rejected", "[entries][c9]") {
+TEST_CASE("C9 vector 5: group system:masters rejected with the EKS message and duplicate groups rejected", "[entries][c9]") {
     auto r = load(role_entry(", kubernetesGroups: [system:masters]"), test_settings());
     REQUIRE_FALSE(r);
     CHECK(r.code() == "reserved_group_prefix");
@@ -207,7 +207,7 @@ TEST_CASE("C9 vector 5: group system:masters rejected with the EKS message; dupl
     CHECK(load_code(role_entry(", kubernetesGroups: [a, a]")) == "duplicate_group");
 }
 
-TEST_CASE("C9 vector 6: principal forms, node types and policies", "[entries][c9]") {
+TEST_CASE("C9 vector 6: principal forms and node types and policies", "[entries][c9]") {
     SECTION("rejected principals") {
         CHECK(load_code(one_entry("{principalArn: \"arn:aws:sts::111122223333:assumed-role/R/s\"}")) == "session_principal");
         CHECK(load_code(one_entry("{principalArn: \"arn:aws:sts::1:assumed-role/R/s\"}")) == "session_principal");
@@ -251,7 +251,7 @@ TEST_CASE("C9 vector 6: principal forms, node types and policies", "[entries][c9
     }
 }
 
-TEST_CASE("C9 vector 7: one entry per principal, paths ignored", "[entries][c9]") {
+TEST_CASE("C9 vector 7: one entry per principal with paths ignored", "[entries][c9]") {
     const std::string text = "accessEntries:\n"
                              "  - principalArn: arn:aws:iam::111122223333:role/a/X\n"
                              "  - principalArn: arn:aws:iam::111122223333:role/b/X\n";
@@ -311,7 +311,7 @@ TEST_CASE("C1.2 principalArn grammar", "[entries][c1]") {
     CHECK(code("arn:aws:iam::444455556666:role/R").empty());
 }
 
-TEST_CASE("C1.3 types: case-sensitive names, role in the cluster's account for node types", "[entries][c1]") {
+TEST_CASE("C1.3 types: case-sensitive names and node types need a role in the cluster's account", "[entries][c1]") {
     CHECK(load_code(role_entry(", type: EC2_Windows")) == "bad_entry_type");
     CHECK(load_code(role_entry(", type: standard")) == "bad_entry_type");
     CHECK(load_code(role_entry(", type: ROOT")) == "bad_entry_type");

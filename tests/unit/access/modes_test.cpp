@@ -80,7 +80,7 @@ TEST_CASE("C2.2 transitions are one way", "[modes]") {
     CHECK_FALSE(transition_allowed(api, both));
 }
 
-TEST_CASE("C9 vector 11: persisted API refuses API_AND_CONFIG_MAP; CONFIG_MAP -> API is accepted", "[modes][c9]") {
+TEST_CASE("C9 vector 11: persisted API refuses API_AND_CONFIG_MAP and CONFIG_MAP to API is accepted", "[modes][c9]") {
     auto refused = check_mode_transition(std::string_view("API\n"), both, false);
     REQUIRE_FALSE(refused);
     CHECK(refused.code() == "authentication_mode_downgrade");
@@ -137,7 +137,7 @@ TEST_CASE("C2.2 state file handling", "[modes]") {
     CHECK(*parse_mode_state(mode_state_text(api)) == api);
 }
 
-TEST_CASE("C2.3 effective chain per mode, order kept", "[modes]") {
+TEST_CASE("C2.3 effective chain per mode with order kept", "[modes]") {
     const std::vector<backend_mode> configured = {backend_mode::mounted_file, backend_mode::access_entries,
                                                   backend_mode::eks_config_map, backend_mode::dynamic_file};
     CHECK(effective_backends(cm, configured) ==
@@ -152,7 +152,7 @@ TEST_CASE("C2.3 effective chain per mode, order kept", "[modes]") {
     CHECK(check_backend_order(alone).ok());
 }
 
-TEST_CASE("C9 vector 9: API_AND_CONFIG_MAP, principal in both sources: the access entry wins, no merge", "[modes][c9]") {
+TEST_CASE("C9 vector 9: API_AND_CONFIG_MAP with the principal in both sources - the access entry wins without merge", "[modes][c9]") {
     chain_fixture chain;
     CHECK(chain.run(both, role_identity("Both", "alice")) == "entry-both:alice|entry-group");
     CHECK(chain.backend() == "AccessEntries");
@@ -164,7 +164,7 @@ TEST_CASE("C9 vector 9: API_AND_CONFIG_MAP, principal in both sources: the acces
     CHECK(chain.run(both, role_identity("Nobody", "x")) == "none");
 }
 
-TEST_CASE("C9 vector 10: API ignores aws-auth; CONFIG_MAP ignores access entries", "[modes][c9]") {
+TEST_CASE("C9 vector 10: API ignores aws-auth and CONFIG_MAP ignores access entries", "[modes][c9]") {
     chain_fixture chain;
     CHECK(chain.run(api, role_identity("ConfigMapOnly", "bob")) == "none");
     CHECK(chain.run(api, role_identity("Both", "alice")) == "entry-both:alice|entry-group");

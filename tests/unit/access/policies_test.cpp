@@ -124,7 +124,7 @@ TEST_CASE("policy table: every documented EKS policy is compiled in", "[policies
     CHECK(policy("AmazonEKSViewPolicy").rules.size() == 10);
 }
 
-TEST_CASE("upstream aggregation: admin = A + edit, edit = E + view, view = V", "[policies][upstream]") {
+TEST_CASE("upstream aggregation: admin is A plus edit - edit is E plus view - view is V", "[policies][upstream]") {
     CHECK(aggregated_upstream_rules("view").size() == 10);
     CHECK(aggregated_upstream_rules("edit").size() == 23);
     CHECK(aggregated_upstream_rules("admin").size() == 25);
@@ -166,7 +166,7 @@ TEST_CASE("AmazonEKSViewPolicy is rule for rule view", "[policies][upstream]") {
     CHECK(normalize(policy("AmazonEKSViewPolicy").rules) == normalize(up.kept));
 }
 
-TEST_CASE("AmazonEKSEditPolicy is rule for rule edit, minus the documented differences", "[policies][upstream]") {
+TEST_CASE("AmazonEKSEditPolicy is rule for rule edit minus the documented differences", "[policies][upstream]") {
     const auto up = upstream("edit");
     CHECK(normalize(policy("AmazonEKSEditPolicy").rules) == normalize(up.kept));
     CHECK(atoms(up.dropped) == documented_differences);
@@ -176,7 +176,7 @@ TEST_CASE("AmazonEKSEditPolicy is rule for rule edit, minus the documented diffe
     CHECK(minus(eks, all).empty());
 }
 
-TEST_CASE("AmazonEKSAdminPolicy is rule for rule admin, minus the documented differences", "[policies][upstream]") {
+TEST_CASE("AmazonEKSAdminPolicy is rule for rule admin minus the documented differences", "[policies][upstream]") {
     const auto up = upstream("admin");
     CHECK(normalize(policy("AmazonEKSAdminPolicy").rules) == normalize(up.kept));
     CHECK(atoms(up.dropped) == documented_differences);

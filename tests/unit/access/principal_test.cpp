@@ -9,7 +9,7 @@
 
 using namespace stsauth::access;
 
-TEST_CASE("model: mode, type and scope names round-trip, case-sensitively", "[model]") {
+TEST_CASE("model: mode type and scope names round-trip case-sensitively", "[model]") {
     for (const auto m : {authentication_mode::config_map, authentication_mode::api_and_config_map, authentication_mode::api}) {
         CHECK(parse_authentication_mode(to_string(m)) == m);
     }
@@ -88,7 +88,7 @@ TEST_CASE("principal: namespace wildcard matching (C1.6)", "[principal][namespac
     CHECK_FALSE(namespace_matches("a*a*a*a*a*a*a*b", std::string(60, 'a')));
 }
 
-TEST_CASE("principal: username, group, namespace and principal id validators", "[principal]") {
+TEST_CASE("principal: username group namespace and principal id validators", "[principal]") {
     CHECK(validate_username("dev:{{SessionName}}"));
     CHECK(validate_username("x").ok());
     CHECK(validate_username("{{SessionNameRaw}}").code() == "username_placeholder_without_colon");
