@@ -77,7 +77,7 @@ std::unique_ptr<authn::ec2_resolver> make_ec2(asio::io_context& ioc, const confi
                                               metrics::reference_metrics& ref) {
     const auto env = aws::process_environment();
     if (cfg.ec2.region.empty() && !env.env("AWS_REGION") && !env.env("AWS_DEFAULT_REGION")) {
-        spdlog::info("EC2 lookups for {{{{EC2PrivateDNSName}}}} are off: set server.ec2.region or AWS_REGION");
+        spdlog::info("EC2 lookups for {{{{EC2PrivateDNSName}}}} are off: {}", "set server.ec2.region or AWS_REGION");
         return nullptr;
     }
     ec2::ec2_settings s;
