@@ -35,6 +35,7 @@ BOB_ARN = "arn:aws:iam::111122223333:user/bob"
 DEPLOYER_ARN = "arn:aws:sts::444455556666:assumed-role/Deployer/ci-run-42"
 MALLORY_ARN = "arn:aws:iam::777788889999:user/mallory"
 NODE_ARN = "arn:aws:sts::111122223333:assumed-role/KubernetesNode/i-0123456789abcdef0"
+GHOST_NODE_ARN = "arn:aws:sts::111122223333:assumed-role/KubernetesNode/i-0aaaaaaaaaaaaaaaa"
 
 LATENCY = "aws_iam_authenticator_authenticate_latency_seconds"
 STS_RESPONSES = "aws_iam_authenticator_sts_responses_total"
@@ -682,8 +683,12 @@ class StartupTests(unittest.TestCase):
         self.assertEqual(server.health_port, 21363)
         self.assertEqual((server.health("/healthz").status, server.health("/healthz").body), (200, b"ok"))
         self.assertEqual(server.request("GET", "/readyz").status, 200)
-        warnings = [line for line in server.log().splitlines() if "unknown key" in line]
+        log = server.log()
+        warnings = [line for line in log.splitlines() if "unknown key" in line]
         self.assertEqual(warnings, [], "every key of the reference's example is known")
+        # ec2DescribeInstancesRoleARN does not stop the start; without a region (no IMDS at
+        # start-up, by design) the EC2 lookups are off and the log says so.
+        self.assertIn("EC2 lookups for {{EC2PrivateDNSName}} are off: set server.ec2.region or AWS_REGION", log)
         with open(server.kubeconfig, encoding="utf-8") as f:
             self.assertIn(f"server: https://localhost:{server.port}/authenticate\n", f.read())
         # A token refused locally needs no STS (no network here).
@@ -695,24 +700,48 @@ class StartupTests(unittest.TestCase):
 
 
 class Ec2NodeTests(unittest.TestCase):
-    """`system:node:{{EC2PrivateDNSName}}` end to end: the fake answers DescribeInstances."""
+    """`system:node:{{EC2PrivateDNSName}}` end to end: the fake answers DescribeInstances, signed
+    with the server's own credentials (bob's key, from its environment), reached through the
+    `server.ec2` keys (region, connectOverride, caFile)."""
 
     def test_node_role_gets_private_dns_name(self):
         fake = FakeSts(CERT, WORKDIR).start()
         self.addCleanup(fake.stop)
-        bob = CREDS[BOB_ARN]  # the server's own AWS credentials, for DescribeInstances
-        env = dict(bob.env(), AWS_REGION=REGION)
-        server = Server(WORKDIR, server_config(harness.free_port()), fake=fake, verbosity="info", env=env).start()
+        ec2 = (f"  ec2:\n    region: {REGION}\n    connectOverride: 127.0.0.1:{fake.port}\n"
+               f"    caFile: {CERT.cert}\n")
+        server = Server(WORKDIR, server_config(harness.free_port(), extra_server=ec2), fake=fake,
+                        verbosity="info", env=CREDS[BOB_ARN].env()).start()
         self.addCleanup(server.stop)
         node = CREDS[NODE_ARN]
         resp = server.review(presign(node))
-        if resp.status == 200 and resp.json()["status"].get("error") == "ec2_unavailable":
-            self.skipTest("EC2 resolver not wired (the server answered ec2_unavailable)")
+        if "EC2 lookups for {{EC2PrivateDNSName}}" not in server.log():
+            # A server without EC2 wiring says nothing about EC2 and denies node templates.
+            self.assertEqual(resp.json(), expected_denied("ec2_unavailable"))
+            self.skipTest("EC2 resolver not wired (no EC2 line in the server log; reply ec2_unavailable)")
         dns = INSTANCES["i-0123456789abcdef0"]
+        expected = expected_authenticated(node, f"system:node:{dns}", ["system:nodes", "system:bootstrappers"])
         self.assertEqual(resp.status, 200, resp)
-        self.assertEqual(resp.json(), expected_authenticated(node, f"system:node:{dns}",
-                                                             ["system:nodes", "system:bootstrappers"]))
-        self.assertEqual(fake.stats()["by_action"].get("DescribeInstances"), 1, fake.stats())
+        self.assertEqual(resp.json(), expected, server.log()[-3000:])
+        stats = fake.stats()
+        self.assertEqual(stats["by_action"], {"GetCallerIdentity": 1, "DescribeInstances": 1}, stats)
+        self.assertEqual(stats["by_outcome"], {"success": 2}, stats)
+
+        # Another review of the same node (a new token) is answered from the resolver's cache.
+        self.assert_reply_equal(server.review(presign(node)), expected)
+        self.assertEqual(fake.stats()["by_action"].get("DescribeInstances"), 1)
+        self.assertEqual(metric(server.metrics(), "aws_iam_authenticator_ec2_describe_instances_calls_total"), 1)
+
+        # An instance EC2 does not know: denied (never `system:node:`), and STS was asked first.
+        fake.reset_stats()
+        ghost = CREDS[GHOST_NODE_ARN]
+        self.assert_reply_equal(server.review(presign(ghost)), expected_denied("ec2_instance_not_found"))
+        stats = fake.stats()
+        self.assertEqual(stats["by_action"], {"GetCallerIdentity": 1, "DescribeInstances": 1}, stats)
+        self.assertEqual(stats["by_outcome"], {"success": 1, "InvalidInstanceID.NotFound": 1}, stats)
+
+    def assert_reply_equal(self, resp, body):
+        self.assertEqual(resp.status, 200, resp)
+        self.assertEqual(resp.json(), body)
 
 
 PARTS = {
