@@ -94,6 +94,9 @@ result<loaded_dynamic_file> load_dynamic_file(std::string_view json_text, bool u
     } catch (const json::parse_error& e) {
         // e.what() quotes the text around the error; only the offset is reported.
         return make_error("bad_json", fmt::format("DynamicFile is not valid JSON (syntax error at byte {})", e.byte));
+    } catch (const json::exception&) {
+        // e.g. a number beyond double's range (out_of_range 406), found by fuzzing.
+        return make_error("bad_json", "DynamicFile is not valid JSON (a value is out of range)");
     }
     if (!root.is_object()) return make_error("bad_json", "DynamicFile: expected a JSON object");
     auto top = pick<5>(root, "DynamicFile", {"Version", "LastUpdatedDateTime", "mapRoles", "mapUsers", "mapAccounts"});

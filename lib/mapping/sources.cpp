@@ -3,7 +3,10 @@
 #include "common/encoding.hpp"
 
 #include <fmt/format.h>
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
+
+#include <sstream>
 
 #include <array>
 #include <optional>
@@ -264,14 +267,46 @@ result<loaded_mappings> load_mounted_file_text(std::string_view config_yaml) {
     return load_mounted_file((*f)[0]);
 }
 
+namespace {
+
+/// Counts YAML documents, stopping at `limit`. yaml-cpp 0.7's YAML::LoadAll never returns on a
+/// stray top-level ',' (it yields empty documents forever, found by fuzzing), so documents are
+/// counted with an event handler that gives up early, and the one document is read with Load.
+class document_counter final : public YAML::EventHandler {
+public:
+    void OnDocumentStart(const YAML::Mark&) override {}
+    void OnDocumentEnd() override {}
+    void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+    void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+    void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
+    void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+    void OnSequenceEnd() override {}
+    void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+    void OnMapEnd() override {}
+};
+
+std::size_t count_documents(const std::string& text, std::size_t limit) {
+    std::istringstream in(text);
+    YAML::Parser parser(in);
+    document_counter events;
+    std::size_t n = 0;
+    while (n < limit && parser.HandleNextDocument(events)) ++n;
+    return n;
+}
+
+}  // namespace
+
 result<loaded_mappings> load_configmap_manifest(std::string_view manifest_yaml) {
     std::array<std::optional<std::string>, 3> values;
     try {
-        const auto docs = YAML::LoadAll(std::string(manifest_yaml));
-        if (docs.size() != 1 || !docs[0].IsMap()) {
+        const std::string text(manifest_yaml);
+        if (count_documents(text, 2) != 1) {
             return make_error("bad_configmap", "expected exactly one YAML document holding a ConfigMap");
         }
-        const YAML::Node& root = docs[0];
+        const YAML::Node root = YAML::Load(text);
+        if (!root.IsMap()) {
+            return make_error("bad_configmap", "expected exactly one YAML document holding a ConfigMap");
+        }
         const YAML::Node kind = root["kind"];
         if (!kind.IsDefined() || !kind.IsScalar() || kind.Scalar() != "ConfigMap") {
             return make_error("bad_configmap", "kind: expected ConfigMap");
