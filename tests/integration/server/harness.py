@@ -370,6 +370,13 @@ class Server:
         self.proc = None
         return self.exit_code
 
+    def stop_and_check(self):
+        """stop(), then fail unless the server exited 0 with no sanitizer report in its log."""
+        code = self.stop()
+        log = self.log()
+        if code != 0 or "AddressSanitizer" in log or "runtime error:" in log:
+            raise AssertionError(f"stsauth server exited with {code} on SIGTERM; log:\n{log[-4000:]}")
+
     # ---- HTTP -----------------------------------------------------------------------------
 
     def connection(self, timeout=15):
