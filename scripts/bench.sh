@@ -5,7 +5,7 @@
 # (PASS/FAIL). It reports: the exit status is 0 whatever the verdicts, non-zero only when the
 # harness itself is broken (a process that does not start, a scenario that cannot run).
 #
-#   scripts/bench.sh            full run (about 6 minutes, at most 10), after building if needed
+#   scripts/bench.sh            full run (3 to 6 minutes here, at most 10), after building if needed
 #   scripts/bench.sh --quick    every scenario, shorter (at most 2 minutes)
 #   scripts/bench.sh --smoke    a few seconds of each mode, no targets judged; exit 1 if the
 #                               harness is broken (the CTest test load.smoke), 77 without wrk
@@ -28,7 +28,7 @@ while (($#)); do
     --smoke) mode=smoke ;;
     --build-dir) build_dir=$2; shift ;;
     --out) out_dir=$2; shift ;;
-    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
     *) echo "bench.sh: unknown argument $1" >&2; exit 2 ;;
   esac
   shift

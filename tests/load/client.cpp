@@ -225,16 +225,11 @@ public:
 
 private:
     status prepare() {
+        // Option checks first (pure), then the CA file.
         error_code ec;
         const auto addr = asio::ip::make_address(options_.address, ec);
         if (ec || !addr.is_loopback()) return make_error("not_loopback", "the target must be a loopback IP literal");
         if (options_.ca_file.empty()) return make_error("no_ca", "--ca is required (the server's certificate)");
-        tls_.set_options(ssl::context::default_workarounds | ssl::context::no_compression);
-        if (SSL_CTX_set_min_proto_version(tls_.native_handle(), TLS1_2_VERSION) != 1)
-            return make_error("tls", "cannot require TLS 1.2");
-        tls_.load_verify_file(options_.ca_file, ec);
-        if (ec) return make_error("bad_ca", "cannot load " + options_.ca_file + ": " + ec.message());
-        tls_.set_verify_mode(ssl::verify_peer);
         if (options_.kind != request_kind::get && options_.tokens.empty())
             return make_error("no_tokens", "this request kind needs tokens");
         if (options_.kind == request_kind::sts) {
@@ -246,7 +241,14 @@ private:
             }
         }
         if (options_.mode == run_mode::rate && !(options_.rate > 0)) return make_error("no_rate", "rate mode needs --rate > 0");
-        if (options_.mode == run_mode::burst && options_.connections == 0) return make_error("no_connections", "burst needs connections");
+        if (options_.mode != run_mode::probe && options_.connections == 0)
+            return make_error("no_connections", "at least one connection is needed");
+        tls_.set_options(ssl::context::default_workarounds | ssl::context::no_compression);
+        if (SSL_CTX_set_min_proto_version(tls_.native_handle(), TLS1_2_VERSION) != 1)
+            return make_error("tls", "cannot require TLS 1.2");
+        tls_.load_verify_file(options_.ca_file, ec);
+        if (ec) return make_error("bad_ca", "cannot load " + options_.ca_file + ": " + ec.message());
+        tls_.set_verify_mode(ssl::verify_peer);
         return ok_status();
     }
 

@@ -139,6 +139,46 @@ TEST_CASE("the load client refuses unusable options before connecting") {
         REQUIRE_FALSE(r);
         CHECK(r.code() == "bad_ca");
     }
+    SECTION("no tokens for reviews") {
+        o.tokens.clear();
+        auto r = load::run_load(o);
+        REQUIRE_FALSE(r);
+        CHECK(r.code() == "no_tokens");
+    }
+    SECTION("a token that holds no presigned URL, for the STS kind") {
+        o.kind = load::request_kind::sts;
+        for (const char* bad : {"not-a-token", "k8s-aws-v1.!!!", "k8s-aws-v1.aHR0cDovL3gv" /* http://x/ */}) {
+            o.tokens = {bad};
+            auto r = load::run_load(o);
+            REQUIRE_FALSE(r);
+            CHECK(r.code() == "bad_token");
+        }
+    }
+    SECTION("rate mode without a rate") {
+        o.mode = load::run_mode::rate;
+        auto r = load::run_load(o);
+        REQUIRE_FALSE(r);
+        CHECK(r.code() == "no_rate");
+    }
+    SECTION("no connection") {
+        o.connections = 0;
+        auto r = load::run_load(o);
+        REQUIRE_FALSE(r);
+        CHECK(r.code() == "no_connections");
+    }
+}
+
+TEST_CASE("the load client fails, without sending, when its connections cannot be opened") {
+    load::run_options o;
+    o.port = 1;  // nothing listens on tcpmux
+    o.ca_file = STSAUTH_TEST_DATA_DIR "/load/trust.pem";
+    o.kind = load::request_kind::get;
+    o.path = "/healthz";
+    o.connections = 3;
+    o.connect_timeout = 2s;
+    auto r = load::run_load(o);
+    REQUIRE_FALSE(r);
+    CHECK(r.code() == "open_failed");
 }
 
 TEST_CASE("report percentiles are nearest-rank over the sorted samples") {
