@@ -124,7 +124,7 @@ TEST_CASE("mapped role: STS request carries the rebuilt target and the cluster i
     CHECK(reqs[0].dedupe_key.size() == 64);
 }
 
-TEST_CASE("the verified identity is cached; mapping is re-evaluated on every review", "[authn]") {
+TEST_CASE("the verified identity is cached, mapping is re-evaluated on every review", "[authn]") {
     harness h;
     h.sts.next = fake_sts_client::identity("arn:aws:iam::111122223333:user/alice", "111122223333", "AIDAEXAMPLE");
     const auto token = h.token(t0 - minutes(1));

@@ -83,7 +83,7 @@ TEST_CASE("credentials: partial environment credentials are an error", "[aws][cr
           "AKIDFILE");
 }
 
-TEST_CASE("credentials: environment beats files; AWS_PROFILE does not disable it, --profile does",
+TEST_CASE("credentials: environment beats files, AWS_PROFILE does not disable it, --profile does",
           "[aws][credentials]") {
     const std::string creds = creds_default + "[dev]\naws_access_key_id = AKIDDEV\naws_secret_access_key = dev-secret\n";
     CHECK(resolve_ok(make(env_keys, creds)).access_key_id == "AKIDENV");
@@ -96,7 +96,7 @@ TEST_CASE("credentials: environment beats files; AWS_PROFILE does not disable it
     CHECK(resolve_ok(make({{"AWS_PROFILE", "dev"}}, creds)).access_key_id == "AKIDDEV");
 }
 
-TEST_CASE("credentials: credentials file before config file; tokens from either", "[aws][credentials]") {
+TEST_CASE("credentials: credentials file before config file, tokens from either", "[aws][credentials]") {
     const std::string config = "[default]\naws_access_key_id = AKIDCONF\naws_secret_access_key = conf-secret\n"
                                "aws_session_token = conf-token\n"
                                "[profile dev]\naws_access_key_id = AKIDCONFDEV\naws_secret_access_key = s\n"

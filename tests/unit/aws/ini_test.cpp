@@ -41,7 +41,7 @@ TEST_CASE("ini: sections, keys, both delimiters, trimming, case", "[aws][ini]") 
     CHECK(f->find("default")->find("missing") == nullptr);
 }
 
-TEST_CASE("ini: comments are whole lines only; '#' inside a value is data", "[aws][ini]") {
+TEST_CASE("ini: comments are whole lines only, '#' inside a value is data", "[aws][ini]") {
     const auto f = parse_ini("# top\n; top\n[a]\n   # indented comment\nk = v # not a comment\nj = x;y\n", "t");
     REQUIRE(f.ok());
     CHECK(value_of(*f, "a", "k") == "v # not a comment");

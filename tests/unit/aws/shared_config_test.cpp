@@ -63,7 +63,7 @@ TEST_CASE("process environment: missing file and directory are 'not found'", "[a
     CHECK((*present)->find("[profile dev]") != std::string::npos);
 }
 
-TEST_CASE("profile selection: --profile > AWS_PROFILE > default; empty counts as unset", "[aws][config]") {
+TEST_CASE("profile selection: --profile > AWS_PROFILE > default, empty counts as unset", "[aws][config]") {
     const auto env = fake_environment({{"AWS_PROFILE", "fromenv"}});
     CHECK(select_profile(env, std::string("fromflag")).name == "fromflag");
     CHECK(select_profile(env, std::string("fromflag")).source == profile_source::flag);
@@ -144,7 +144,7 @@ TEST_CASE("profiles: [profile default] wins over [default] in the config file", 
     }
 }
 
-TEST_CASE("profiles: an explicitly chosen profile must exist; the default need not", "[aws][config]") {
+TEST_CASE("profiles: an explicitly chosen profile must exist, the default need not", "[aws][config]") {
     const auto env = env_with({{"AWS_PROFILE", "ghost"}}, "[default]\n", "[profile other]\n");
     const auto by_env = load_profile(env, select_profile(env, std::nullopt));
     REQUIRE_FALSE(by_env.ok());

@@ -180,7 +180,7 @@ TEST_CASE("generate_self_signed: certificate shaped as the reference's", "[certs
     CHECK(X509_check_ip_asc(cert.get(), "192.0.2.1", 0) == 1);
 }
 
-TEST_CASE("generate_self_signed: serials differ; no SAN extension when there are no names", "[certs]") {
+TEST_CASE("generate_self_signed: serials differ, no SAN extension when there are no names", "[certs]") {
     auto a = generate_self_signed(cert_request_for("0.0.0.0", "", key_type::ecdsa_p256));
     auto b = generate_self_signed(cert_request_for("0.0.0.0", "", key_type::ecdsa_p256));
     REQUIRE(a.ok());

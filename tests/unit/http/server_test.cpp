@@ -498,7 +498,7 @@ TEST_CASE("server: stop closes every connection", "[server]") {
     CHECK(eventually([&] { return f.srv().stats().connections == 0; }));
 }
 
-TEST_CASE("server: start reports a port already in use; empty address listens on all interfaces", "[server]") {
+TEST_CASE("server: start reports a port already in use, empty address listens on all interfaces", "[server]") {
     server_fixture f;
     test::io_runner io(1);
     http::server_config cfg;

@@ -125,7 +125,7 @@ TEST_CASE("tls: old versions and non-AEAD or non-ECDHE ciphers are refused by th
     f.check_alive(&ok);
 }
 
-TEST_CASE("tls: plain-text bytes on the TLS port fail the handshake; the server goes on", "[tls]") {
+TEST_CASE("tls: plain-text bytes on the TLS port fail the handshake, the server goes on", "[tls]") {
     const auto pair = server_pair();
     server_fixture f(test_limits(), holder_for(pair));
     conn plain(f.port());

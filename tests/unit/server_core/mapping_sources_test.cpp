@@ -160,7 +160,7 @@ TEST_CASE("DynamicFile: missing file maps nothing, then loads when it appears", 
     CHECK(username(**src, role("Dyn")) == "dyn");
 }
 
-TEST_CASE("the chain follows --backend-mode order; unsupported backends fail at start-up", "[server][sources]") {
+TEST_CASE("the chain follows --backend-mode order, unsupported backends fail at start-up", "[server][sources]") {
     temp_dir dir;
     const auto file = dir.path / "dynamic.json";
     write(file, R"({"mapRoles":[{"rolearn":"arn:aws:iam::111122223333:role/Both","username":"from-dynamic"}]})");

@@ -65,7 +65,7 @@ TEST_CASE("the reference client's URL (SPEC-reference §1.1) passes unchanged", 
     CHECK(r->access_key_id == "ASIAR2TG44V6AS3ZZE7C");
 }
 
-TEST_CASE("a token presigned by our SigV4 signer passes; the target is its query", "[token]") {
+TEST_CASE("a token presigned by our SigV4 signer passes, the target is its query", "[token]") {
     for (const char* session : {"", "IQoJb3JpZ2luX2VjEJr//////////wEaCXVzLXdlc3QtMiJHMEUCIQD+abc="}) {
         sigv4::request req;
         req.query = {{"Action", "GetCallerIdentity"}, {"Version", "2011-06-15"}};
