@@ -155,6 +155,192 @@ def has_flag(args, name):
     return any(a == name or a.startswith(name + '=') for a in args)
 
 
+# ---- what the code has: flags, config keys and defaults, environment, metrics, reason codes ----
+
+def help_defaults(*subcommand):
+    """{flag: default as --help prints it (`--port INT=21362`), or None} of `stsauth [sub] --help`."""
+    p = run([STSAUTH, *subcommand, '--help'])
+    out = {}
+    for line in p.stdout.splitlines():
+        m = re.match(r'^  (?:-\w,)?(--[A-Za-z0-9][\w-]*)(?: [A-Z]+(?::\{[^}]*\})?(?:=(\S+))?)?', line)
+        if m:
+            out[m.group(1)] = m.group(2)
+    return out
+
+
+def source(*parts):
+    return read(os.path.join(REPO, *parts))
+
+
+def parsed_config_keys():
+    """{key path: field expression (e.g. 'sts.timeout') or None} of every key that
+    lib/config/server_config.cpp parses, read from its key tables (parse_root, parse_server)."""
+    text = source('lib', 'config', 'server_config.cpp')
+    root_fn = text[text.index('void parser::parse_root'):text.index('void parser::parse_server')]
+    server_fn = text[text.index('void parser::parse_server'):]
+    server_fn = server_fn[:server_fn.index('parse_map(n, "server", defs);')]
+
+    def tables(fn):
+        return dict(re.findall(r'const std::vector<key_def> (\w+) = \{(.*?)\};\n', fn, re.S))
+
+    def entries(body):
+        return re.findall(r'\{"([A-Za-z0-9-]+)",\s*([^\n]*)', body)
+
+    def field(handler):
+        m = re.match(r'(?:str|dur|integer|boolean|list)\((?:c|cfg_)\.([\w.]+)\)', handler)
+        return m.group(1) if m else None
+
+    keys = {}
+    for name, handler in entries(tables(root_fn)['defs']):
+        if name != 'server':
+            keys[name] = field(handler)
+    server_tables = tables(server_fn)
+    for name, handler in entries(server_tables['defs']):
+        nested = re.match(r'nested\((\w+)\)', handler)
+        if nested:
+            for sub, sub_handler in entries(server_tables[nested.group(1)]):
+                keys[f'server.{name}.{sub}'] = field(sub_handler)
+        else:
+            keys[f'server.{name}'] = field(handler)
+    return keys
+
+
+def struct_defaults():
+    """{struct name: {member: (type, initializer or None)}} from lib/config/server_config.hpp."""
+    text = source('lib', 'config', 'server_config.hpp')
+    out = {}
+    for name, body in re.findall(r'^struct (\w+) \{\n(.*?)^\};', text, re.S | re.M):
+        members = {}
+        for line in body.splitlines():
+            m = re.match(r'^    ([\w:<>, ]+?) (\w+)(?: = ([^;]+))?;', line)
+            if m and '(' not in m.group(1):
+                members[m.group(2)] = (m.group(1), m.group(3))
+        out[name] = members
+    return out
+
+
+def code_default(field, structs):
+    """The default of a server_config field ('sts.timeout'), normalised (see doc_default)."""
+    struct = 'server_config'
+    *path, last = field.split('.')
+    for member in path:
+        struct = structs[struct][member][0]
+    type_, init = structs[struct][last]
+    if init is None:
+        if type_ == 'std::string':
+            return ''
+        if type_.startswith('std::vector'):
+            return []
+        raise AssertionError(f'{field}: no default in server_config.hpp for type {type_}')
+    init = init.strip()
+    m = re.fullmatch(r'std::chrono::(seconds|milliseconds|minutes)\((\d+)\)', init)
+    if m:
+        return float(m.group(2)) * {'seconds': 1, 'milliseconds': 0.001, 'minutes': 60}[m.group(1)]
+    if init in ('true', 'false'):
+        return init == 'true'
+    if re.fullmatch(r"-?[\d']+", init):
+        return int(init.replace("'", ''))
+    if init.startswith('"'):
+        return json.loads(init)
+    if init.startswith('{'):
+        return re.findall(r'"([^"]*)"', init)
+    raise AssertionError(f'{field}: cannot read the default {init!r}')
+
+
+def doc_default(cell):
+    """The default a docs table cell states, normalised like code_default; None when it states
+    none in a comparable form (e.g. `—`)."""
+    m = re.search(r'`([^`]*)`', cell)
+    if m is None:
+        return '' if cell.strip().startswith('none') else None
+    v = m.group(1)
+    if v == '""':
+        return ''
+    if v.startswith('['):
+        return [x.strip() for x in v[1:-1].split(',') if x.strip()]
+    if v in ('true', 'false'):
+        return v == 'true'
+    if re.fullmatch(r'-?\d+', v):
+        return int(v)
+    if re.fullmatch(r'(\d+(?:\.\d+)?(?:h|ms|m|s))+', v):
+        return duration_seconds(v)
+    return v
+
+
+def doc_table_rows(text):
+    """[[cell, ...]] of every markdown table row, header and separator rows included."""
+    rows = []
+    for line in text.splitlines():
+        if line.startswith('|') and line.rstrip().endswith('|'):
+            rows.append([c.strip() for c in re.split(r'(?<!\\)\|', line.strip()[1:-1])])
+    return rows
+
+
+def markdown_sections(text, level='###'):
+    """{heading: body} for headings of exactly that level; a body ends at the next heading of
+    that level or a higher one."""
+    parts = re.split(r'^(#+) (.+)$', text, flags=re.M)
+    out = {}
+    for i in range(1, len(parts) - 2, 3):
+        if parts[i] == level:
+            body = ''
+            j = i
+            while True:
+                body += parts[j + 2]
+                j += 3
+                if j >= len(parts) or len(parts[j]) <= len(level):
+                    break
+                body += f'{parts[j]} {parts[j + 1]}'
+            out[parts[i + 1].strip()] = body
+    return out
+
+
+def flag_key_env_from_source():
+    """[(config key, flag, env var or None)] from apply_overrides in server_config.cpp."""
+    text = source('lib', 'config', 'server_config.cpp')
+    out = []
+    for m in re.finditer(r'set\(o\.\w+,\s*cfg\.[\w.]+,\s*"([\w.-]+)",\s*"(--[\w-]+)",\s*(nullptr|"(\w+)")\)', text):
+        out.append((m.group(1), m.group(2), m.group(4)))
+    return out
+
+
+def env_vars_from_source():
+    """Every environment variable lib/ and server/ read: env("X"), envname("X"), getenv("X"), and
+    every "AWS_…"/"KUBERNETES_…" string literal (variables read in loops or through tables)."""
+    names = set()
+    for top in ('lib', 'server'):
+        for dirpath, _, files in os.walk(os.path.join(REPO, top)):
+            for f in files:
+                if f.endswith(('.cpp', '.hpp')):
+                    t = read(os.path.join(dirpath, f))
+                    names.update(re.findall(r'\b(?:env|envname|get_env|getenv)\(\s*"([A-Z][A-Z0-9_]+)"', t))
+                    # names read in loops or through tables ({"AWS_SECURITY_TOKEN", "AWS_SESSION_TOKEN"})
+                    names.update(re.findall(r'"((?:AWS|KUBERNETES|SSL)_[A-Z0-9_]+)"', t))
+                    if 'set_default_verify_paths' in t:  # OpenSSL's system trust store
+                        names.update(('SSL_CERT_FILE', 'SSL_CERT_DIR'))
+    return names
+
+
+def metric_names_from_source():
+    text = source('lib', 'metrics', 'metrics.cpp')
+    names = set(re.findall(r'"(stsauth_[a-z_]+)"', text))
+    names |= {'aws_iam_authenticator_' + n for n in re.findall(r'ref\("([a-z_]+)"\)', text)}
+    process = source('lib', 'metrics', 'process.cpp')
+    names |= set(re.findall(r'"(process_[a-z_]+)"', process))
+    return names
+
+
+def reason_codes_from_source():
+    """Every reason code a review can be denied with (the sources Docs checks operations.md for)."""
+    codes = set(re.findall(r'^\| `([a-z_]+)` \|', source('lib', 'token', 'README.md'), re.M))
+    for f in os.listdir(os.path.join(REPO, 'lib', 'sts')):
+        if f.endswith('.cpp'):
+            codes |= set(re.findall(r'"(sts_[a-z_]+)"', source('lib', 'sts', f)))
+    codes |= set(re.findall(r'= "(ec2_[a-z_]+)";', source('lib', 'ec2', 'describe_instances.hpp')))
+    codes |= set(re.findall(r'deny\(std::move\(d\), "([a-z_0-9]+)"', source('lib', 'authn', 'authenticator.cpp')))
+    return codes
+
+
 # ---- manifests ---------------------------------------------------------------------------------
 
 def daemonset():
@@ -1177,6 +1363,162 @@ class Docs(unittest.TestCase):
         for name in names:
             with self.subTest(metric=name):
                 self.assertIn(name, text)
+
+
+    # ---- the other direction: what the documents name exists in the code, as documented ----
+
+    # Flags of other programs that configuration.md names (kube-apiserver, aws eks get-token).
+    FOREIGN_FLAGS = {'--authorization-config', '--cluster-name'}
+
+    def test_every_documented_flag_exists(self):
+        sections = markdown_sections(self.doc('configuration.md'))
+        by_section = {
+            'Global flags (any subcommand, before or after it)': [()],
+            '`stsauth server`': [(), ('server',)],
+            '`stsauth init`': [(), ('init',)],
+            '`stsauth token`': [(), ('token',)],
+            '`stsauth verify`': [(), ('verify',)],
+            '`stsauth add user|role`': [(), ('add',), ('add', 'user'), ('add', 'role')],
+            '`stsauth version`': [(), ('version',)],
+        }
+        self.assertEqual(set(by_section) - set(sections), set(), 'configuration.md lost a command section')
+        everything = set()
+        for subs in by_section.values():
+            for sub in subs:
+                everything |= set(help_flags(*sub))
+        checked = 0
+        for heading, body in sections.items():
+            known = set()
+            for sub in by_section.get(heading, [()]):
+                known |= set(help_flags(*sub))
+            if heading not in by_section:
+                known = everything  # other sections may mention any command's flag
+            for flag in re.findall(r'`(--?[A-Za-z][\w-]*)', body):
+                if flag in self.FOREIGN_FLAGS:
+                    continue
+                checked += 1
+                with self.subTest(section=heading, flag=flag):
+                    self.assertTrue(flag in known, f'{flag} is documented under "{heading}" but --help does not list it')
+        self.assertGreater(checked, 40)
+
+    def test_flag_tables_match_the_code(self):
+        """Each `stsauth server`/`init` flag row names the config key the code sets from that flag,
+        and the default --help prints; the global flags' env column is the variable the code reads."""
+        code = {flag: (key, env) for key, flag, env in flag_key_env_from_source()}
+        self.assertGreater(len(code), 15)
+        sections = markdown_sections(self.doc('configuration.md'))
+        rows = 0
+        for heading, sub in (('`stsauth server`', 'server'), ('`stsauth init`', 'init')):
+            defaults = help_defaults(sub)
+            for cells in doc_table_rows(sections[heading]):
+                m = re.match(r'`(--[\w-]+)', cells[0])
+                if not m or len(cells) < 3:
+                    continue
+                flag = m.group(1)
+                rows += 1
+                with self.subTest(command=sub, flag=flag):
+                    self.assertIn(flag, code, f'{flag}: apply_overrides does not set a config key from it')
+                    key = re.search(r'`([\w.-]+)`', cells[2]).group(1)
+                    self.assertEqual(key, code[flag][0], f'{flag} sets {code[flag][0]}, the table says {key}')
+                    want = doc_default(cells[1])
+                    got = defaults.get(flag)
+                    if got is not None and want is not None:
+                        self.assertEqual(doc_default(f'`{got}`'), want, f'{flag}: --help default {got}')
+        self.assertGreater(rows, 15)
+        for cells in doc_table_rows(sections['Global flags (any subcommand, before or after it)']):
+            flags = re.findall(r'`(--[\w-]+)', cells[0])
+            if not flags or len(cells) < 3:
+                continue
+            env = re.search(r'`([A-Z][A-Z0-9_]+)`', cells[2])
+            want = code.get(flags[0], (None, None))[1]
+            with self.subTest(flag=flags[0]):
+                self.assertEqual(env.group(1) if env else None, want)
+
+    def test_documented_keys_are_parsed_with_their_default(self):
+        text = self.doc('configuration.md')
+        keys = parsed_config_keys()
+        self.assertGreater(len(keys), 45)
+        # configuration.md -> parser
+        documented = set(re.findall(r'`(server\.[A-Za-z0-9.]+)`', text))
+        for key in sorted(documented):
+            with self.subTest(documented=key):
+                self.assertTrue(key in keys, f'{key} is documented but server_config.cpp does not parse it')
+        # parser -> configuration.md
+        for key in keys:
+            with self.subTest(parsed=key):
+                self.assertIn(f'`{key}`', text, f'{key} is parsed but not documented')
+        # defaults: every key row of the tables states the code's default
+        structs = struct_defaults()
+        compared = 0
+        for cells in doc_table_rows(text):
+            m = re.fullmatch(r'`([\w.-]+)`', cells[0])
+            if not m or m.group(1) not in keys or len(cells) < 2:
+                continue
+            key, field = m.group(1), keys[m.group(1)]
+            want = doc_default(cells[1])
+            if field is None or want is None:
+                continue
+            compared += 1
+            with self.subTest(default_of=key):
+                self.assertEqual(want, code_default(field, structs), f'{key}: configuration.md says {cells[1]}')
+        self.assertGreater(compared, 35)
+
+    def test_environment_variables(self):
+        text = self.doc('configuration.md')
+        table = markdown_sections(text, '##')['Environment variables']
+        read_by_code = env_vars_from_source()
+        self.assertGreater(len(read_by_code), 20)
+        for name in sorted(read_by_code):
+            with self.subTest(read_by_code=name):
+                self.assertTrue(f'`{name}`' in table, f'{name} is read by the code but not in the environment table')
+        for cells in doc_table_rows(table):
+            for name in re.findall(r'`([A-Z][A-Z0-9_]+)`', cells[0]):
+                with self.subTest(documented=name):
+                    self.assertTrue(name in read_by_code, f'{name} is documented but nothing reads it')
+
+    def documents(self):
+        """(name, text) of the documents and deploy files that name metrics."""
+        out = [(f'docs/{n}', self.doc(n)) for n in ('operations.md', 'security.md', 'migration.md',
+                                                     'architecture.md', 'configuration.md')]
+        for dirpath, _, files in os.walk(deploy_path()):
+            for f in files:
+                out.append((os.path.relpath(os.path.join(dirpath, f), REPO), read(os.path.join(dirpath, f))))
+        return out
+
+    def test_every_documented_metric_exists(self):
+        names = metric_names_from_source()
+        seen = 0
+        for where, text in self.documents():
+            for name in set(re.findall(r'\b((?:stsauth|aws_iam_authenticator|process)_[a-z_]+[a-z])\b', text)):
+                base = re.sub(r'_(bucket|count|sum)$', '', name)
+                seen += 1
+                with self.subTest(file=where, metric=name):
+                    self.assertTrue(base in names or name in names, f'{where} names a metric the code lacks')
+        self.assertGreater(seen, 25)
+
+    def test_every_documented_reason_code_exists(self):
+        """Each code in operations.md's reason sections is a string the code produces."""
+        text = self.doc('operations.md')
+        section = text[text.index('## Reason codes'):]
+        literals = set()
+        for top in ('lib', 'server'):
+            for dirpath, _, files in os.walk(os.path.join(REPO, top)):
+                for f in files:
+                    if f.endswith(('.cpp', '.hpp')):
+                        literals |= set(re.findall(r'"([a-z][a-z0-9_]*)"', read(os.path.join(dirpath, f))))
+        self.assertTrue(reason_codes_from_source() <= literals | {'ok'})
+        codes = set()
+        for cells in doc_table_rows(section):
+            codes |= set(re.findall(r'`([a-z][a-z0-9_]*)`', cells[0]))
+        # the prose lists: unusable identities and malformed TokenReviews
+        for para in re.findall(r'\n\n(`[a-z_]+`(?:, `[a-z_]+`)+[^\n]*(?:\n[^\n]+)*)', section):
+            codes |= set(re.findall(r'`([a-z][a-z0-9_]*)`', para))
+        codes |= set(re.findall(r'`([a-z][a-z0-9_]*)`', section[section.index('### Malformed requests'):]))
+        codes -= {'reason', 'detail'}
+        self.assertGreater(len(codes), 70)
+        for code in sorted(codes):
+            with self.subTest(code=code):
+                self.assertTrue(code in literals, f'operations.md documents reason {code}, which no code produces')
 
 
 def main():
