@@ -53,15 +53,29 @@ status write_file_atomically(const fs::path& path, std::string_view text, fs::pe
     return ok_status();
 }
 
-void log_reload(const reload_event& ev, metrics::stsauth_metrics& own) {
-    if (ev.ok) {
+void log_reload(const reload_event& ev, metrics::reference_metrics& ref, metrics::stsauth_metrics& own) {
+    if (ev.backend == dynamic_backend_mode_source) {
+        if (ev.ok) spdlog::info("backend mode file loaded: {}", ev.detail);
+        else if (ev.rejected) spdlog::error("backend mode file refused: {}", ev.detail);
+        else spdlog::error("backend mode file not loaded: {}", ev.detail);
+    } else if (ev.ok) {
         spdlog::info("mappings loaded backend={} {}", ev.backend, ev.detail);
-        own.config_reloads.with({ev.backend, metrics::reload_result_label::success}).inc();
     } else {
         spdlog::error("mappings not reloaded, keeping the last good ones backend={} error={}", ev.backend, ev.detail);
-        own.config_reloads.with({ev.backend, metrics::reload_result_label::invalid}).inc();
     }
+    const auto result = ev.ok ? metrics::reload_result_label::success
+                        : ev.rejected ? metrics::reload_result_label::rejected
+                                      : metrics::reload_result_label::invalid;
+    own.config_reloads.with({ev.backend, result}).inc();
+    if (!ev.ok && ev.backend == "DynamicFile") ref.dynamicfile_failures.inc();
+    if (ev.e2e_latency_seconds) ref.dynamic_e2e_latency.with({ev.e2e_type}).observe(*ev.e2e_latency_seconds);
     for (const auto& w : ev.warnings) spdlog::warn("mapping warning backend={} {}", ev.backend, w);
+}
+
+void set_dynamic_gauges(const authn::mapping_chain& chain, metrics::reference_metrics& ref) {
+    const auto g = dynamic_gauges_of(chain);
+    ref.dynamic_file_enabled.set(g.enabled ? 1 : 0);
+    ref.dynamic_file_only.set(g.only ? 1 : 0);
 }
 
 result<http::pem_pair> certificate_for(const config::server_config& cfg) {
@@ -139,7 +153,8 @@ int run_server(const config::server_config& cfg, const std::string& config_path)
     metrics::stsauth_metrics own(registry, STSAUTH_VERSION);
     metrics::register_process_metrics(registry);
 
-    for (const auto& ev : (*sources)->reload(true)) log_reload(ev, own);
+    for (const auto& ev : (*sources)->reload(true)) log_reload(ev, ref, own);
+    set_dynamic_gauges(*(*sources)->chain(), ref);
 
     const unsigned threads = std::max(1u, std::thread::hardware_concurrency());
     asio::io_context ioc(static_cast<int>(threads));
@@ -215,7 +230,8 @@ int run_server(const config::server_config& cfg, const std::string& config_path)
 
     // Reload files that changed, once a second; everything on SIGHUP.
     auto reload_all = [&](bool force) {
-        for (const auto& ev : src.reload(force)) log_reload(ev, own);
+        for (const auto& ev : src.reload(force)) log_reload(ev, ref, own);
+        set_dynamic_gauges(*src.chain(), ref);
         auto tls_reload = (*tls)->reload_if_changed();
         if (!tls_reload) {
             spdlog::error("TLS certificate or key not reloaded, keeping the current ones: {}", tls_reload.err().message);

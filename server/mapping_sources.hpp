@@ -4,36 +4,69 @@
 /// backend, each watched on disk and hot-reloaded (parse -> validate -> swap); a file that fails
 /// keeps that backend's last good mappings. The chain handed to the authenticator is an
 /// immutable snapshot rebuilt whenever a backend changes.
+///
+/// With `server.dynamicBackendModePath` (part B §5.5) the chain's backends follow that JSON file
+/// (`{"backendMode": "DynamicFile MountedFile", ...}`, space-separated, duplicates allowed): each
+/// backend is built from the start-up configuration; a name stsauth does not know or cannot build
+/// (CRD, settings missing, first load failing) keeps the current chain and says why (stricter
+/// than the reference, which builds whatever it can). Deleting the file goes back to
+/// `--backend-mode`.
 
 #include "authn/authenticator.hpp"
 #include "common/result.hpp"
 #include "config/reload.hpp"
 #include "config/server_config.hpp"
 
+#include <atomic>
+#include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
 namespace stsauth::server {
 
+/// Source name of the backend-mode file in events, logs and the config_reloads metric.
+inline constexpr std::string_view dynamic_backend_mode_source = "dynamic_backend_mode";
+
 /// What one reload attempt did, for logs and metrics.
 struct reload_event {
-    std::string backend;
+    std::string backend;   ///< backend name, or dynamic_backend_mode_source
     bool ok = true;
-    std::string detail;  ///< error message, or a summary of what was loaded
+    bool rejected = false;  ///< (with !ok) the file was valid but what it asks for was refused
+    std::string detail;     ///< error message, or a summary of what was loaded
     std::vector<std::string> warnings;
+    /// `dynamic_e2e_latency_seconds` observation (DynamicFile and the backend-mode file, every
+    /// successful load after the first): now - LastUpdatedDateTime.
+    std::optional<double> e2e_latency_seconds;
+    std::string e2e_type;  ///< `dynamic_file` or `dynamic_backend_mode` when e2e_latency_seconds is set
 };
+
+/// `dynamic_file_enabled` / `dynamic_file_only` of a chain: the chain contains DynamicFile / is
+/// exactly DynamicFile. They follow the chain served now (the reference sets them to 1 on a
+/// backend-mode switch and never back to 0; an operator reading a gauge wants the current state).
+struct dynamic_file_gauges {
+    bool enabled = false;
+    bool only = false;
+};
+dynamic_file_gauges dynamic_gauges_of(const authn::mapping_chain& chain);
 
 class mapping_sources {
 public:
+    using clock_fn = std::function<std::chrono::system_clock::time_point()>;
+
     /// `config_path` is the server config file (empty: the embedded default, never reloaded).
     /// Fails for backends stsauth cannot serve from files yet (CRD) or missing settings.
-    static result<std::unique_ptr<mapping_sources>> create(const config::server_config& cfg, std::string config_path);
+    /// `clock` (default: the system clock) dates the e2e latency observations.
+    static result<std::unique_ptr<mapping_sources>> create(const config::server_config& cfg, std::string config_path,
+                                                           clock_fn clock = {});
 
     /// Reloads backends whose files changed (all of them with `force`, e.g. on SIGHUP) and
-    /// returns what happened. The first call loads everything.
+    /// returns what happened. The first call loads everything. Reloads are serialised; readers
+    /// (chain(), ready()) never wait for one.
     std::vector<reload_event> reload(bool force);
 
     ~mapping_sources();
@@ -41,15 +74,27 @@ public:
     mapping_sources& operator=(const mapping_sources&) = delete;
 
     std::shared_ptr<const authn::mapping_chain> chain() const { return chain_.load(); }
-    /// Every backend has loaded successfully at least once.
+    /// Every backend of the current chain has loaded successfully at least once.
     bool ready() const;
 
 private:
     struct backend;
-    mapping_sources() = default;
+    struct mode_file;
+    mapping_sources();
+    result<std::unique_ptr<backend>> make_backend(config::backend_mode mode) const;
+    void load_backend(backend& b, reload_event& ev);
+    void reload_mode_file(bool force, std::vector<reload_event>& events, bool& rebuild);
+    std::optional<std::string> switch_to(const std::vector<config::backend_mode>& modes,
+                                         std::vector<reload_event>& events);
     void rebuild_chain();
 
-    std::vector<std::unique_ptr<backend>> backends_;
+    config::server_config cfg_;  ///< the start-up configuration (backends are built from it)
+    std::string config_path_;
+    clock_fn clock_;
+    std::map<config::backend_mode, std::unique_ptr<backend>> pool_;  ///< every backend built so far
+    std::vector<config::backend_mode> startup_modes_;
+    std::vector<config::backend_mode> active_;  ///< the current chain, in order (duplicates allowed)
+    std::unique_ptr<mode_file> mode_file_;
     mapping::feature_flags flags_;
     config::snapshot_store<authn::mapping_chain> chain_;
     mutable std::mutex mu_;  ///< serialises reloads

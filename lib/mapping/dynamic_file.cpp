@@ -6,6 +6,8 @@
 #include <nlohmann/json.hpp>
 
 #include <array>
+#include <charconv>
+#include <cstdint>
 
 namespace stsauth::mapping {
 namespace {
@@ -130,6 +132,51 @@ result<loaded_dynamic_file> load_dynamic_file(std::string_view json_text, bool u
     if (!loaded) return loaded.err();
     out.loaded = std::move(*loaded);
     return out;
+}
+
+result<backend_mode_file> load_backend_mode_file(std::string_view json_text) {
+    json root;
+    try {
+        root = json::parse(json_text);
+    } catch (const json::parse_error& e) {
+        return make_error("bad_json",
+                          fmt::format("backend-mode file is not valid JSON (syntax error at byte {})", e.byte));
+    } catch (const json::exception&) {
+        return make_error("bad_json", "backend-mode file is not valid JSON (a value is out of range)");
+    }
+    if (!root.is_object()) return make_error("bad_json", "backend-mode file: expected a JSON object");
+    auto top = pick<3>(root, "backend-mode file", {"Version", "LastUpdatedDateTime", "backendMode"});
+    if (!top) return top.err();
+    backend_mode_file out;
+    std::string modes;
+    if (auto st = get_string((*top)[0], "Version", out.version); !st) return st.err();
+    if (auto st = get_string((*top)[1], "LastUpdatedDateTime", out.last_updated_date_time); !st) return st.err();
+    if (auto st = get_string((*top)[2], "backendMode", modes); !st) return st.err();
+    std::size_t pos = 0;
+    while (pos < modes.size()) {
+        const auto end = modes.find(' ', pos);
+        const auto item = modes.substr(pos, end == std::string::npos ? std::string::npos : end - pos);
+        if (!item.empty()) out.modes.push_back(item);
+        if (end == std::string::npos) break;
+        pos = end + 1;
+    }
+    return out;
+}
+
+result<double> e2e_latency_seconds(std::string_view last_updated_date_time,
+                                   std::chrono::system_clock::time_point now) {
+    std::int64_t seconds = 0;
+    const auto* first = last_updated_date_time.data();
+    const auto* last = first + last_updated_date_time.size();
+    const auto [ptr, ec] = std::from_chars(first, last, seconds);
+    if (last_updated_date_time.empty() || ec != std::errc() || ptr != last || seconds < 0)
+        return make_error("bad_timestamp", "LastUpdatedDateTime is not a unix time in seconds");
+    const auto now_s = std::chrono::duration<double>(now.time_since_epoch()).count();
+    const auto latency = now_s - static_cast<double>(seconds);
+    if (latency < 0)
+        return make_error("future_timestamp",
+                          fmt::format("LastUpdatedDateTime is {:.0f} s in the future", -latency));
+    return latency;
 }
 
 }  // namespace stsauth::mapping

@@ -612,6 +612,60 @@ class ReloadTests(unittest.TestCase):
         self.assertIsNone(self.server.proc.poll(), "SIGHUP must not stop the server")
 
 
+class BackendModeFileTests(unittest.TestCase):
+    """server.dynamicBackendModePath (part B §5.5): the file switches which backend answers."""
+
+    def test_switching_the_mode_file_changes_which_backend_answers(self):
+        fake = FakeSts(CERT, WORKDIR).start()
+        self.addCleanup(fake.stop)
+        workdir = tempfile.mkdtemp(prefix="backend-mode-", dir=WORKDIR)
+        aws_auth = os.path.join(workdir, "aws-auth.yaml")
+        write_atomically(aws_auth, "kind: ConfigMap\ndata:\n  mapRoles: |\n"
+                                   "    - rolearn: arn:aws:iam::111122223333:role/Admin\n"
+                                   "      username: \"cm:{{SessionName}}\"\n      groups: [cm]\n")
+        mode_path = os.path.join(workdir, "backend-mode.json")
+        extra = f"  awsAuthFile: {aws_auth}\n  dynamicBackendModePath: {mode_path}\n"
+        health_port = harness.free_port()
+        server = Server(WORKDIR, server_config(health_port, extra_server=extra), fake=fake, verbosity="info").start()
+        self.addCleanup(server.stop_and_check)
+        alice = CREDS[ADMIN_ARN]
+        token = presign(alice)
+
+        def reply():
+            resp = server.review(token)
+            self.assertEqual(resp.status, 200, resp)
+            return resp.json()
+
+        def gauge(name):
+            return metric(server.metrics(), "aws_iam_authenticator_" + name)
+
+        self.assertEqual(reply(), expected_authenticated(alice, "admin:alice", ["system:masters"]))
+        self.assertEqual((gauge("dynamic_file_enabled"), gauge("dynamic_file_only")), (0, 0))
+
+        now = int(time.time())
+        write_atomically(mode_path, json.dumps({"LastUpdatedDateTime": str(now), "Version": "1",
+                                                "backendMode": "EKSConfigMap MountedFile"}))
+        cm = expected_authenticated(alice, "cm:alice", ["cm"])
+        wait_until(lambda: reply() == cm, 5, what="the EKSConfigMap backend to answer")
+        self.assertIn("backend mode file loaded: backend chain EKSConfigMap MountedFile (was MountedFile)",
+                      server.log())
+
+        # A mode stsauth cannot build is refused; the chain stays.
+        write_atomically(mode_path, json.dumps({"LastUpdatedDateTime": str(now), "backendMode": "CRD"}))
+        wait_until(lambda: metric(server.metrics(), "stsauth_config_reload_total", source="dynamic_backend_mode",
+                                  result="rejected") == 1, 5, what="the refusal of CRD")
+        self.assertEqual(reply(), cm)
+        samples = server.metrics()
+        self.assertEqual(metric(samples, "aws_iam_authenticator_dynamic_e2e_latency_seconds_count",
+                                type="dynamic_backend_mode"), 1)  # the second load of the file
+
+        # Deleted: back to --backend-mode.
+        os.unlink(mode_path)
+        admin = expected_authenticated(alice, "admin:alice", ["system:masters"])
+        wait_until(lambda: reply() == admin, 5, what="MountedFile to answer again")
+        self.assertEqual(fake.stats()["total"], 1, "the identity cache holds STS's answer across switches")
+
+
 class StartupTests(unittest.TestCase):
     """The generated webhook kubeconfig; the reference's example config."""
 
@@ -749,7 +803,7 @@ class Ec2NodeTests(unittest.TestCase):
 PARTS = {
     "reviews": [ReviewTests],
     "faults": [StsFailureTests, DrainTests],
-    "reload": [ReloadTests, StartupTests, Ec2NodeTests],
+    "reload": [ReloadTests, BackendModeFileTests, StartupTests, Ec2NodeTests],
 }
 
 

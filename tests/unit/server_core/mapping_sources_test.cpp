@@ -181,3 +181,226 @@ TEST_CASE("the chain follows --backend-mode order, unsupported backends fail at 
     REQUIRE_FALSE(no_file.ok());
     CHECK(no_file.code() == "missing_aws_auth_file");
 }
+
+// ---- server.dynamicBackendModePath (part B §5.5) and the e2e latency (§5.4) -------------------
+
+namespace {
+
+struct fake_clock {
+    std::chrono::system_clock::time_point now = std::chrono::system_clock::time_point(std::chrono::seconds(1'800'000'000));
+    server::mapping_sources::clock_fn fn() {
+        return [this] { return now; };
+    }
+};
+
+std::string chain_names(const server::mapping_sources& src) {
+    std::string out;
+    for (const auto& b : src.chain()->backends) out += (out.empty() ? "" : " ") + b.name;
+    return out;
+}
+
+std::string mode_file(const std::string& modes, const std::string& updated = "1799999990") {
+    return R"({"LastUpdatedDateTime":")" + updated + R"(","Version":"1","backendMode":")" + modes + R"("})";
+}
+
+const server::reload_event* find_event(const std::vector<server::reload_event>& events, const std::string& backend) {
+    for (const auto& e : events)
+        if (e.backend == backend) return &e;
+    return nullptr;
+}
+
+struct dynamic_setup {
+    temp_dir dir;
+    fs::path dynamic = dir.path / "dynamic.json";
+    fs::path modes = dir.path / "backend-mode.json";
+    fake_clock clock;
+
+    std::string yaml(const std::string& extra = "") const {
+        return "clusterID: c\nserver:\n  backendMode: [DynamicFile, MountedFile]\n  dynamicfilepath: " +
+               dynamic.string() + "\n  dynamicBackendModePath: " + modes.string() + "\n" + extra +
+               "  mapRoles:\n  - rolearn: arn:aws:iam::111122223333:role/Both\n    username: from-file\n";
+    }
+    void write_dynamic(const std::string& user, const std::string& updated = "1799999990") {
+        write(dynamic, R"({"Version":"1","LastUpdatedDateTime":")" + updated +
+                           R"(","mapRoles":[{"rolearn":"arn:aws:iam::111122223333:role/Both","username":")" + user +
+                           R"("}]})");
+    }
+};
+
+}  // namespace
+
+TEST_CASE("backend-mode file: switches the chain, refuses what it cannot build, reverts on deletion",
+          "[server][sources][backend-mode]") {
+    dynamic_setup s;
+    s.write_dynamic("from-dynamic");
+    auto src = server::mapping_sources::create(config_for(s.yaml()), "", s.clock.fn());
+    REQUIRE(src.ok());
+    auto& m = **src;
+    auto events = m.reload(false);
+    CHECK(find_event(events, "dynamic_backend_mode") == nullptr);  // no file: nothing to say
+    CHECK(chain_names(m) == "DynamicFile MountedFile");
+    CHECK(username(m, role("Both")) == "from-dynamic");
+    CHECK(m.ready());
+
+    // Only MountedFile: the file mapping answers.
+    write(s.modes, mode_file("MountedFile"));
+    events = m.reload(false);
+    const auto* ev = find_event(events, "dynamic_backend_mode");
+    REQUIRE(ev != nullptr);
+    CHECK(ev->ok);
+    CHECK(ev->detail == "backend chain MountedFile (was DynamicFile MountedFile)");
+    CHECK_FALSE(ev->e2e_latency_seconds);  // the first load of the file is not observed
+    CHECK(chain_names(m) == "MountedFile");
+    CHECK(username(m, role("Both")) == "from-file");
+
+    // Reversed order, duplicates allowed (as the reference), extra blanks ignored.
+    s.clock.now += std::chrono::seconds(3);
+    write(s.modes, mode_file("MountedFile  DynamicFile MountedFile"));
+    events = m.reload(false);
+    ev = find_event(events, "dynamic_backend_mode");
+    REQUIRE(ev != nullptr);
+    CHECK(ev->ok);
+    CHECK(chain_names(m) == "MountedFile DynamicFile MountedFile");
+    CHECK(username(m, role("Both")) == "from-file");
+    REQUIRE(ev->e2e_latency_seconds);
+    CHECK(*ev->e2e_latency_seconds == Approx(13.0));  // 1800000003 - 1799999990
+    CHECK(ev->e2e_type == "dynamic_backend_mode");
+
+    // An unknown name, a backend without its settings, CRD, an empty list, bad JSON: refused,
+    // the chain stays.
+    for (const auto& [text, why] : std::vector<std::pair<std::string, std::string>>{
+             {mode_file("DynamicFile Bogus"), "backend mode \"Bogus\" is not a valid mode"},
+             {mode_file("EKSConfigMap"), "backend EKSConfigMap needs server.awsAuthFile"},
+             {mode_file("CRD"), "backend CRD"},
+             {mode_file("  "), "backendMode names no backend"},
+             {"{\"backendMode\": 7}", "backendMode: expected a string"},
+             {"not json", "not valid JSON"}}) {
+        INFO(text);
+        write(s.modes, text);
+        events = m.reload(false);
+        ev = find_event(events, "dynamic_backend_mode");
+        REQUIRE(ev != nullptr);
+        CHECK_FALSE(ev->ok);
+        CHECK(ev->detail.find(why) != std::string::npos);
+        CHECK(ev->detail.find("keeping backend chain MountedFile DynamicFile MountedFile") != std::string::npos);
+        CHECK(chain_names(m) == "MountedFile DynamicFile MountedFile");
+    }
+    CHECK(m.ready());
+
+    // Deleted: back to --backend-mode.
+    fs::remove(s.modes);
+    events = m.reload(false);
+    ev = find_event(events, "dynamic_backend_mode");
+    REQUIRE(ev != nullptr);
+    CHECK(ev->ok);
+    CHECK(ev->detail.find("removed; back to --backend-mode: DynamicFile MountedFile") != std::string::npos);
+    CHECK(chain_names(m) == "DynamicFile MountedFile");
+    CHECK(username(m, role("Both")) == "from-dynamic");
+}
+
+TEST_CASE("backend-mode file: a backend outside --backend-mode is built from the start-up config and loaded",
+          "[server][sources][backend-mode]") {
+    dynamic_setup s;
+    const auto manifest = s.dir.path / "aws-auth.yaml";
+    write(manifest, "kind: ConfigMap\ndata:\n  mapRoles: |\n    - rolearn: arn:aws:iam::111122223333:role/Both\n"
+                    "      username: from-aws-auth\n");
+    write(s.modes, mode_file("EKSConfigMap MountedFile"));
+    auto src = server::mapping_sources::create(config_for(s.yaml("  awsAuthFile: " + manifest.string() + "\n")), "",
+                                               s.clock.fn());
+    REQUIRE(src.ok());
+    auto events = (*src)->reload(false);
+    const auto* ev = find_event(events, "dynamic_backend_mode");
+    REQUIRE(ev != nullptr);
+    CHECK(ev->ok);
+    REQUIRE(find_event(events, "EKSConfigMap") != nullptr);
+    CHECK(find_event(events, "EKSConfigMap")->ok);
+    CHECK(chain_names(**src) == "EKSConfigMap MountedFile");
+    CHECK(username(**src, role("Both")) == "from-aws-auth");
+    CHECK((*src)->ready());
+
+    // Its file is watched while it is in the chain.
+    write(manifest, "kind: ConfigMap\ndata:\n  mapRoles: |\n    - rolearn: arn:aws:iam::111122223333:role/Both\n"
+                    "      username: aws-auth-2\n");
+    events = (*src)->reload(false);
+    REQUIRE(find_event(events, "EKSConfigMap") != nullptr);
+    CHECK(username(**src, role("Both")) == "aws-auth-2");
+
+    // A backend whose first load fails is not switched to.
+    write(manifest, "kind: ConfigMap\ndata:\n  mapRoles: |\n    - rolearn: [broken\n");
+    auto broken = server::mapping_sources::create(config_for(s.yaml("  awsAuthFile: " + manifest.string() + "\n")),
+                                                  "", s.clock.fn());
+    REQUIRE(broken.ok());
+    events = (*broken)->reload(false);
+    ev = find_event(events, "dynamic_backend_mode");
+    REQUIRE(ev != nullptr);
+    CHECK_FALSE(ev->ok);
+    CHECK(ev->rejected);
+    CHECK(ev->detail.find("backend EKSConfigMap cannot load") != std::string::npos);
+    CHECK(chain_names(**broken) == "DynamicFile MountedFile");
+}
+
+TEST_CASE("dynamic_file_enabled and dynamic_file_only follow the chain", "[server][sources][backend-mode]") {
+    dynamic_setup s;
+    auto src = server::mapping_sources::create(config_for(s.yaml()), "", s.clock.fn());
+    REQUIRE(src.ok());
+    (*src)->reload(false);
+    auto g = server::dynamic_gauges_of(*(*src)->chain());
+    CHECK(g.enabled);
+    CHECK_FALSE(g.only);
+
+    write(s.modes, mode_file("DynamicFile"));
+    (*src)->reload(false);
+    g = server::dynamic_gauges_of(*(*src)->chain());
+    CHECK(g.enabled);
+    CHECK(g.only);
+
+    write(s.modes, mode_file("MountedFile"));
+    (*src)->reload(false);
+    g = server::dynamic_gauges_of(*(*src)->chain());
+    CHECK_FALSE(g.enabled);  // back to 0, unlike the reference
+    CHECK_FALSE(g.only);
+
+    auto plain = server::mapping_sources::create(config_for("clusterID: c\n"), "");
+    REQUIRE(plain.ok());
+    (*plain)->reload(false);
+    g = server::dynamic_gauges_of(*(*plain)->chain());
+    CHECK_FALSE(g.enabled);
+    CHECK_FALSE(g.only);
+}
+
+TEST_CASE("DynamicFile loads after the first observe now - LastUpdatedDateTime", "[server][sources][backend-mode]") {
+    dynamic_setup s;
+    auto src = server::mapping_sources::create(config_for(s.yaml()), "", s.clock.fn());
+    REQUIRE(src.ok());
+    auto& m = **src;
+    auto events = m.reload(false);  // no file yet: not a load of the file
+    REQUIRE(find_event(events, "DynamicFile") != nullptr);
+    CHECK_FALSE(find_event(events, "DynamicFile")->e2e_latency_seconds);
+
+    s.write_dynamic("one");
+    events = m.reload(false);  // the first load of the file
+    REQUIRE(find_event(events, "DynamicFile") != nullptr);
+    CHECK_FALSE(find_event(events, "DynamicFile")->e2e_latency_seconds);
+
+    s.write_dynamic("two", "1799999995");
+    events = m.reload(false);
+    const auto* ev = find_event(events, "DynamicFile");
+    REQUIRE(ev != nullptr);
+    REQUIRE(ev->e2e_latency_seconds);
+    CHECK(*ev->e2e_latency_seconds == Approx(5.0));
+    CHECK(ev->e2e_type == "dynamic_file");
+    CHECK(username(m, role("Both")) == "two");
+
+    for (const auto& [stamp, why] : std::vector<std::pair<std::string, std::string>>{
+             {"1800000100", "in the future"}, {"yesterday", "not a unix time"}, {"", "not a unix time"}}) {
+        INFO(stamp);
+        s.write_dynamic("three-" + std::to_string(stamp.size()), stamp);
+        events = m.reload(false);
+        ev = find_event(events, "DynamicFile");
+        REQUIRE(ev != nullptr);
+        CHECK(ev->ok);  // the mappings load all the same
+        CHECK_FALSE(ev->e2e_latency_seconds);
+        REQUIRE(ev->warnings.size() == 1);
+        CHECK(ev->warnings[0].find(why) != std::string::npos);
+    }
+}
