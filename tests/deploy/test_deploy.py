@@ -359,6 +359,17 @@ def aws_auth_example():
     return load_one(deploy_path('kubernetes', 'examples', 'aws-auth.yaml'), 'ConfigMap')
 
 
+def prometheus_rule():
+    return load_one(deploy_path('kubernetes', 'monitoring', 'prometheusrule.yaml'), 'PrometheusRule')
+
+
+def quantity_mib(q):
+    m = re.fullmatch(r'(\d+)(Mi|Gi)', q)
+    if m is None:
+        raise AssertionError(f'memory quantity {q!r}: expected Mi or Gi')
+    return int(m.group(1)) * (1024 if m.group(2) == 'Gi' else 1)
+
+
 def container(pod_spec, name='stsauth'):
     for c in pod_spec['containers']:
         if c['name'] == name:
@@ -762,6 +773,56 @@ class Manifests(unittest.TestCase):
                     if d['kind'] == 'ConfigMap':
                         self.assertEqual(d['metadata']['name'], 'stsauth', 'no hash suffix: hot reload')
         self.assertGreaterEqual(found, 2)
+
+    def test_resources_agree_everywhere(self):
+        """The DaemonSet, the static pod, the systemd unit and the memory alert use one sizing."""
+        ds = container(daemonset()['spec']['template']['spec'])['resources']
+        self.assertEqual(container(static_pod()['spec'])['resources'], ds)
+        self.assertNotIn('cpu', ds.get('limits', {}), 'no CPU limit: throttling turns into apiserver timeouts')
+        limit = ds['limits']['memory']
+        m = re.fullmatch(r'(\d+)Mi', limit)
+        self.assertTrue(m, f'memory limit {limit}: expected Mi')
+        limit_mib = int(m.group(1))
+        self.assertLessEqual(quantity_mib(ds['requests']['memory']), limit_mib)
+        unit = systemd_unit(deploy_path('systemd', 'stsauth.service'))
+        self.assertEqual(unit_values(unit, 'Service', 'MemoryMax'), [f'{limit_mib}M'])
+        rules = {r['alert']: r for g in prometheus_rule()['spec']['groups'] for r in g['rules']}
+        self.assertIn(f'0.8 * {limit_mib} * 1024 * 1024', rules['StsauthNearMemoryLimit']['expr'])
+
+    def test_prometheus_rule(self):
+        rule = prometheus_rule()
+        self.assertEqual(rule['apiVersion'], 'monitoring.coreos.com/v1')
+        ops = read(os.path.join(REPO, 'docs', 'operations.md'))
+        headings = set(re.findall(r'^#### (\w+)$', ops, re.M))
+        names = []
+        for group in rule['spec']['groups']:
+            self.assertTrue(group['name'])
+            for r in group['rules']:
+                names.append(r['alert'])
+                with self.subTest(alert=r['alert']):
+                    self.assertEqual(set(r) - {'alert', 'expr', 'for', 'labels', 'annotations'}, set())
+                    self.assertIn(r['labels']['severity'], ('critical', 'warning', 'info'))
+                    self.assertTrue(r['annotations']['summary'])
+                    if 'for' in r:
+                        duration_seconds(r['for'])
+                    expr = r['expr']
+                    self.assertEqual(expr.count('('), expr.count(')'))
+                    self.assertEqual(expr.count('{'), expr.count('}'))
+                    for selector in re.findall(r'\b((?:stsauth|aws_iam_authenticator|process)_\w+)\{([^}]*)\}', expr):
+                        self.assertIn('job="stsauth"', selector[1], f'{selector[0]}: select the stsauth job')
+                    self.assertEqual(r['annotations']['runbook'], 'docs/operations.md#' + r['alert'].lower())
+                    self.assertIn(r['alert'], headings, 'operations.md needs a "#### <alert>" section')
+        self.assertEqual(len(names), len(set(names)))
+        self.assertEqual(set(names), headings, 'operations.md documents exactly the shipped alerts')
+        promtool = shutil.which('promtool')
+        if not promtool:
+            note('promtool not found: PromQL not parsed')
+            return
+        with tempfile.NamedTemporaryFile('w', suffix='.yaml') as f:
+            yaml.safe_dump(rule['spec'], f)
+            f.flush()
+            p = run([promtool, 'check', 'rules', f.name])
+            self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
 
 
 class CommandLines(unittest.TestCase):
