@@ -1168,29 +1168,25 @@ class ClientKubeconfigs(unittest.TestCase):
         self.assertEqual(url.hostname, f'sts.{flag_value(ex["args"], "--region")}.amazonaws.com')
         return token
 
+    def plugins(self, command):
+        """(path, exec entry) of each client kubeconfig whose plugin is `command`; at least one."""
+        found = [(path, ex) for path in self.kubeconfigs()
+                 for ex in [self.exec_entry(load_one(path))] if ex['command'] == command]
+        self.assertGreaterEqual(len(found), 1, f'no client kubeconfig runs {command}')
+        return found
+
     def test_stsauth_token_plugin(self):
         kubeconfig = self.start_server()
-        seen = 0
-        for path in self.kubeconfigs():
-            ex = self.exec_entry(load_one(path))
-            if ex['command'] != 'stsauth':
-                continue
-            seen += 1
+        for path, ex in self.plugins('stsauth'):
             with self.subTest(file=os.path.basename(path)):
                 check_command_line(self, ex['args'], path, ('token',))
                 ids = [flag_value(ex['args'], f) for f in ('--cluster-id', '-i') if flag_value(ex['args'], f)]
                 self.assertEqual(ids, [self.cluster_id], 'the token must be bound to the server clusterID')
                 self.review(kubeconfig, self.run_plugin(ex, STSAUTH))
-        self.assertGreaterEqual(seen, 1)
 
     def test_aws_eks_get_token_plugin(self):
         kubeconfig = None
-        seen = 0
-        for path in self.kubeconfigs():
-            ex = self.exec_entry(load_one(path))
-            if ex['command'] != 'aws':
-                continue
-            seen += 1
+        for path, ex in self.plugins('aws'):
             with self.subTest(file=os.path.basename(path)):
                 self.assertEqual(ex['args'][:2], ['eks', 'get-token'])
                 self.assertEqual(flag_value(ex['args'], '--cluster-name'), self.cluster_id)
@@ -1201,7 +1197,6 @@ class ClientKubeconfigs(unittest.TestCase):
                 token = self.run_plugin(ex, aws)
                 kubeconfig = kubeconfig or self.start_server()
                 self.review(kubeconfig, token)
-        self.assertGreaterEqual(seen, 1)
 
 
 class Dockerfile(unittest.TestCase):
