@@ -15,6 +15,7 @@
 #include "webhook.hpp"
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <spdlog/spdlog.h>
@@ -228,7 +229,10 @@ int run_server(const config::server_config& cfg, const std::string& config_path)
                  "(assuming default hostname and port)",
                  cfg.generate_kubeconfig);
 
-    // Reload files that changed, once a second; everything on SIGHUP.
+    // Reload files that changed, once a second; everything on SIGHUP. Reloads run on their own
+    // thread (a one-thread io_context): parsing a large mapping file takes a while and must hold
+    // no I/O thread; reviews and /readyz read immutable snapshots and never wait for a reload.
+    asio::io_context reload_ioc(1);
     auto reload_all = [&](bool force) {
         for (const auto& ev : src.reload(force)) log_reload(ev, ref, own);
         set_dynamic_gauges(*src.chain(), ref);
@@ -242,7 +246,7 @@ int run_server(const config::server_config& cfg, const std::string& config_path)
         }
         own.sts_pool_open_connections.set(static_cast<double>(sts.stats().open_connections));
     };
-    asio::steady_timer reload_timer(ioc);
+    asio::steady_timer reload_timer(reload_ioc);
     std::function<void()> schedule_reload = [&] {
         reload_timer.expires_after(reload_interval);
         reload_timer.async_wait([&](const boost::system::error_code& ec) {
@@ -261,7 +265,7 @@ int run_server(const config::server_config& cfg, const std::string& config_path)
             if (ec) return;
             if (sig == SIGHUP) {
                 spdlog::info("SIGHUP: reloading mappings and certificates");
-                reload_all(true);
+                asio::post(reload_ioc, [&] { reload_all(true); });
                 wait_signal();
                 return;
             }
@@ -278,7 +282,6 @@ int run_server(const config::server_config& cfg, const std::string& config_path)
             main_server.async_wait_drained(cfg.shutdown_grace, [&](bool drained) {
                 if (drained) spdlog::info("drained; exiting");
                 else spdlog::warn("shutdown grace expired with reviews in flight; exiting");
-                reload_timer.cancel();
                 signals.cancel();
                 main_server.stop();
                 if (health_server) health_server->stop();
@@ -289,10 +292,13 @@ int run_server(const config::server_config& cfg, const std::string& config_path)
     };
     wait_signal();
 
+    std::thread reload_thread([&reload_ioc] { reload_ioc.run(); });
     std::vector<std::thread> pool;
     for (unsigned i = 1; i < threads; ++i) pool.emplace_back([&ioc] { ioc.run(); });
     ioc.run();
     for (auto& t : pool) t.join();
+    reload_ioc.stop();  // a reload under way finishes first; the timer is not waited for
+    reload_thread.join();
     return 0;
 }
 

@@ -338,6 +338,9 @@ std::vector<reload_event> mapping_sources::reload(bool force) {
         events.push_back(std::move(ev));
     }
     if (rebuild) rebuild_chain();
+    bool all_loaded = true;
+    for (const auto mode : active_) all_loaded = pool_.at(mode)->loaded_once && all_loaded;
+    ready_.store(all_loaded, std::memory_order_release);
     return events;
 }
 
@@ -359,13 +362,6 @@ dynamic_file_gauges dynamic_gauges_of(const authn::mapping_chain& chain) {
     g.enabled = std::any_of(b.begin(), b.end(), [](const authn::chain_backend& x) { return x.name == "DynamicFile"; });
     g.only = b.size() == 1 && b.front().name == "DynamicFile";
     return g;
-}
-
-bool mapping_sources::ready() const {
-    std::lock_guard lock(mu_);
-    for (const auto mode : active_)
-        if (!pool_.at(mode)->loaded_once) return false;
-    return true;
 }
 
 }  // namespace stsauth::server

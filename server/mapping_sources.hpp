@@ -74,8 +74,9 @@ public:
     mapping_sources& operator=(const mapping_sources&) = delete;
 
     std::shared_ptr<const authn::mapping_chain> chain() const { return chain_.load(); }
-    /// Every backend of the current chain has loaded successfully at least once.
-    bool ready() const;
+    /// Every backend of the current chain has loaded successfully at least once. Lock-free: it
+    /// never waits for a reload under way.
+    bool ready() const noexcept { return ready_.load(std::memory_order_acquire); }
 
 private:
     struct backend;
@@ -97,7 +98,8 @@ private:
     std::unique_ptr<mode_file> mode_file_;
     mapping::feature_flags flags_;
     config::snapshot_store<authn::mapping_chain> chain_;
-    mutable std::mutex mu_;  ///< serialises reloads
+    std::atomic<bool> ready_{false};
+    mutable std::mutex mu_;  ///< serialises reloads (readers never take it)
 };
 
 }  // namespace stsauth::server

@@ -5,8 +5,11 @@
 
 #include <catch2/catch.hpp>
 
+#include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include <unistd.h>
 
@@ -403,4 +406,50 @@ TEST_CASE("DynamicFile loads after the first observe now - LastUpdatedDateTime",
         REQUIRE(ev->warnings.size() == 1);
         CHECK(ev->warnings[0].find(why) != std::string::npos);
     }
+}
+
+TEST_CASE("ready() and chain() do not wait for a reload under way", "[server][sources][reload]") {
+    temp_dir dir;
+    const auto file = dir.path / "config.yaml";
+    const auto big = [](const std::string& user) {
+        std::string text = "clusterID: c\nserver:\n  mapRoles:\n";
+        for (int i = 0; i < 20000; ++i)
+            text += "  - rolearn: arn:aws:iam::111122223333:role/R" + std::to_string(i) + "\n    username: " + user +
+                    "\n    groups: [g1, g2]\n";
+        return text;
+    };
+    write(file, big("a"));
+    auto src = server::mapping_sources::create(config_for("clusterID: c\n"), file.string());
+    REQUIRE(src.ok());
+    auto& s = **src;
+    s.reload(false);
+    REQUIRE(s.ready());
+    write(file, big("b"));
+
+    std::atomic<bool> done{false};
+    std::thread reloader([&] {
+        s.reload(false);
+        done = true;
+    });
+    using clk = std::chrono::steady_clock;
+    auto worst = clk::duration::zero();
+    int calls_during_reload = 0;
+    bool always_ready = true;
+    while (!done) {
+        const auto t0 = clk::now();
+        const bool ready = s.ready();
+        const auto chain = s.chain();
+        const auto took = clk::now() - t0;
+        if (done) break;
+        always_ready = always_ready && ready && chain != nullptr;
+        worst = std::max(worst, took);
+        ++calls_during_reload;
+    }
+    reloader.join();
+    CHECK(always_ready);
+    // A reader that waited for the reload (the sources mutex) would get at most one call in
+    // while it runs; lock-free readers get many, however loaded the machine.
+    INFO("worst reader call " << std::chrono::duration_cast<std::chrono::microseconds>(worst).count() << " us");
+    CHECK(calls_during_reload > 10);
+    CHECK(username(s, role("R19999")) == "b");
 }
