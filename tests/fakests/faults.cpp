@@ -35,6 +35,8 @@ status validate(const fault_settings& f) {
     if (!is_rate(f.reset_rate)) return bad_fault("reset rate must be in [0, 1]");
     if (f.latency < milliseconds(0) || f.latency > max_delay) return bad_fault("latency must be in [0, 600000] ms");
     if (f.slow_body < milliseconds(0) || f.slow_body > max_delay) return bad_fault("slow body must be in [0, 600000] ms");
+    if (f.body_status < 100 || f.body_status > 599) return bad_fault("body status must be in [100, 599]");
+    if (f.body.size() > 64u * 1024 * 1024) return bad_fault("body must be at most 64 MiB");
     return ok_status();
 }
 
@@ -70,6 +72,13 @@ status apply_faults_json(fault_settings& f, std::string_view json) {
         } else if (key == "xml") {
             if (!v.is_boolean()) return bad_fault("xml must be a boolean");
             next.xml = v.get<bool>();
+        } else if (key == "body") {
+            if (!v.is_string()) return bad_fault("body must be a string (empty: off)");
+            next.body = v.get<std::string>();
+        } else if (key == "body_status") {
+            if (!v.is_number_integer() || v.get<std::int64_t>() < 100 || v.get<std::int64_t>() > 599)
+                return bad_fault("body_status must be an HTTP status in [100, 599]");
+            next.body_status = static_cast<int>(v.get<std::int64_t>());
         } else {
             return bad_fault("unknown fault '" + key + "'");
         }
@@ -89,6 +98,8 @@ std::string faults_json(const fault_settings& f) {
     doc["oversize_body"] = f.oversize_bytes;
     doc["redirect"] = f.redirect;
     doc["xml"] = f.xml;
+    doc["body"] = f.body;
+    doc["body_status"] = f.body_status;
     return doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 

@@ -23,7 +23,10 @@ inline constexpr std::size_t default_oversize_bytes = 64 * 1024 + 1;
 /// throttle, error; then a redirect if one is set. Latency delays every answer (a timer, other
 /// requests proceed); slow_body trickles the body of every answer over that duration;
 /// oversize_bytes pads every answer's body with trailing spaces (still valid JSON/XML) to that
-/// size; xml answers STS in XML whatever the Accept header says.
+/// size; xml answers STS in XML whatever the Accept header says. `body` (when not empty) replaces
+/// the answer to every request the fake would have answered with success (the signature was
+/// verified) by that text, as `application/json` with status `body_status`: malformed or oddly
+/// shaped STS answers, identities with odd ARNs or user ids.
 struct fault_settings {
     std::chrono::milliseconds latency{0};
     double throttle_rate = 0;
@@ -33,6 +36,8 @@ struct fault_settings {
     std::size_t oversize_bytes = 0;  ///< 0: off
     std::string redirect;            ///< Location of a 302; empty: off
     bool xml = false;
+    std::string body;     ///< replacement body of successful answers; empty: off
+    int body_status = 200;  ///< HTTP status sent with `body`
 };
 
 /// Rates within [0, 1], durations >= 0 and <= 10 minutes. Error code "bad_fault" naming the field.
@@ -40,8 +45,8 @@ status validate(const fault_settings& f);
 
 /// Applies a JSON object to `f`: keys `latency_ms`, `throttle_rate`, `error_rate`, `reset_rate`,
 /// `slow_body_ms` (numbers), `oversize_body` (bytes, or true for default_oversize_bytes, false
-/// for off), `redirect` (string, "" off), `xml` (bool), and `clear` (true: every fault off
-/// first). Keys not given keep their value. All or nothing: on error `f` is unchanged.
+/// for off), `redirect` (string, "" off), `xml` (bool), `body` (string, "" off), `body_status`
+/// (100-599), and `clear` (true: every fault off first). Keys not given keep their value. All or nothing: on error `f` is unchanged.
 /// Error codes "bad_json", "bad_fault".
 status apply_faults_json(fault_settings& f, std::string_view json);
 

@@ -183,6 +183,12 @@ private:
             case injected_fault::redirect: r = redirect_reply(cls, state_.faults.redirect, request_id); break;
             case injected_fault::none:
                 r = handle_aws_request(in, state_.config, system_clock::now(), request_id, state_.faults.xml);
+                if (!state_.faults.body.empty() && r.outcome == "success") {
+                    // A verified request answered with the configured body (malformed/odd answers).
+                    r.status = state_.faults.body_status;
+                    r.content_type = "application/json";
+                    r.body = state_.faults.body;
+                }
                 break;
         }
         state_.stats.record(r.action, r.outcome);

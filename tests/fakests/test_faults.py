@@ -177,10 +177,17 @@ class RuntimeFaultsAndStats(unittest.TestCase):
         start = time.monotonic()
         self.assertEqual(self.fake.send_token_url(url)[0], 200)
         self.assertGreaterEqual(time.monotonic() - start, 0.4)
+        self.fake.set_faults(slow_body_ms=0, body='{"odd": true}', body_status=203)
+        status, _, body = self.fake.send_token_url(url)
+        self.assertEqual((status, body), (203, b'{"odd": true}'))
+        # Only verified requests get the replacement: a bad signature is still refused.
+        self.assertEqual(self.fake.send_token_url(url, cluster="other")[0], 403)
+        self.fake.set_faults(body="", body_status=200, slow_body_ms=500)
         status, doc = self.fake.control("GET", "/_faults")
         self.assertEqual(status, 200)
         self.assertEqual(doc, {"latency_ms": 0, "throttle_rate": 0.0, "error_rate": 0.0, "reset_rate": 0.0,
-                               "slow_body_ms": 500, "oversize_body": 0, "redirect": "", "xml": False})
+                               "slow_body_ms": 500, "oversize_body": 0, "redirect": "", "xml": False, "body": "",
+                               "body_status": 200})
 
     def test_invalid_fault_bodies_change_nothing(self):
         self.fake.set_faults(latency_ms=5)

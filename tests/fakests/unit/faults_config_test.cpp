@@ -40,6 +40,27 @@ TEST_CASE("POST /_faults bodies update only the keys given", "[faults]") {
     CHECK(doc["latency_ms"] == 0);
 }
 
+TEST_CASE("body and body_status replace successful answers; invalid values are refused", "[faults]") {
+    fault_settings f;
+    REQUIRE(apply_faults_json(f, R"({"body":"{not json","body_status":200})").ok());
+    CHECK(f.body == "{not json");
+    CHECK(f.body_status == 200);
+    REQUIRE(apply_faults_json(f, R"({"body_status":302})").ok());
+    CHECK(f.body == "{not json");
+    CHECK(f.body_status == 302);
+    CHECK_FALSE(apply_faults_json(f, R"({"body_status":99})").ok());
+    CHECK_FALSE(apply_faults_json(f, R"({"body_status":600})").ok());
+    CHECK_FALSE(apply_faults_json(f, R"({"body_status":"200"})").ok());
+    CHECK_FALSE(apply_faults_json(f, R"({"body":42})").ok());
+    CHECK(f.body_status == 302);
+    const auto doc = nlohmann::json::parse(faults_json(f));
+    CHECK(doc["body"] == "{not json");
+    CHECK(doc["body_status"] == 302);
+    REQUIRE(apply_faults_json(f, R"({"clear":true})").ok());
+    CHECK(f.body.empty());
+    CHECK(f.body_status == 200);
+}
+
 TEST_CASE("invalid fault bodies are refused whole", "[faults]") {
     fault_settings f;
     f.latency = 5ms;
