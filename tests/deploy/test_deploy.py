@@ -1421,6 +1421,17 @@ class Docs(unittest.TestCase):
                 self.assertIn(name, text)
 
 
+    def test_every_module_is_listed(self):
+        """README's layout and architecture.md's module map name every folder of lib/."""
+        modules = sorted(d for d in os.listdir(os.path.join(REPO, 'lib'))
+                         if os.path.isdir(os.path.join(REPO, 'lib', d)))
+        self.assertGreater(len(modules), 10)
+        for where, text in (('README.md', read(os.path.join(REPO, 'README.md'))),
+                            ('docs/architecture.md', self.doc('architecture.md'))):
+            for m in modules:
+                with self.subTest(file=where, module=m):
+                    self.assertRegex(text, rf'`lib/{m}`|`lib/[\w/]*`, `lib/{m}`')
+
     # ---- the other direction: what the documents name exists in the code, as documented ----
 
     # Flags of other programs that configuration.md names (kube-apiserver, aws eks get-token).
