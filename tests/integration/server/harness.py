@@ -16,6 +16,7 @@ dependency of Debian's awscli) only.
 """
 
 import base64
+import contextlib
 import ctypes
 import datetime
 import http.client
@@ -50,6 +51,48 @@ V1BETA1 = "authentication.k8s.io/v1beta1"
 
 # Set by test_server.main(): paths of the binaries and data (see test_server.py --help).
 ARGS = None
+
+# ---- The per-run record of the secrets check (tests/integration/hostile/check_secrets.py) ------
+# With STSAUTH_INTEG_RUN_DIR set (CTest sets it for every integration suite), every server and
+# fake runs at debug level with its log in <run>/logs, every token minted or sent is appended to
+# <run>/tokens, and every response body (reviews, /metrics, health) to <run>/outputs. The check,
+# run last, fails if any 16-character piece of a secret appears in a log or an output.
+RUN_DIR = os.environ.get("STSAUTH_INTEG_RUN_DIR") or None
+_record_lock = threading.Lock()
+_log_names = itertools.count(1)
+
+
+def _append(kind, data):
+    if not RUN_DIR:
+        return
+    directory = os.path.join(RUN_DIR, kind)
+    with _record_lock:
+        os.makedirs(directory, exist_ok=True)
+        with open(os.path.join(directory, f"{os.getpid()}.txt"), "ab") as f:
+            f.write(data)
+
+
+def record_token(token):
+    """Remembers a token (a secret: it must never show up in a log, metric or answer)."""
+    if isinstance(token, bytes):
+        token = token.decode("utf-8", errors="surrogateescape")
+    _append("tokens", (json.dumps(token) + "\n").encode())
+    return token
+
+
+def record_output(body):
+    """Remembers something the server answered (scanned for secrets by the final check)."""
+    if body:
+        _append("outputs", bytes(body) + b"\n")
+
+
+def log_path_in(workdir, stem):
+    """Where a child's log goes: <run>/logs when recording (kept for the check), else workdir."""
+    if RUN_DIR:
+        directory = os.path.join(RUN_DIR, "logs")
+        os.makedirs(directory, exist_ok=True)
+        return os.path.join(directory, f"{stem}-{os.getpid()}-{next(_log_names)}.log")
+    return os.path.join(workdir, f"{stem}.log")
 
 
 class Credential:
@@ -159,7 +202,8 @@ class FakeSts:
     """One stsauth-fake-sts process. `port=0` picks a free port; start it again on `self.port`
     after stop() to simulate an STS outage and its end."""
 
-    def __init__(self, cert, workdir, port=0, extra_args=()):
+    def __init__(self, cert, workdir, port=0, extra_args=(), credentials=None):
+        self.credentials = credentials  # default: ARGS.credentials
         self.cert = cert
         self.workdir = workdir
         self.port = port
@@ -170,10 +214,12 @@ class FakeSts:
 
     def start(self, timeout=15):
         self.starts += 1
-        self.log_path = os.path.join(self.workdir, f"fake-sts-{self.starts}.log")
+        self.log_path = log_path_in(self.workdir, f"fake-sts-{self.starts}")
         self._log = open(self.log_path, "wb")
-        cmd = [ARGS.fake, "--address", "127.0.0.1", "--port", str(self.port), "--config", ARGS.credentials,
+        cmd = [ARGS.fake, "--address", "127.0.0.1", "--port", str(self.port), "--config", self.credentials_file(),
                "--cert", self.cert.cert, "--key", self.cert.key, *self.extra_args]
+        if RUN_DIR:
+            cmd += ["--log-level", "debug"]
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self._log, preexec_fn=_die_with_parent)
         line = self._first_line(timeout)
         m = re.fullmatch(r"listening on 127\.0\.0\.1:(\d+)", line)
@@ -182,6 +228,9 @@ class FakeSts:
             raise RuntimeError(f"stsauth-fake-sts: unexpected first line {line!r}; log: {self.log()[-2000:]}")
         self.port = int(m.group(1))
         return self
+
+    def credentials_file(self):
+        return self.credentials or ARGS.credentials
 
     def _first_line(self, timeout):
         deadline = time.monotonic() + timeout
@@ -289,7 +338,7 @@ class Server:
         self.dir = tempfile.mkdtemp(prefix="server-", dir=workdir)
         self.state_dir = os.path.join(self.dir, "state")
         self.kubeconfig = os.path.join(self.dir, "out", "kubeconfig.yaml")
-        self.log_path = os.path.join(self.dir, "server.log")
+        self.log_path = log_path_in(self.dir, "server")
         if config_path is None:
             config_path = os.path.join(self.dir, "config.yaml")
             write_atomically(config_path, config_text)
@@ -308,8 +357,9 @@ class Server:
 
     def command(self):
         cmd = [ARGS.stsauth, "-c", self.config_path]
-        if self.verbosity:
-            cmd += ["-v", self.verbosity]
+        verbosity = "debug" if RUN_DIR else self.verbosity
+        if verbosity:
+            cmd += ["-v", verbosity]
         cmd += ["server", "--port", "0", "--state-dir", self.state_dir, "--generate-kubeconfig", self.kubeconfig]
         if self.standard_flags and self.fake is not None:
             cmd += ["--sts-connect-override", f"127.0.0.1:{self.fake.port}", "--sts-ca-file", self.fake.cert.cert]
@@ -389,6 +439,7 @@ class Server:
             conn.request(method, path, body=body, headers=headers or {})
             resp = conn.getresponse()
             data = resp.read()
+            record_output(data)
             return Response(resp.status, {k.lower(): v for k, v in resp.getheaders()}, data)
         finally:
             if own:
@@ -397,6 +448,7 @@ class Server:
     def review(self, token, version=V1, conn=None, path="/authenticate"):
         """POSTs a TokenReview as kube-apiserver does; returns the Response."""
         self.tokens_sent.append(token)
+        record_token(token)
         body = json.dumps({"apiVersion": version, "kind": "TokenReview",
                            "spec": {"token": token, "audiences": ["https://kubernetes.default.svc"]}}).encode()
         return self.request("POST", path, body, {"Content-Type": "application/json", "Accept": "application/json"},
@@ -408,7 +460,9 @@ class Server:
         try:
             conn.request("GET", path)
             resp = conn.getresponse()
-            return Response(resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read())
+            data = resp.read()
+            record_output(data)
+            return Response(resp.status, {k.lower(): v for k, v in resp.getheaders()}, data)
         finally:
             conn.close()
 
@@ -485,6 +539,13 @@ def unique_signing_time():
         return _signing_base - datetime.timedelta(seconds=next(_unique_seconds))
 
 
+def _frozen_current_datetime():
+    """Newer botocore (1.31+) reads the clock through botocore.auth.get_current_datetime."""
+    if hasattr(botocore.auth, "get_current_datetime"):
+        return mock.patch.object(botocore.auth, "get_current_datetime", lambda *a, **k: _FrozenDatetime.frozen)
+    return contextlib.nullcontext()
+
+
 def presign(cred, cluster=CLUSTER_ID, when=None, region=REGION, host=STS_HOST):
     """A token presigned in process by botocore's SigV4QueryAuth (UNSIGNED-PAYLOAD) at `when`
     (default: unique_signing_time())."""
@@ -499,9 +560,9 @@ def presign(cred, cluster=CLUSTER_ID, when=None, region=REGION, host=STS_HOST):
         _FrozenDatetime.frozen = when.astimezone(datetime.timezone.utc).replace(tzinfo=None)
         shim = types.SimpleNamespace(datetime=_FrozenDatetime, timezone=datetime.timezone,
                                      timedelta=datetime.timedelta)
-        with mock.patch.object(botocore.auth, "datetime", shim):
+        with mock.patch.object(botocore.auth, "datetime", shim), _frozen_current_datetime():
             signer.add_auth(request)
-    return url_to_token(request.url)
+    return record_token(url_to_token(request.url))
 
 
 def _client_env(cred, home):
@@ -520,7 +581,7 @@ def stsauth_token(cred, cluster=CLUSTER_ID, region=REGION):
                              env=_client_env(cred, home), capture_output=True, timeout=30)
         if out.returncode != 0:
             raise AssertionError(f"stsauth token failed ({out.returncode}): {out.stderr.decode(errors='replace')}")
-        return out.stdout.decode().strip()
+        return record_token(out.stdout.decode().strip())
     finally:
         shutil.rmtree(home, ignore_errors=True)
 
@@ -538,7 +599,7 @@ def aws_eks_get_token(cred, cluster=CLUSTER_ID, region=REGION):
         doc = json.loads(out.stdout)
         if doc.get("kind") != "ExecCredential" or "token" not in doc.get("status", {}):
             raise AssertionError(f"not an ExecCredential: {doc}")
-        return doc["status"]["token"]
+        return record_token(doc["status"]["token"])
     finally:
         shutil.rmtree(home, ignore_errors=True)
 
@@ -556,7 +617,7 @@ def botocore_presign_script(cred, cluster=CLUSTER_ID, region=REGION, when=None):
                              env=_client_env(cred, home), capture_output=True, timeout=60)
         if out.returncode != 0:
             raise AssertionError(f"botocore_presign.py failed ({out.returncode}): {out.stderr.decode(errors='replace')}")
-        return url_to_token(out.stdout.decode().strip())
+        return record_token(url_to_token(out.stdout.decode().strip()))
     finally:
         shutil.rmtree(home, ignore_errors=True)
 

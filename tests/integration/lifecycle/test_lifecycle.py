@@ -1,0 +1,264 @@
+#!/usr/bin/env python3
+"""Lifecycle and fault suite of `stsauth server` (SPEC-decisions A3, A4, A7; docs/reliability.md).
+
+* faults: every STS failure mode ends in its A4 status within the STS timeout (+ margin) while
+  cached reviews and /healthz stay fast (measured), then the server recovers by itself.
+* drain: SIGTERM with N reviews in flight (fake STS latency 1.5 s): all N answered 200, /readyz
+  503 meanwhile, new connections refused, exit 0.
+* certs: a rotated cert/key in the state dir is served to new connections without a restart; a
+  mismatched or garbage pair is refused (logged, metric `invalid`) while the old one keeps serving.
+(integration_server_faults covers 429, 503 and STS down/up; this suite does not repeat them.)
+"""
+
+import argparse
+import concurrent.futures
+import os
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "server"))
+import harness  # noqa: E402
+from harness import CLUSTER_ID, FakeCert, FakeSts, Server, metric, presign, wait_until  # noqa: E402
+
+ADMIN_ARN = "arn:aws:sts::111122223333:assumed-role/Admin/alice"
+BOB_ARN = "arn:aws:iam::111122223333:user/bob"
+STS_TIMEOUT_S = 2.0
+WORKDIR = CERT = CREDS = None
+
+
+def config(health_port):
+    return f"""# written by tests/integration/lifecycle/test_lifecycle.py
+clusterID: {CLUSTER_ID}
+server:
+  address: 127.0.0.1
+  hostname: localhost
+  healthPort: {health_port}
+  healthAddress: 127.0.0.1
+  shutdownGrace: 10s
+  backendMode: [MountedFile]
+  sts: {{timeout: 2s, cacheTTL: 60s}}
+  mapRoles:
+  - rolearn: arn:aws:iam::111122223333:role/Admin
+    username: "admin:{{{{SessionName}}}}"
+    groups: [system:masters]
+  mapUsers:
+  - userarn: {BOB_ARN}
+    username: bob
+    groups: [developers]
+"""
+
+
+class Base(unittest.TestCase):
+    def setUp(self):
+        self.fake = FakeSts(CERT, WORKDIR).start()
+        self.addCleanup(self.fake.stop)
+        self.server = Server(WORKDIR, config(harness.free_port()), fake=self.fake, verbosity="debug").start()
+        self.addCleanup(self.server.stop)
+
+
+class FaultTests(Base):
+    def test_every_failure_mode_ends_in_time_while_others_stay_responsive(self):
+        bob = CREDS[BOB_ARN]
+        cached = presign(CREDS[ADMIN_ARN])
+        self.assertEqual(self.server.review(cached).status, 200)
+        modes = [
+            ("latency beyond the timeout", {"latency_ms": 5000}, 503, "sts_timeout"),
+            ("connection reset", {"reset_rate": 1}, 503, None),
+            ("5xx", {"error_rate": 1}, 503, "sts_server_error"),
+            ("429", {"throttle_rate": 1}, 429, "sts_throttled"),
+            ("garbage body", {"body": "\x00garbage"}, 503, "sts_bad_json"),
+            ("slow body", {"slow_body_ms": 5000}, 503, "sts_timeout"),
+        ]
+        for name, faults, status, reason in modes:
+            with self.subTest(mode=name):
+                self.fake.clear_faults()
+                self.fake.set_faults(**faults)
+                results, probes = [], []
+                stop = threading.Event()
+
+                def failing():
+                    with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
+                        def one(_):
+                            t0 = time.monotonic()
+                            resp = self.server.review(presign(bob))
+                            return resp, time.monotonic() - t0
+                        results.extend(pool.map(one, range(8)))
+
+                def probe():
+                    while not stop.is_set() or len(probes) < 3:
+                        t0 = time.monotonic()
+                        h = self.server.health("/healthz")
+                        r = self.server.review(cached)
+                        probes.append((time.monotonic() - t0, h.status, r.status))
+                        time.sleep(0.05)
+
+                p = threading.Thread(target=probe)
+                p.start()
+                try:
+                    failing()
+                finally:
+                    stop.set()
+                    p.join(timeout=20)
+                for resp, took in results:
+                    self.assertEqual(resp.status, status, resp)
+                    if reason:
+                        self.assertEqual(resp.json()["status"]["error"], reason)
+                    self.assertLess(took, STS_TIMEOUT_S + 2.5, f"{name}: {took:.2f} s")
+                self.assertGreaterEqual(len(probes), 3)
+                self.assertTrue(all(h == 200 and r == 200 for _, h, r in probes), probes)
+                worst = max(t for t, _, _ in probes)
+                print(f"\n{name}: 8 failing reviews, worst {max(t for _, t in results):.2f} s; "
+                      f"{len(probes)} cached review + /healthz probes, worst {worst * 1000:.0f} ms", file=sys.stderr)
+                self.assertLess(worst, 1.0, f"{name}: other reviews were held up")
+                # Recovery without a restart.
+                self.fake.clear_faults()
+                ok = wait_until(lambda: self.server.review(presign(bob)).status == 200, 10,
+                                what=f"recovery after {name}")
+                self.assertTrue(ok)
+
+
+class DrainTests(Base):
+    def test_sigterm_drains_n_in_flight_reviews(self):
+        n = 12
+        self.fake.set_faults(latency_ms=1500)
+        tokens = [presign(CREDS[BOB_ARN]) for _ in range(n)]
+        conns = [self.server.connection(timeout=20) for _ in range(n)]
+        for c in conns:
+            c.connect()
+        results = [None] * n
+
+        def one(i):
+            results[i] = self.server.review(tokens[i], conn=conns[i])
+
+        threads = [threading.Thread(target=one, args=(i,)) for i in range(n)]
+        for t in threads:
+            t.start()
+        wait_until(lambda: metric(harness.parse_metrics(self.server.health("/metrics").text),
+                                  "stsauth_reviews_in_flight") == n, 10, what=f"{n} reviews in flight")
+        self.server.signal(signal.SIGTERM)
+        wait_until(lambda: self.server.health("/readyz").status == 503, 3, what="/readyz 503")
+        refused = False
+        try:
+            with socket.create_connection(("127.0.0.1", self.server.port), 2) as s:
+                ctx = ssl.create_default_context(cafile=os.path.join(self.server.state_dir, "cert.pem"))
+                with ctx.wrap_socket(s, server_hostname="localhost") as t:
+                    t.sendall(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
+                    refused = not t.recv(100)
+        except (OSError, ssl.SSLError):
+            refused = True
+        self.assertTrue(refused, "a new connection was served while draining")
+        for t in threads:
+            t.join(timeout=20)
+        for i, r in enumerate(results):
+            self.assertIsNotNone(r, f"review {i} got no answer")
+            self.assertEqual(r.status, 200, r)
+            self.assertEqual(r.json()["status"]["user"]["username"], "bob")
+        self.assertEqual(self.server.wait_exit(15), 0, self.server.log()[-2000:])
+        self.assertIn("drained; exiting", self.server.log())
+
+
+class CertRotationTests(Base):
+    def peer_cert(self):
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        with socket.create_connection(("127.0.0.1", self.server.port), 5) as s:
+            with ctx.wrap_socket(s, server_hostname="localhost") as t:
+                return t.getpeercert(binary_form=True)
+
+    def make_pair(self, directory, cn):
+        key, cert = os.path.join(directory, f"{cn}-key.pem"), os.path.join(directory, f"{cn}-cert.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                        "-nodes", "-days", "2", "-subj", f"/CN={cn}", "-keyout", key, "-out", cert,
+                        "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"], check=True, capture_output=True,
+                       timeout=30)
+        return open(cert, "rb").read(), open(key, "rb").read()
+
+    def install(self, cert, key):
+        for name, data in (("key.pem", key), ("cert.pem", cert)):
+            tmp = os.path.join(self.server.state_dir, name + ".new")
+            with open(tmp, "wb") as f:
+                f.write(data)
+            os.replace(tmp, os.path.join(self.server.state_dir, name))
+
+    def tls_reloads(self, result):
+        return metric(self.server.metrics(), "stsauth_config_reload_total", source="tls", result=result)
+
+    def test_rotation_picked_up_and_broken_pairs_refused(self):
+        first = self.peer_cert()
+        keep = tempfile.mkdtemp(dir=WORKDIR)
+        cert2, key2 = self.make_pair(keep, "rotated")
+        cert3, key3 = self.make_pair(keep, "other")
+        # A kept-alive connection opened before the rotation keeps working.
+        old_conn = self.server.connection()
+        self.assertEqual(self.server.request("GET", "/healthz", conn=old_conn).status, 200)
+
+        self.install(cert2, key2)
+        wait_until(lambda: self.peer_cert() != first, 5, what="the rotated certificate on new connections")
+        self.server._context = ssl.create_default_context(cafile=os.path.join(keep, "rotated-cert.pem"))
+        second = self.peer_cert()
+        self.assertEqual(ssl.DER_cert_to_PEM_cert(second).strip(), cert2.decode().strip())
+        self.assertEqual(self.server.request("GET", "/healthz", conn=old_conn).status, 200)
+        old_conn.close()
+        self.assertGreaterEqual(self.tls_reloads("success"), 1)
+
+        broken = [("mismatched key", cert3, key2), ("garbage certificate", b"not a certificate\n", key2),
+                  ("garbage key", cert2, b"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n")]
+        for n, (what, cert, key) in enumerate(broken, start=1):
+            with self.subTest(broken=what):
+                invalid = self.tls_reloads("invalid")
+                self.install(cert, key)
+                wait_until(lambda: self.tls_reloads("invalid") > invalid, 5, what=f"the {what} refused")
+                self.assertEqual(self.peer_cert(), second, f"{what}: the last good certificate must keep serving")
+                resp = self.server.review(presign(CREDS[BOB_ARN]))
+                self.assertEqual(resp.status, 200)
+                self.assertIn("TLS certificate or key not reloaded, keeping the current ones", self.server.log())
+            # back to the good pair so the next broken case is a change again
+            self.install(cert2, key2)
+            time.sleep(1.2)
+        self.assertEqual(self.server.stop(), 0)
+
+
+PARTS = {"faults": [FaultTests], "lifecycle": [DrainTests, CertRotationTests]}
+
+
+def main():
+    global WORKDIR, CERT, CREDS
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--stsauth", required=True)
+    parser.add_argument("--fake", required=True)
+    parser.add_argument("--credentials", required=True)
+    parser.add_argument("--source-dir", required=True)
+    parser.add_argument("--part", choices=[*PARTS, "all"], default="all")
+    args, rest = parser.parse_known_args()
+    args.aws, args.python, args.keep = "", sys.executable, False
+    for name in ("stsauth", "fake", "credentials", "source_dir"):
+        setattr(args, name, os.path.abspath(getattr(args, name)))
+    harness.ARGS = args
+    WORKDIR = tempfile.mkdtemp(prefix="stsauth-lifecycle-")
+    try:
+        CERT = FakeCert(WORKDIR)
+        CREDS, _ = harness.load_credentials(args.credentials)
+        loader = unittest.TestLoader()
+        if rest:
+            suite = loader.loadTestsFromNames(rest, sys.modules[__name__])
+        else:
+            classes = [c for part in (PARTS if args.part == "all" else [args.part]) for c in PARTS[part]]
+            suite = unittest.TestSuite(loader.loadTestsFromTestCase(c) for c in classes)
+        result = unittest.TextTestRunner(verbosity=2).run(suite)
+    finally:
+        shutil.rmtree(WORKDIR, ignore_errors=True)
+    sys.exit(0 if result.wasSuccessful() else 1)
+
+
+if __name__ == "__main__":
+    main()
