@@ -1432,6 +1432,23 @@ class Docs(unittest.TestCase):
                 with self.subTest(file=where, module=m):
                     self.assertRegex(text, rf'`lib/{m}`|`lib/[\w/]*`, `lib/{m}`')
 
+    def test_routes_are_documented(self):
+        """architecture.md's Listeners table names exactly the paths server/webhook.cpp routes."""
+        code = read(os.path.join(REPO, 'server', 'webhook.cpp'))
+
+        def routes(function):
+            body = code[code.index(f'void webhook::{function}('):]
+            body = body[:body.index('\n}\n')]
+            return set(re.findall(r'path == "(/[\w/-]*)"', body))
+
+        table = markdown_sections(self.doc('architecture.md'), '##')['Listeners']
+        rows = [cells for cells in doc_table_rows(table) if cells[0].startswith('`server.')]
+        self.assertEqual(len(rows), 2)
+        for cells, function in zip(rows, ('handle', 'handle_health')):
+            with self.subTest(listener=cells[0]):
+                documented = set(re.findall(r'(/[a-z][\w/-]*)', cells[2]))
+                self.assertEqual(documented, routes(function))
+
     # ---- the other direction: what the documents name exists in the code, as documented ----
 
     # Flags of other programs that configuration.md names (kube-apiserver, aws eks get-token).
