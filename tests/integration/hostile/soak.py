@@ -206,8 +206,8 @@ def main():
         print(f"soak: {args.minutes:g} min at {args.rate:g} req/s over {args.connections} connections; "
               f"server pid {pid}; started {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%dT%H:%M:%SZ}",
               flush=True)
-        print(f"{'t_s':>7} {'requests':>9} {'rss_mib':>8} {'fds':>5} {'wrong':>6} {'failed':>7} {'sts_total':>10}",
-              flush=True)
+        print(f"{'t_s':>7} {'requests':>9} {'rss_mib':>8} {'fds':>5} {'wrong':>6} {'failed':>7} {'sts_total':>10} "
+              f"{'cache_entries':>13}", flush=True)
         for t in threads:
             t.start()
         samples = []
@@ -218,8 +218,9 @@ def main():
             with traffic.lock:
                 row = (elapsed, sum(traffic.counts.values()), rss, fds, len(traffic.wrong), len(traffic.failures))
             samples.append(row)
+            entries = harness.metric(harness.parse_metrics(server.health("/metrics").text), "stsauth_cache_entries")
             print(f"{row[0]:7.1f} {row[1]:9d} {row[2]:8.2f} {row[3]:5d} {row[4]:6d} {row[5]:7d} "
-                  f"{fake.stats()['total']:10d}", flush=True)
+                  f"{fake.stats()['total']:10d} {int(entries):13d}", flush=True)
             if elapsed >= seconds or not any(t.is_alive() for t in threads):
                 break
             time.sleep(min(args.sample_s, max(0.1, seconds - elapsed)))

@@ -12,6 +12,7 @@
 
 import argparse
 import concurrent.futures
+import json
 import os
 import shutil
 import signal
@@ -228,7 +229,120 @@ class CertRotationTests(Base):
         self.assertEqual(self.server.stop(), 0)
 
 
-PARTS = {"faults": [FaultTests], "lifecycle": [DrainTests, CertRotationTests]}
+class MappingFileTests(unittest.TestCase):
+    """EKSConfigMap (aws-auth manifest) and DynamicFile: a broken file keeps the last good mappings
+    of that backend, the log says why and stsauth_config_reload_total{result="invalid"} moves."""
+
+    def setUp(self):
+        self.fake = FakeSts(CERT, WORKDIR).start()
+        self.addCleanup(self.fake.stop)
+        self.dir = tempfile.mkdtemp(dir=WORKDIR)
+        self.aws_auth = os.path.join(self.dir, "aws-auth.yaml")
+        self.dynamic = os.path.join(self.dir, "dynamic.json")
+        harness.write_atomically(self.aws_auth, self.aws_auth_text("admin"))
+        harness.write_atomically(self.dynamic, self.dynamic_text("bob"))
+        text = config(harness.free_port()).replace("backendMode: [MountedFile]",
+                                                   "backendMode: [EKSConfigMap, DynamicFile]")
+        text += f"  awsAuthFile: {self.aws_auth}\n  dynamicfilepath: {self.dynamic}\n"
+        self.server = Server(WORKDIR, text, fake=self.fake, verbosity="debug").start()
+        self.addCleanup(self.server.stop)
+
+    @staticmethod
+    def aws_auth_text(prefix):
+        return ("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: aws-auth, namespace: kube-system}\ndata:\n"
+                "  mapRoles: |\n    - rolearn: arn:aws:iam::111122223333:role/Admin\n"
+                f"      username: \"{prefix}:{{{{SessionName}}}}\"\n      groups: [system:masters]\n")
+
+    @staticmethod
+    def dynamic_text(username):
+        return json.dumps({"Version": "1", "LastUpdatedDateTime": "1706648530", "mapUsers": [
+            {"userarn": BOB_ARN, "username": username, "groups": ["devs"], "userid": "AIDAINTEGBOB00000001"}]})
+
+    def username(self, arn):
+        resp = self.server.review(presign(CREDS[arn]))
+        self.assertEqual(resp.status, 200, resp)
+        return resp.json()["status"].get("user", {}).get("username")
+
+    def invalid(self, source):
+        return metric(self.server.metrics(), "stsauth_config_reload_total", source=source, result="invalid")
+
+    def test_broken_files_keep_the_last_good_mappings(self):
+        self.assertEqual(self.username(ADMIN_ARN), "admin:alice")
+        self.assertEqual(self.username(BOB_ARN), "bob")
+        harness.write_atomically(self.aws_auth, self.aws_auth_text("ops"))
+        harness.write_atomically(self.dynamic, self.dynamic_text("robert"))
+        wait_until(lambda: self.username(ADMIN_ARN) == "ops:alice" and self.username(BOB_ARN) == "robert", 5,
+                   what="the new mappings")
+        cases = [
+            ("EKSConfigMap", self.aws_auth, "apiVersion: v1\nkind: ConfigMap\ndata:\n  mapRoles: |\n    - [unclosed\n"),
+            # (An invalid entry alone is skipped with a warning, as the reference does: not a broken file.)
+            ("EKSConfigMap", self.aws_auth, self.aws_auth_text("ops").replace("kind: ConfigMap", "kind: Secret")),
+            ("DynamicFile", self.dynamic, '{"Version": "1", "mapUsers": [ {"userarn": '),
+            ("DynamicFile", self.dynamic, "\x00\xff not json"),
+        ]
+        for source, path, text in cases:
+            with self.subTest(source=source, text=text[:30]):
+                before = self.invalid(source)
+                with open(path + ".tmp", "w", encoding="utf-8", errors="surrogateescape") as f:
+                    f.write(text)
+                os.replace(path + ".tmp", path)
+                wait_until(lambda: self.invalid(source) > before, 5, what=f"the broken {source} file refused")
+                self.assertEqual(self.username(ADMIN_ARN), "ops:alice")
+                self.assertEqual(self.username(BOB_ARN), "robert")
+                lines = [line for line in self.server.log().splitlines()
+                         if f"mappings not reloaded, keeping the last good ones backend={source}" in line]
+                self.assertTrue(lines, f"no log line says why the {source} file was refused")
+                self.assertRegex(lines[-1], r"error=\S+")
+                self.assertEqual(self.server.health("/readyz").status, 200)
+        self.assertEqual(self.server.stop(), 0)
+
+
+class ServerConfigTests(Base):
+    """The config file (MountedFile) rewritten broken: the last good mapping is kept, the log says
+    why, stsauth_config_reload_total{source="MountedFile",result="invalid"} moves."""
+
+    def check_refused(self, cases):
+        good = open(self.server.config_path, encoding="utf-8").read()
+        for name, text in cases:
+            with self.subTest(case=name):
+                harness.write_atomically(self.server.config_path, good)
+                time.sleep(1.2)  # one poll: the good file is current again
+                before = metric(self.server.metrics(), "stsauth_config_reload_total", source="MountedFile",
+                                result="invalid")
+                harness.write_atomically(self.server.config_path, text)
+                wait_until(lambda: metric(self.server.metrics(), "stsauth_config_reload_total", source="MountedFile",
+                                          result="invalid") > before, 5, what=f"the {name} config refused")
+                resp = self.server.review(presign(CREDS[BOB_ARN]))
+                self.assertEqual(resp.json()["status"]["user"]["username"], "bob", name)
+                self.assertRegex(self.server.log(), r"mappings not reloaded, keeping the last good ones "
+                                                    r"backend=MountedFile error=\S+")
+
+    def test_broken_config_refused(self):
+        good = open(self.server.config_path, encoding="utf-8").read()
+        self.check_refused([
+            ("not YAML", "server: [\n"),
+            ("duplicate mapUsers key", good.replace("username: bob", "username: robert") + "  MAPUSERS: []\n"),
+            ("mapUsers not a list", good.replace("  mapUsers:\n", "  mapUsers: 42\n  oldMapUsers:\n")),
+        ])
+        harness.write_atomically(self.server.config_path, good.replace("username: bob", "username: robert"))
+        wait_until(lambda: self.server.review(presign(CREDS[BOB_ARN])).json()["status"]["user"]["username"]
+                   == "robert", 5, what="a good config applied again")
+        self.assertEqual(self.server.stop(), 0)
+
+    @unittest.expectedFailure
+    def test_config_invalid_outside_the_mappings_refused_whole(self):
+        # KNOWN GAP (docs/reliability.md): the MountedFile reload validates only server.mapRoles,
+        # mapUsers and mapAccounts; a file whose other keys would stop a restart (here an invalid
+        # duration, a port out of range) is applied. When the reload validates the whole file,
+        # this test passes and unittest reports an unexpected success: remove the marker then.
+        good = open(self.server.config_path, encoding="utf-8").read()
+        self.check_refused([
+            ("bad duration", good.replace("username: bob", "username: robert").replace("timeout: 2s", "timeout: soon")),
+            ("port out of range", good.replace("username: bob", "username: robert").replace(
+                "  address: 127.0.0.1\n", "  address: 127.0.0.1\n  port: 70000\n")),
+        ])
+
+PARTS = {"faults": [FaultTests], "lifecycle": [DrainTests, CertRotationTests, MappingFileTests, ServerConfigTests]}
 
 
 def main():
