@@ -1,5 +1,8 @@
 #include "app.hpp"
 
+#include "access/entries.hpp"
+#include "authorize.hpp"
+
 #include "authn/authenticator.hpp"
 #include "aws/environment.hpp"
 #include "config/kubeconfig.hpp"
@@ -55,7 +58,11 @@ status write_file_atomically(const fs::path& path, std::string_view text, fs::pe
 }
 
 void log_reload(const reload_event& ev, metrics::reference_metrics& ref, metrics::stsauth_metrics& own) {
-    if (ev.backend == dynamic_backend_mode_source) {
+    if (ev.backend == access_entries_source) {
+        if (ev.ok) spdlog::info("access entries loaded: {}", ev.detail);
+        else if (ev.rejected) spdlog::error("access entries refused: {}", ev.detail);
+        else spdlog::error("access entries not reloaded, keeping the last good ones: {}", ev.detail);
+    } else if (ev.backend == dynamic_backend_mode_source) {
         if (ev.ok) spdlog::info("backend mode file loaded: {}", ev.detail);
         else if (ev.rejected) spdlog::error("backend mode file refused: {}", ev.detail);
         else spdlog::error("backend mode file not loaded: {}", ev.detail);
@@ -156,6 +163,7 @@ int run_server(const config::server_config& cfg, const std::string& config_path)
 
     for (const auto& ev : (*sources)->reload(true)) log_reload(ev, ref, own);
     set_dynamic_gauges(*(*sources)->chain(), ref);
+    if (auto entries = (*sources)->access_entries()) set_access_entry_gauges(*entries, own);
 
     const unsigned threads = std::max(1u, std::thread::hardware_concurrency());
     asio::io_context ioc(static_cast<int>(threads));
@@ -190,8 +198,14 @@ int run_server(const config::server_config& cfg, const std::string& config_path)
     limits.read_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(cfg.limits.read_timeout);
     limits.idle_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(cfg.limits.idle_timeout);
 
+    // POST /authorize (ACCESS-ENTRIES C5) beside /authenticate when server.authorization.enabled.
+    authorize_endpoint authz([&src] { return src.access_entries(); }, own);
+    const bool authorization = cfg.authorization.enabled;
+    if (authorization && cfg.access_entries.file.empty())
+        spdlog::warn("server.authorization.enabled without server.accessEntries.file: /authorize always has no opinion");
     http::server main_server(ioc, {cfg.address, static_cast<std::uint16_t>(cfg.port), *tls, limits, "main"},
-                             [&hook](http::request&& req, http::responder respond) {
+                             [&hook, &authz, authorization](http::request&& req, http::responder respond) {
+                                 if (authorization && req.path() == "/authorize") return respond(authz.handle(req));
                                  hook.handle(std::move(req), std::move(respond));
                              });
     if (auto st = main_server.start(); !st) {
@@ -236,6 +250,7 @@ int run_server(const config::server_config& cfg, const std::string& config_path)
     auto reload_all = [&](bool force) {
         for (const auto& ev : src.reload(force)) log_reload(ev, ref, own);
         set_dynamic_gauges(*src.chain(), ref);
+        if (auto entries = src.access_entries()) set_access_entry_gauges(*entries, own);
         auto tls_reload = (*tls)->reload_if_changed();
         if (!tls_reload) {
             spdlog::error("TLS certificate or key not reloaded, keeping the current ones: {}", tls_reload.err().message);

@@ -51,6 +51,7 @@ void register_verify(CLI::App& root, const global_options& globals, command_list
 void register_init(CLI::App& root, const global_options& globals, command_list& commands);
 void register_add(CLI::App& root, const global_options& globals, command_list& commands);
 void register_version(CLI::App& root, const global_options& globals, command_list& commands);
+void register_access_entries(CLI::App& root, const global_options& globals, command_list& commands);
 
 /// Applies -l/-v to the default spdlog logger (stderr): `text` is logrus-like key=value lines,
 /// `json` one JSON object per line. Verbosity is a logrus level (panic, fatal, error, warn[ing],

@@ -25,6 +25,7 @@ int main(int argc, char** argv) {
     register_init(app, globals, commands);
     register_add(app, globals, commands);
     register_version(app, globals, commands);
+    register_access_entries(app, globals, commands);
 
     try {
         app.parse(argc, argv);

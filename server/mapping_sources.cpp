@@ -1,7 +1,12 @@
 #include "mapping_sources.hpp"
 
+#include "access/backend.hpp"
+#include "access/entries.hpp"
+#include "access/modes.hpp"
 #include "mapping/dynamic_file.hpp"
 #include "mapping/sources.hpp"
+
+#include <spdlog/spdlog.h>
 
 #include <yaml-cpp/yaml.h>
 
@@ -33,6 +38,46 @@ struct loaded_backend {
 };
 using loader = std::function<result<loaded_backend>()>;
 
+/// The authentication-mode state file (ACCESS-ENTRIES C2.2), replaced through a rename.
+status write_state(const std::string& path, const std::string& text) {
+    std::error_code ec;
+    const fs::path p(path);
+    if (p.has_parent_path()) fs::create_directories(p.parent_path(), ec);
+    const std::string tmp = path + ".tmp";
+    {
+        std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+        if (!out) return make_error("write_failed", "cannot write " + tmp);
+        out << text;
+        if (!out.good()) return make_error("write_failed", "cannot write " + tmp);
+    }
+    fs::rename(tmp, p, ec);
+    if (ec) return make_error("write_failed", "cannot rename " + tmp + ": " + ec.message());
+    return ok_status();
+}
+
+/// C2.2 for a freshly loaded snapshot against the persisted state.
+result<access::mode_transition> transition_for(const std::string& state_file, const access::snapshot& snap,
+                                               bool allow_downgrade) {
+    std::optional<std::string> persisted;
+    if (fs::exists(state_file)) {
+        auto text = read_text(state_file);
+        if (!text) return text.err();
+        persisted = std::move(*text);
+    }
+    return access::check_mode_transition(persisted ? std::optional<std::string_view>(*persisted) : std::nullopt,
+                                         snap.mode(), allow_downgrade);
+}
+
+/// What the AccessEntries chain's mapper holds: the chain's backends and the entries, owned, and
+/// the links map_chain walks (pointing into them).
+struct access_chain_state {
+    std::vector<authn::chain_backend> backends;
+    std::vector<config::backend_mode> modes;
+    std::shared_ptr<const access::snapshot> entries;
+    std::vector<access::chain_link> links;
+    mapping::feature_flags flags;
+};
+
 std::string join(const std::vector<config::backend_mode>& modes) {
     std::string out;
     for (const auto m : modes) {
@@ -53,6 +98,17 @@ struct mapping_sources::backend {
     config::snapshot_store<mapping::mapping_set> store;
     bool loaded_once = false;
     bool content_loaded = false;  ///< DynamicFile: the file existed at a successful load
+};
+
+struct mapping_sources::access_source {
+    access_source(std::string p, std::string state) : path(p), state_file(std::move(state)), watch(std::move(p)) {}
+    std::string path;
+    std::string state_file;  ///< <stateDir>/authentication-mode
+    config::change_detector watch;
+    access::load_settings settings;
+    config::snapshot_store<access::snapshot> store;
+    bool loaded_once = false;
+    bool allow_downgrade = false;  ///< this start only (--allow-authentication-mode-downgrade)
 };
 
 struct mapping_sources::mode_file {
@@ -150,13 +206,18 @@ result<std::unique_ptr<mapping_sources::backend>> mapping_sources::make_backend(
                               "backend CRD (IAMIdentityMapping objects) is not supported by stsauth yet; use "
                               "MountedFile, EKSConfigMap or DynamicFile");
         case config::backend_mode::access_entries:
-            return make_error("unsupported_backend", "backend AccessEntries is not available yet");
+            // Loaded by access_source (the authorizer reads the same file); nothing to load here.
+            if (cfg.access_entries.file.empty())
+                return make_error("missing_access_entries_file",
+                                  "backend AccessEntries needs server.accessEntries.file");
+            break;
     }
     return b;
 }
 
 result<std::unique_ptr<mapping_sources>> mapping_sources::create(const config::server_config& cfg,
-                                                                 std::string config_path, clock_fn clock) {
+                                                                 std::string config_path, clock_fn clock,
+                                                                 bool allow_mode_downgrade) {
     std::unique_ptr<mapping_sources> self(new mapping_sources());
     self->cfg_ = cfg;
     self->config_path_ = std::move(config_path);
@@ -173,8 +234,83 @@ result<std::unique_ptr<mapping_sources>> mapping_sources::create(const config::s
     self->active_ = self->startup_modes_;
     if (!cfg.dynamic_backend_mode_path.empty())
         self->mode_file_ = std::make_unique<mode_file>(cfg.dynamic_backend_mode_path);
+    if (!cfg.access_entries.file.empty()) {
+        auto a = std::make_unique<access_source>(cfg.access_entries.file,
+                                                 (fs::path(cfg.state_dir) / "authentication-mode").string());
+        a->settings = access::settings_from_config(cfg);
+        a->allow_downgrade = allow_mode_downgrade;
+        // C2.2 at start: a forbidden transition stops the server (a reload only keeps the old file).
+        if (fs::exists(a->path)) {
+            auto text = read_text(a->path);
+            if (text) {
+                if (auto snap = access::load(*text, a->settings)) {
+                    auto t = transition_for(a->state_file, *snap, allow_mode_downgrade);
+                    if (!t) return make_error(t.err().code, a->path + ": " + t.err().message);
+                }
+            }
+        }
+        self->access_ = std::move(a);
+    }
     self->chain_.swap(std::make_shared<const authn::mapping_chain>());
     return self;
+}
+
+bool mapping_sources::backend_loaded(const backend& b) const {
+    if (b.mode == config::backend_mode::access_entries) return access_ && access_->loaded_once;
+    return b.loaded_once;
+}
+
+void mapping_sources::reload_access(bool force, std::vector<reload_event>& events, bool& rebuild) {
+    auto& a = *access_;
+    const bool changed = a.watch.changed();
+    if (!changed && !force && a.loaded_once) return;
+    reload_event ev;
+    ev.backend = std::string(access_entries_source);
+    auto text = read_text(a.path);
+    if (!text) {
+        ev.ok = false;
+        ev.detail = text.err().message;
+        a.store.record_failure(text.err());
+        events.push_back(std::move(ev));
+        return;
+    }
+    auto snap = access::load(*text, a.settings);
+    if (!snap) {
+        ev.ok = false;
+        ev.detail = snap.err().message;
+        a.store.record_failure(snap.err());
+        events.push_back(std::move(ev));
+        return;
+    }
+    // C2.2: one way only; a refused mode keeps the running entries and mode.
+    auto t = transition_for(a.state_file, *snap, a.allow_downgrade);
+    if (!t) {
+        ev.ok = false;
+        ev.rejected = true;
+        ev.detail = t.err().message + "; keeping the running access entries";
+        a.store.record_failure(t.err());
+        events.push_back(std::move(ev));
+        return;
+    }
+    if (t->forced)
+        ev.warnings.push_back("authentication mode " + std::string(access::to_string(t->current)) +
+                              " accepted only because of --allow-authentication-mode-downgrade");
+    if (t->changed) {
+        if (auto st = write_state(a.state_file, t->state_text); !st)
+            ev.warnings.push_back("authentication mode not persisted: " + st.err().message);
+    }
+    for (const auto& w : snap->warnings()) ev.warnings.push_back(w.message);
+    ev.detail = std::to_string(snap->entries().size()) + " entries, authenticationMode " +
+                std::string(access::to_string(snap->mode()));
+    a.store.swap(std::make_shared<const access::snapshot>(std::move(*snap)));
+    a.loaded_once = true;
+    a.allow_downgrade = false;  // the override is for one start only
+    rebuild = true;
+    events.push_back(std::move(ev));
+}
+
+std::shared_ptr<const access::snapshot> mapping_sources::access_entries() const {
+    return access_ ? access_->store.load() : nullptr;
 }
 
 void mapping_sources::load_backend(backend& b, reload_event& ev) {
@@ -223,6 +359,10 @@ std::optional<std::string> mapping_sources::switch_to(const std::vector<config::
         if (std::find(active_.begin(), active_.end(), mode) != active_.end()) continue;
         auto it = built.find(mode);
         backend& b = it != built.end() ? *it->second : *pool_.at(mode);
+        if (mode == config::backend_mode::access_entries) {
+            if (!backend_loaded(b)) return std::string("backend AccessEntries has no loaded access-entries file");
+            continue;
+        }
         if (std::any_of(events.begin(), events.end(), [&](const reload_event& e) { return e.backend == b.name; }))
             continue;  // already loaded in this pass (a duplicate name)
         reload_event ev;
@@ -290,6 +430,9 @@ void mapping_sources::reload_mode_file(bool force, std::vector<reload_event>& ev
             wanted.push_back(m->mode);
         }
         if (refused.empty() && wanted.empty()) refused = "backendMode names no backend";
+        if (refused.empty()) {
+            if (auto st = access::check_backend_order(wanted); !st) refused = st.err().message;
+        }
         if (!refused.empty()) {
             ev.ok = false;
             ev.rejected = true;
@@ -323,10 +466,12 @@ std::vector<reload_event> mapping_sources::reload(bool force) {
     std::lock_guard lock(mu_);
     std::vector<reload_event> events;
     bool rebuild = chain_.generation() <= 1;  // the placeholder chain of create()
+    if (access_) reload_access(force, events, rebuild);
     if (mode_file_) reload_mode_file(force, events, rebuild);
 
     for (auto& [mode, b] : pool_) {
         if (std::find(active_.begin(), active_.end(), mode) == active_.end()) continue;  // not in the chain
+        if (!b->load) continue;  // AccessEntries: loaded above
         if (std::any_of(events.begin(), events.end(), [&](const reload_event& e) { return e.backend == b->name; }))
             continue;  // loaded by the chain switch just now
         bool changed = force || !b->loaded_once;
@@ -339,7 +484,7 @@ std::vector<reload_event> mapping_sources::reload(bool force) {
     }
     if (rebuild) rebuild_chain();
     bool all_loaded = true;
-    for (const auto mode : active_) all_loaded = pool_.at(mode)->loaded_once && all_loaded;
+    for (const auto mode : active_) all_loaded = backend_loaded(*pool_.at(mode)) && all_loaded;
     ready_.store(all_loaded, std::memory_order_release);
     return events;
 }
@@ -350,8 +495,31 @@ void mapping_sources::rebuild_chain() {
     for (const auto mode : active_) {
         const auto& b = *pool_.at(mode);
         auto set = b.store.load();
-        if (!set) set = std::make_shared<const mapping::mapping_set>();  // never loaded: every lookup misses
+        if (!set) set = std::make_shared<const mapping::mapping_set>();  // never loaded (or AccessEntries)
         chain->backends.push_back({b.name, std::move(set), b.reserved_prefixes});
+    }
+    // ACCESS-ENTRIES C2.3: with AccessEntries in the chain, the authentication mode filters it
+    // and the entries answer in their place (C3's creator mapping first).
+    if (access_ && std::find(active_.begin(), active_.end(), config::backend_mode::access_entries) != active_.end()) {
+        auto state = std::make_shared<access_chain_state>();
+        state->backends = chain->backends;
+        state->modes = active_;
+        state->entries = access_->store.load();
+        state->flags = flags_;
+        state->links.reserve(state->backends.size());
+        for (std::size_t i = 0; i < state->backends.size(); ++i) {
+            const auto& b = state->backends[i];
+            state->links.push_back({state->modes[i], b.name, b.mappings.get(), b.reserved_prefixes});
+        }
+        chain->map = [state](const mapping::identity& id) {
+            std::vector<error> lookup_errors;
+            auto out = access::map_chain(state->links, state->entries.get(), id, state->flags, &lookup_errors);
+            for (const auto& e : lookup_errors)
+                if (e.code == "principal_id_mismatch")
+                    spdlog::warn("access entry not used reason=principal_id_mismatch arn={} {}", id.canonical_arn,
+                                 e.message);
+            return out;
+        };
     }
     chain_.swap(std::move(chain));
 }

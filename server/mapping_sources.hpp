@@ -27,7 +27,14 @@
 #include <string>
 #include <vector>
 
+namespace stsauth::access {
+class snapshot;
+}
+
 namespace stsauth::server {
+
+/// Source name of the access-entries file (ACCESS-ENTRIES C8) in events, logs and metrics.
+inline constexpr std::string_view access_entries_source = "access_entries";
 
 /// Source name of the backend-mode file in events, logs and the config_reloads metric.
 inline constexpr std::string_view dynamic_backend_mode_source = "dynamic_backend_mode";
@@ -59,10 +66,13 @@ public:
     using clock_fn = std::function<std::chrono::system_clock::time_point()>;
 
     /// `config_path` is the server config file (empty: the embedded default, never reloaded).
-    /// Fails for backends stsauth cannot serve from files yet (CRD) or missing settings.
+    /// Fails for backends stsauth cannot serve from files yet (CRD) or missing settings, and
+    /// (ACCESS-ENTRIES C2.2) when the access-entries file asks for an authentication mode the
+    /// one persisted in `<stateDir>/authentication-mode` cannot move to (unless
+    /// `allow_mode_downgrade`, which only this start honours).
     /// `clock` (default: the system clock) dates the e2e latency observations.
     static result<std::unique_ptr<mapping_sources>> create(const config::server_config& cfg, std::string config_path,
-                                                           clock_fn clock = {});
+                                                           clock_fn clock = {}, bool allow_mode_downgrade = false);
 
     /// Reloads backends whose files changed (all of them with `force`, e.g. on SIGHUP) and
     /// returns what happened. The first call loads everything. Reloads are serialised; readers
@@ -74,6 +84,9 @@ public:
     mapping_sources& operator=(const mapping_sources&) = delete;
 
     std::shared_ptr<const authn::mapping_chain> chain() const { return chain_.load(); }
+    /// The access-entries snapshot (`server.accessEntries.file`) for /authorize: null when no
+    /// file is configured or none has loaded yet. Last good kept across failed reloads.
+    std::shared_ptr<const access::snapshot> access_entries() const;
     /// Every backend of the current chain has loaded successfully at least once. Lock-free: it
     /// never waits for a reload under way.
     bool ready() const noexcept { return ready_.load(std::memory_order_acquire); }
@@ -81,6 +94,7 @@ public:
 private:
     struct backend;
     struct mode_file;
+    struct access_source;
     mapping_sources();
     result<std::unique_ptr<backend>> make_backend(config::backend_mode mode) const;
     void load_backend(backend& b, reload_event& ev);
@@ -88,6 +102,8 @@ private:
     std::optional<std::string> switch_to(const std::vector<config::backend_mode>& modes,
                                          std::vector<reload_event>& events);
     void rebuild_chain();
+    void reload_access(bool force, std::vector<reload_event>& events, bool& rebuild);
+    bool backend_loaded(const backend& b) const;
 
     config::server_config cfg_;  ///< the start-up configuration (backends are built from it)
     std::string config_path_;
@@ -96,6 +112,7 @@ private:
     std::vector<config::backend_mode> startup_modes_;
     std::vector<config::backend_mode> active_;  ///< the current chain, in order (duplicates allowed)
     std::unique_ptr<mode_file> mode_file_;
+    std::unique_ptr<access_source> access_;
     mapping::feature_flags flags_;
     config::snapshot_store<authn::mapping_chain> chain_;
     std::atomic<bool> ready_{false};

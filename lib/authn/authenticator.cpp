@@ -125,7 +125,7 @@ void authenticator::map(mapping::identity id, decision d, completion done) const
         for (const auto& b : chain->backends) refs.push_back({b.name, b.mappings.get(), b.reserved_prefixes});
     }
     const mapping::feature_flags flags = chain ? chain->flags : mapping::feature_flags{};
-    auto outcome = mapping::map_identity(refs, id, flags);
+    auto outcome = chain && chain->map ? chain->map(id) : mapping::map_identity(refs, id, flags);
     d.identity = std::move(id);
 
     if (auto* acct = std::get_if<mapping::account_allowed>(&outcome)) {

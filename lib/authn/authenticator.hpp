@@ -60,6 +60,10 @@ struct chain_backend {
 struct mapping_chain {
     std::vector<chain_backend> backends;
     mapping::feature_flags flags;
+    /// When set, maps instead of mapping::map_identity over `backends`: the access-entries chain
+    /// (ACCESS-ENTRIES C2.3), where the authentication mode filters the backends. It must be as
+    /// immutable as the rest of the snapshot (it may run on any thread).
+    std::function<mapping::mapping_outcome(const mapping::identity&)> map;
 };
 
 /// Resolves an EC2 instance id to its private DNS name ({{EC2PrivateDNSName}}).

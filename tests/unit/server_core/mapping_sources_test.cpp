@@ -453,3 +453,123 @@ TEST_CASE("ready() and chain() do not wait for a reload under way", "[server][so
     CHECK(calls_during_reload > 10);
     CHECK(username(s, role("R19999")) == "b");
 }
+
+// ---- AccessEntries (ACCESS-ENTRIES C2, C3) ------------------------------------------------------
+
+namespace {
+
+/// What the served chain (the access-entries mapper when present) says about `id`.
+std::string mapped_by_chain(const server::mapping_sources& src, const mapping::identity& id) {
+    const auto chain = src.chain();
+    if (!chain->map) return username(src, id);
+    const auto out = chain->map(id);
+    if (const auto* m = std::get_if<mapping::matched>(&out)) return m->backend + ":" + m->username_template;
+    return "";
+}
+
+struct access_setup {
+    temp_dir dir;
+    fs::path entries = dir.path / "access-entries.yaml";
+    fs::path aws_auth = dir.path / "aws-auth.yaml";
+    fs::path state = dir.path / "state";
+
+    access_setup() {
+        write(aws_auth, "kind: ConfigMap\ndata:\n  mapRoles: |\n    - rolearn: arn:aws:iam::111122223333:role/Dev\n"
+                        "      username: cm-dev\n    - rolearn: arn:aws:iam::111122223333:role/Old\n"
+                        "      username: cm-old\n");
+    }
+    void write_entries(const std::string& mode, const std::string& extra = "") {
+        write(entries, "authenticationMode: " + mode + "\n" + extra +
+                           "accessEntries:\n- principalArn: arn:aws:iam::111122223333:role/teams/Dev\n"
+                           "  username: \"ae:{{SessionName}}\"\n  kubernetesGroups: [developers]\n");
+    }
+    config::server_config cfg() const {
+        return config_for("clusterID: c\nserver:\n  stateDir: " + state.string() +
+                          "\n  backendMode: [MountedFile, AccessEntries, EKSConfigMap]\n  awsAuthFile: " +
+                          aws_auth.string() + "\n  accessEntries:\n    file: " + entries.string() + "\n");
+    }
+};
+
+}  // namespace
+
+TEST_CASE("AccessEntries: the mode filters the chain, access entries win, the mode only moves forward",
+          "[server][sources][access]") {
+    access_setup s;
+    s.write_entries("API_AND_CONFIG_MAP");
+    auto src = server::mapping_sources::create(s.cfg(), "");
+    REQUIRE(src.ok());
+    auto& m = **src;
+    auto events = m.reload(false);
+    REQUIRE(find_event(events, "access_entries") != nullptr);
+    CHECK(find_event(events, "access_entries")->ok);
+    CHECK(m.ready());
+    REQUIRE(m.access_entries() != nullptr);
+    // C9 #9: in both sources -> the access entry, no merge; aws-auth still answers for the rest.
+    CHECK(mapped_by_chain(m, role("Dev")) == "AccessEntries:ae:{{SessionName}}");
+    CHECK(mapped_by_chain(m, role("Old")) == "EKSConfigMap:cm-old");
+    std::ifstream state(s.state / "authentication-mode");
+    std::string persisted;
+    std::getline(state, persisted);
+    CHECK(persisted == "API_AND_CONFIG_MAP");
+
+    // C9 #10: API -> aws-auth alone no longer maps.
+    s.write_entries("API");
+    events = m.reload(false);
+    REQUIRE(find_event(events, "access_entries") != nullptr);
+    CHECK(find_event(events, "access_entries")->ok);
+    CHECK(mapped_by_chain(m, role("Old")).empty());
+    CHECK(mapped_by_chain(m, role("Dev")) == "AccessEntries:ae:{{SessionName}}");
+
+    // C9 #11: back to API_AND_CONFIG_MAP is refused on reload; the running entries stay.
+    s.write_entries("API_AND_CONFIG_MAP");
+    events = m.reload(false);
+    const auto* ev = find_event(events, "access_entries");
+    REQUIRE(ev != nullptr);
+    CHECK_FALSE(ev->ok);
+    CHECK(ev->rejected);
+    CHECK(ev->detail.find("API_AND_CONFIG_MAP") != std::string::npos);
+    CHECK(mapped_by_chain(m, role("Old")).empty());
+
+    // ... and at start it stops the server.
+    auto again = server::mapping_sources::create(s.cfg(), "");
+    REQUIRE_FALSE(again.ok());
+    CHECK(again.code() == "authentication_mode_downgrade");
+    // --allow-authentication-mode-downgrade: this start only.
+    auto forced = server::mapping_sources::create(s.cfg(), "", {}, true);
+    REQUIRE(forced.ok());
+    events = (*forced)->reload(false);
+    REQUIRE(find_event(events, "access_entries") != nullptr);
+    CHECK(find_event(events, "access_entries")->ok);
+    CHECK(mapped_by_chain(**forced, role("Old")) == "EKSConfigMap:cm-old");
+
+    // An invalid file keeps the last good one.
+    write(s.entries, "accessEntries:\n- principalArn: arn:aws:sts::111122223333:assumed-role/R/s\n");
+    events = (*forced)->reload(false);
+    ev = find_event(events, "access_entries");
+    REQUIRE(ev != nullptr);
+    CHECK_FALSE(ev->ok);
+    CHECK_FALSE(ev->rejected);
+    CHECK(mapped_by_chain(**forced, role("Dev")) == "AccessEntries:ae:{{SessionName}}");
+}
+
+TEST_CASE("AccessEntries: CONFIG_MAP skips the entries; the cluster creator maps first (C3)",
+          "[server][sources][access]") {
+    access_setup s;
+    s.write_entries("CONFIG_MAP", "bootstrapClusterCreatorAdminPermissions: true\n"
+                                  "clusterCreatorArn: arn:aws:iam::111122223333:role/Creator\n");
+    auto src = server::mapping_sources::create(s.cfg(), "");
+    REQUIRE(src.ok());
+    (*src)->reload(false);
+    CHECK(mapped_by_chain(**src, role("Dev")) == "EKSConfigMap:cm-dev");
+    CHECK(mapped_by_chain(**src, role("Creator")) == "ClusterCreator:kubernetes-admin");
+
+    // No file: AccessEntries never loaded, the server is not ready.
+    fs::remove(s.entries);
+    auto missing = server::mapping_sources::create(s.cfg(), "");
+    REQUIRE(missing.ok());
+    const auto events = (*missing)->reload(false);
+    REQUIRE(find_event(events, "access_entries") != nullptr);
+    CHECK_FALSE(find_event(events, "access_entries")->ok);
+    CHECK_FALSE((*missing)->ready());
+    CHECK((*missing)->access_entries() == nullptr);
+}
