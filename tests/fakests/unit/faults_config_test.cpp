@@ -40,7 +40,7 @@ TEST_CASE("POST /_faults bodies update only the keys given", "[faults]") {
     CHECK(doc["latency_ms"] == 0);
 }
 
-TEST_CASE("body and body_status replace successful answers; invalid values are refused", "[faults]") {
+TEST_CASE("body and body_status replace successful answers, invalid values are refused", "[faults]") {
     fault_settings f;
     REQUIRE(apply_faults_json(f, R"({"body":"{not json","body_status":200})").ok());
     CHECK(f.body == "{not json");

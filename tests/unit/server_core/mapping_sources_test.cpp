@@ -552,7 +552,7 @@ TEST_CASE("AccessEntries: the mode filters the chain, access entries win, the mo
     CHECK(mapped_by_chain(**forced, role("Dev")) == "AccessEntries:ae:{{SessionName}}");
 }
 
-TEST_CASE("AccessEntries: CONFIG_MAP skips the entries; the cluster creator maps first (C3)",
+TEST_CASE("AccessEntries: CONFIG_MAP skips the entries, the cluster creator maps first (C3)",
           "[server][sources][access]") {
     access_setup s;
     s.write_entries("CONFIG_MAP", "bootstrapClusterCreatorAdminPermissions: true\n"
