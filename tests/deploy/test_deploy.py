@@ -1605,6 +1605,38 @@ class Docs(unittest.TestCase):
                 self.assertTrue(code in literals, f'operations.md documents reason {code}, which no code produces')
 
 
+class TestNames(unittest.TestCase):
+    """Every Catch2 test case can become exactly one CTest entry. catch_discover_tests
+    (Catch2 v2's CatchAddTests.cmake) splits the listed names on ';' (a name with one becomes two
+    broken entries that run nothing) and passes the name back as a Catch test spec, where a
+    leading or trailing '*' is a wildcard, a leading '~' an exclusion, '"' a quote and '\\' an
+    escape; Catch lists a name that starts with '#' in quotes; ',' '[' ']' are escaped by the
+    script and safe. Scanned from the sources, so no build is needed."""
+
+    def test_catch_names_map_one_to_one(self):
+        names = []
+        for top in ('tests', 'lib', 'server'):
+            for dirpath, _, files in os.walk(os.path.join(REPO, top)):
+                for f in files:
+                    if not f.endswith(('.cpp', '.hpp')):
+                        continue
+                    path = os.path.join(dirpath, f)
+                    text = read(path)
+                    for m in re.finditer(r'\b(?:TEST_CASE|TEST_CASE_METHOD|SCENARIO)\s*\((?:\s*\w+\s*,)?\s*"((?:[^"\\]|\\.)*)"', text):
+                        names.append((os.path.relpath(path, REPO), m.group(1)))
+        self.assertGreater(len(names), 300)
+        seen = {}
+        for where, name in names:
+            with self.subTest(file=where, test=name):
+                self.assertNotIn(';', name)
+                self.assertNotIn('\\', name)
+                self.assertEqual(name, name.strip(), 'leading or trailing white space')
+                self.assertFalse(name.startswith(('*', '~', '#', '[')) or name.endswith('*'), 'a test-spec metacharacter')
+                # Catch matches names case-insensitively: two names differing in case run together.
+                key = (os.path.dirname(where), name.lower())
+                self.assertNotIn(key, seen, f'same name (ignoring case) as in {seen.get(key)}')
+                seen[key] = where
+
 def main():
     global STSAUTH, REPO, FAKE_STS
     argv = list(sys.argv)
