@@ -111,10 +111,11 @@ void webhook::authenticate(http::request&& req, http::responder respond) {
         http::response r;
         if (d.kind == authn::verdict::authenticated) {
             const auto& id = *d.identity;
-            auto user = tokenreview::make_user({id.arn, id.canonical_arn, id.account_id, id.user_id, id.session_name,
-                                                id.access_key_id},
-                                               d.username, d.groups, scrubbed);
-            r = json_response(200, tokenreview::encode_authenticated(version, user));
+            r = json_response(200, tokenreview::encode_authenticated(
+                                       version,
+                                       {id.arn, id.canonical_arn, id.account_id, id.user_id, id.session_name,
+                                        id.access_key_id},
+                                       d.username, d.groups, scrubbed));
         } else {
             unsigned status = 200;
             if (d.kind == authn::verdict::denied && options_.legacy_deny_status) status = 403;
@@ -129,7 +130,7 @@ void webhook::authenticate(http::request&& req, http::responder respond) {
         ref_.authenticate_latency.with({d.metric_result}).observe(latency);
 
         // One line per review (A8). Never the token; the ARN only for accounts not scrubbed.
-        const std::string arn = d.identity && !scrubbed ? d.identity->arn : std::string();
+        const std::string_view arn = d.identity && !scrubbed ? std::string_view(d.identity->arn) : std::string_view();
         const auto level = d.kind == authn::verdict::authenticated ? spdlog::level::info : spdlog::level::warn;
         spdlog::log(level,
                     "review outcome={} reason={} arn={} username={} groups=[{}] backend={} sts_region={} "

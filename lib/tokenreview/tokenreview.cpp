@@ -1,220 +1,157 @@
 #include "tokenreview/tokenreview.hpp"
 
+#include "common/strict_json.hpp"
+
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 #include <optional>
-#include <unordered_set>
+#include <utility>
 
 namespace stsauth::tokenreview {
 namespace {
 
-using json = nlohmann::json;
-
 constexpr std::string_view v1 = "authentication.k8s.io/v1";
 constexpr std::string_view v1beta1 = "authentication.k8s.io/v1beta1";
-constexpr std::string_view utf8_bom = "\xEF\xBB\xBF";
 
-// RFC 3629: shortest form only, no surrogates, nothing above U+10FFFF.
-bool valid_utf8(std::string_view s) noexcept {
-    const auto* p = reinterpret_cast<const unsigned char*>(s.data());
-    const auto* end = p + s.size();
-    auto cont = [](unsigned char c) { return (c & 0xC0U) == 0x80U; };
-    while (p < end) {
-        const unsigned char c = *p;
-        if (c < 0x80U) {
-            ++p;
-            continue;
-        }
-        std::size_t n = 0;
-        unsigned char lo = 0x80U;
-        unsigned char hi = 0xBFU;
-        if (c >= 0xC2U && c <= 0xDFU) {
-            n = 1;
-        } else if (c >= 0xE0U && c <= 0xEFU) {
-            n = 2;
-            if (c == 0xE0U) lo = 0xA0U;
-            if (c == 0xEDU) hi = 0x9FU;
-        } else if (c >= 0xF0U && c <= 0xF4U) {
-            n = 3;
-            if (c == 0xF0U) lo = 0x90U;
-            if (c == 0xF4U) hi = 0x8FU;
-        } else {
-            return false;
-        }
-        if (static_cast<std::size_t>(end - p) <= n) return false;
-        if (p[1] < lo || p[1] > hi) return false;
-        for (std::size_t i = 2; i <= n; ++i) {
-            if (!cont(p[i])) return false;
-        }
-        p += n + 1;
-    }
-    return true;
-}
+enum class field { other, api_version, kind, spec, token, audiences };
 
-// First pass over the body: structure rules a DOM parse cannot see (duplicate keys, depth,
-// sizes, exactly one top-level object). Aborts at the first violation.
-class strict_checker final : public nlohmann::json_sax<json> {
+// Keeps what decode() needs while the strict reader walks the body once; the checks on these
+// fields run only after the whole body was accepted (a structural error anywhere wins).
+class review_reader final : public json::strict_handler {
 public:
-    explicit strict_checker(const decode_limits& limits) : limits_(limits) {}
+    explicit review_reader(const decode_limits& limits) : limits_(limits) {}
 
-    std::optional<error> failure;
-
-    bool null() override { return scalar(); }
-    bool boolean(bool) override { return scalar(); }
-    bool number_integer(number_integer_t) override { return scalar(); }
-    bool number_unsigned(number_unsigned_t) override { return scalar(); }
-    bool number_float(number_float_t, const string_t&) override { return scalar(); }
-    bool binary(binary_t&) override { return fail("not_json", "binary values are not JSON"); }
-
-    bool string(string_t& val) override {
-        if (!scalar()) return false;
-        if (val.size() > limits_.max_string_bytes) {
-            return fail("string_too_long", fmt::format("a string value is longer than {} bytes", limits_.max_string_bytes));
+    void key(std::size_t depth, std::string_view k) override {
+        if (depth == 1) {
+            top_ = k == "apiVersion" ? field::api_version : k == "kind" ? field::kind : k == "spec" ? field::spec : field::other;
+        } else if (depth == 2 && in_spec_) {
+            spec_ = k == "token" ? field::token : k == "audiences" ? field::audiences : field::other;
         }
-        return true;
     }
 
-    bool start_object(std::size_t) override {
-        if (!open()) return false;
-        keys_.emplace_back();
-        is_object_.push_back(true);
-        return true;
-    }
-
-    bool key(string_t& val) override {
-        if (val.size() > limits_.max_key_bytes) {
-            return fail("string_too_long", fmt::format("an object key is longer than {} bytes", limits_.max_key_bytes));
+    void value(std::size_t depth, json::value_type type, std::string_view text) override {
+        if (depth == 1) {
+            switch (top_) {
+                case field::api_version:
+                    api_version_type = type;
+                    if (type == json::value_type::string) {
+                        api_version_known = text == v1 || text == v1beta1;
+                        version = text == v1 ? api_version::v1 : api_version::v1beta1;
+                    }
+                    break;
+                case field::kind: kind_type = type; kind_ok = type == json::value_type::string && text == "TokenReview"; break;
+                case field::spec: spec_type = type; in_spec_ = type == json::value_type::object; break;
+                default: break;
+            }
+        } else if (depth == 2 && in_spec_) {
+            if (spec_ == field::token) {
+                token_type = type;
+                if (type == json::value_type::string) token.assign(text);
+            } else if (spec_ == field::audiences) {
+                audiences_type = type;
+                in_audiences_ = type == json::value_type::array;
+            }
+        } else if (depth == 3 && in_audiences_) {
+            ++audience_count;
+            if (type != json::value_type::string) {
+                audience_not_string = true;
+            } else if (audience_count <= limits_.max_audiences) {
+                audiences.emplace_back(text);
+            }
         }
-        if (!keys_.back().insert(val).second) {
-            return fail("duplicate_key", "a JSON object has a duplicate key");
-        }
-        return true;
     }
 
-    bool end_object() override {
-        keys_.pop_back();
-        return close();
+    void close(std::size_t depth, json::value_type) override {
+        if (depth == 2) in_spec_ = false;
+        if (depth == 3) in_audiences_ = false;
     }
 
-    bool start_array(std::size_t) override {
-        if (is_object_.empty()) return fail("not_object", "request body is not a JSON object");
-        if (!open()) return false;
-        is_object_.push_back(false);
-        return true;
-    }
-
-    bool end_array() override { return close(); }
-
-    bool parse_error(std::size_t position, const std::string&, const nlohmann::detail::exception&) override {
-        // last_token and the exception text may quote the token: only the offset is kept.
-        if (done_) return fail("trailing_data", "data after the TokenReview object");
-        return fail("not_json", fmt::format("request body is not valid JSON (syntax error at byte {})", position));
-    }
+    std::optional<json::value_type> api_version_type, kind_type, spec_type, token_type, audiences_type;
+    bool api_version_known = false;
+    api_version version = api_version::v1beta1;
+    bool kind_ok = false;
+    std::string token;
+    std::vector<std::string> audiences;
+    std::size_t audience_count = 0;
+    bool audience_not_string = false;
 
 private:
-    bool scalar() {
-        if (is_object_.empty()) return fail("not_object", "request body is not a JSON object");
-        return true;
-    }
-
-    bool open() {
-        if (is_object_.empty()) {
-            if (started_) return fail("trailing_data", "data after the TokenReview object");
-            started_ = true;
-        }
-        if (is_object_.size() >= limits_.max_depth) {
-            return fail("too_deep", fmt::format("JSON nesting deeper than {}", limits_.max_depth));
-        }
-        return true;
-    }
-
-    bool close() {
-        is_object_.pop_back();
-        if (is_object_.empty()) done_ = true;
-        return true;
-    }
-
-    bool fail(std::string code, std::string message) {
-        if (!failure) failure = make_error(std::move(code), std::move(message));
-        return false;
-    }
-
     const decode_limits& limits_;
-    std::vector<std::unordered_set<std::string>> keys_;
-    std::vector<bool> is_object_;
-    bool started_ = false;
-    bool done_ = false;
+    field top_ = field::other;
+    field spec_ = field::other;
+    bool in_spec_ = false;
+    bool in_audiences_ = false;
 };
 
-const json* member(const json& obj, const char* name) {
-    auto it = obj.find(name);
-    return it == obj.end() ? nullptr : &*it;
+// Output buffer sizes: the envelope and the fixed keys (~400 bytes) plus the values.
+constexpr std::size_t reply_overhead = 512;
+
+void append_quoted(std::string& out, std::string_view s) {
+    out.push_back('"');
+    json::append_escaped(out, s);
+    out.push_back('"');
 }
 
-json::string_t dump(const nlohmann::ordered_json& j) {
-    // Replace (never throw on) invalid UTF-8 from names taken from mapping files.
-    return j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
+void append_envelope(std::string& out, api_version v) {
+    out.append(R"({"apiVersion":")");
+    out.append(api_version_string(v));
+    out.append(R"(","kind":"TokenReview","metadata":{},"spec":{},"status":{)");
 }
 
-nlohmann::ordered_json envelope(api_version v) {
-    nlohmann::ordered_json j;
-    j["apiVersion"] = api_version_string(v);
-    j["kind"] = "TokenReview";
-    j["metadata"] = nlohmann::ordered_json::object();
-    j["spec"] = nlohmann::ordered_json::object();
-    return j;
+template <class Strings>
+void append_list(std::string& out, const Strings& values) {
+    out.push_back('[');
+    bool first = true;
+    for (const auto& v : values) {
+        if (!first) out.push_back(',');
+        first = false;
+        append_quoted(out, v);
+    }
+    out.push_back(']');
 }
 
 }  // namespace
 
 std::string_view api_version_string(api_version v) noexcept { return v == api_version::v1 ? v1 : v1beta1; }
 
-result<request> decode(std::string_view body, const decode_limits& limits) {
-    if (!valid_utf8(body)) return make_error("bad_utf8", "request body is not valid UTF-8");
-    if (body.starts_with(utf8_bom)) return make_error("not_json", "request body starts with a byte order mark");
-    strict_checker checker(limits);
-    if (!json::sax_parse(body, &checker, json::input_format_t::json, true, false)) {
-        if (checker.failure) return *checker.failure;
-        return make_error("not_json", "request body is not valid JSON");
-    }
-    const json doc = json::parse(body, nullptr, false);
-    if (doc.is_discarded() || !doc.is_object()) return make_error("not_json", "request body is not a JSON object");
+static json::strict_limits strict_limits_for(const decode_limits& limits) {
+    json::strict_limits s;
+    s.max_depth = limits.max_depth;
+    s.max_string_bytes = limits.max_string_bytes;
+    s.max_key_bytes = limits.max_key_bytes;
+    s.document = "TokenReview object";
+    return s;
+}
 
+result<request> decode(std::string_view body, const decode_limits& limits) {
+    review_reader r(limits);
+    if (auto failure = json::strict_parse(body, strict_limits_for(limits), &r)) {
+        if (failure->code == "not_object") failure->message = "request body is not a JSON object";
+        return std::move(*failure);
+    }
+    using json::value_type;
     request out;
-    if (const json* v = member(doc, "apiVersion")) {
-        if (!v->is_string()) return make_error("bad_api_version", "apiVersion is not a string");
-        const auto& s = v->get_ref<const std::string&>();
-        if (s == v1) {
-            out.version = api_version::v1;
-        } else if (s == v1beta1) {
-            out.version = api_version::v1beta1;
-        } else {
+    if (r.api_version_type) {
+        if (*r.api_version_type != value_type::string) return make_error("bad_api_version", "apiVersion is not a string");
+        if (!r.api_version_known) {
             return make_error("bad_api_version", "apiVersion must be authentication.k8s.io/v1 or authentication.k8s.io/v1beta1");
         }
+        out.version = r.version;
         out.api_version_present = true;
     }
-    if (const json* k = member(doc, "kind")) {
-        if (!k->is_string() || k->get_ref<const std::string&>() != "TokenReview") {
-            return make_error("bad_kind", "kind must be TokenReview");
-        }
-    }
-    const json* spec = member(doc, "spec");
-    if (spec == nullptr || spec->is_null()) return make_error("missing_token", "spec.token is missing");
-    if (!spec->is_object()) return make_error("bad_spec", "spec is not an object");
-    const json* token = member(*spec, "token");
-    if (token == nullptr || token->is_null()) return make_error("missing_token", "spec.token is missing");
-    if (!token->is_string()) return make_error("bad_token_type", "spec.token is not a string");
-    out.token = secret<std::string>(token->get<std::string>());
-    if (const json* aud = member(*spec, "audiences"); aud != nullptr && !aud->is_null()) {
-        if (!aud->is_array()) return make_error("bad_audiences", "spec.audiences is not a list");
-        if (aud->size() > limits.max_audiences) {
+    if (r.kind_type && !r.kind_ok) return make_error("bad_kind", "kind must be TokenReview");
+    if (!r.spec_type || *r.spec_type == value_type::null) return make_error("missing_token", "spec.token is missing");
+    if (*r.spec_type != value_type::object) return make_error("bad_spec", "spec is not an object");
+    if (!r.token_type || *r.token_type == value_type::null) return make_error("missing_token", "spec.token is missing");
+    if (*r.token_type != value_type::string) return make_error("bad_token_type", "spec.token is not a string");
+    out.token = secret<std::string>(std::move(r.token));
+    if (r.audiences_type && *r.audiences_type != value_type::null) {
+        if (*r.audiences_type != value_type::array) return make_error("bad_audiences", "spec.audiences is not a list");
+        if (r.audience_count > limits.max_audiences) {
             return make_error("bad_audiences", fmt::format("spec.audiences has more than {} entries", limits.max_audiences));
         }
-        for (const auto& a : *aud) {
-            if (!a.is_string()) return make_error("bad_audiences", "spec.audiences holds a non-string");
-            out.audiences.push_back(a.get<std::string>());
-        }
+        if (r.audience_not_string) return make_error("bad_audiences", "spec.audiences holds a non-string");
+        out.audiences = std::move(r.audiences);
     }
     return out;
 }
@@ -240,27 +177,90 @@ user_info make_user(const principal& p, std::string username, std::vector<std::s
 }
 
 std::string encode_authenticated(api_version v, const user_info& user) {
-    nlohmann::ordered_json u;
-    u["username"] = user.username;
-    u["uid"] = user.uid;
-    if (!user.groups.empty()) u["groups"] = user.groups;
-    if (!user.extra.empty()) {
-        nlohmann::ordered_json extra = nlohmann::ordered_json::object();
-        for (const auto& [key, values] : user.extra) extra[key] = values;
-        u["extra"] = std::move(extra);
+    std::string out;
+    out.reserve(reply_overhead + user.username.size() + 2 * user.uid.size());
+    append_envelope(out, v);
+    out.append(R"("authenticated":true,"user":{"username":)");
+    append_quoted(out, user.username);
+    out.append(R"(,"uid":)");
+    append_quoted(out, user.uid);
+    if (!user.groups.empty()) {
+        out.append(R"(,"groups":)");
+        append_list(out, user.groups);
     }
-    auto j = envelope(v);
-    j["status"]["authenticated"] = true;
-    j["status"]["user"] = std::move(u);
-    return dump(j);
+    if (!user.extra.empty()) {
+        out.append(R"(,"extra":{)");
+        bool first = true;
+        for (const auto& [key, values] : user.extra) {  // std::map: sorted, as Go writes map keys
+            if (!first) out.push_back(',');
+            first = false;
+            append_quoted(out, key);
+            out.push_back(':');
+            append_list(out, values);
+        }
+        out.push_back('}');
+    }
+    out.append("}}}\n");
+    return out;
+}
+
+std::string encode_authenticated(api_version v, const principal_view& p, std::string_view username,
+                                 const std::vector<std::string>& groups, bool scrubbed_account) {
+    std::string out;
+    out.reserve(reply_overhead + username.size() + 2 * (p.arn.size() + p.canonical_arn.size()) + 3 * p.user_id.size());
+    append_envelope(out, v);
+    out.append(R"("authenticated":true,"user":{"username":)");
+    append_quoted(out, username);
+    out.append(R"(,"uid":")");
+    if (scrubbed_account) {
+        out.append("aws-iam-authenticator:administrative:");
+        json::append_escaped(out, username);
+    } else {
+        out.append("aws-iam-authenticator:");
+        json::append_escaped(out, p.account_id);
+        out.push_back(':');
+        json::append_escaped(out, p.user_id);
+    }
+    out.push_back('"');
+    if (!groups.empty()) {
+        out.append(R"(,"groups":)");
+        append_list(out, groups);
+    }
+    if (!scrubbed_account) {
+        // make_user's six keys, in sorted order.
+        const std::pair<std::string_view, std::string_view> extra[] = {
+            {"accessKeyId", p.access_key_id},
+            {"arn", p.arn},
+            {"canonicalArn", p.canonical_arn},
+            {"principalId", p.user_id},
+            {"sessionName", p.session_name},
+            {"sigs.k8s.io/aws-iam-authenticator/principalId", p.user_id},
+        };
+        out.append(R"(,"extra":{)");
+        bool first = true;
+        for (const auto& [key, value] : extra) {
+            if (!first) out.push_back(',');
+            first = false;
+            out.push_back('"');
+            out.append(key);
+            out.append(R"(":[)");
+            append_quoted(out, value);
+            out.push_back(']');
+        }
+        out.push_back('}');
+    }
+    out.append("}}}\n");
+    return out;
 }
 
 std::string encode_denied(api_version v, std::string_view reason) {
-    auto j = envelope(v);
-    j["status"]["authenticated"] = false;
-    j["status"]["user"] = nlohmann::ordered_json::object();
-    j["status"]["error"] = reason;
-    return dump(j);
+    std::string out;
+    out.reserve(reply_overhead + reason.size());
+    append_envelope(out, v);
+    out.append(R"("authenticated":false,"user":{},"error":)");
+    append_quoted(out, reason);
+    out.append("}}\n");
+    return out;
 }
 
 }  // namespace stsauth::tokenreview

@@ -47,7 +47,8 @@ struct decode_limits {
     std::size_t max_audiences = 64;
 };
 
-/// Error codes: "bad_utf8", "not_json", "not_object", "trailing_data", "duplicate_key",
+/// One pass of lib/common's strict JSON reader (json::strict_parse) over the body; no document is
+/// built. Error codes: "bad_utf8", "not_json", "not_object", "trailing_data", "duplicate_key",
 /// "too_deep", "string_too_long", "bad_api_version", "bad_kind", "bad_spec", "missing_token",
 /// "bad_token_type", "bad_audiences".
 result<request> decode(std::string_view body, const decode_limits& limits = {});
@@ -77,6 +78,21 @@ user_info make_user(const principal& p, std::string username, std::vector<std::s
 
 /// `{"apiVersion":...,"kind":"TokenReview","metadata":{},"spec":{},"status":{"authenticated":true,"user":{...}}}\n`
 std::string encode_authenticated(api_version v, const user_info& user);
+
+/// The principal's fields, borrowed (the fast path: nothing is copied into a user_info).
+struct principal_view {
+    std::string_view arn;
+    std::string_view canonical_arn;
+    std::string_view account_id;
+    std::string_view user_id;
+    std::string_view session_name;
+    std::string_view access_key_id;
+};
+
+/// Byte for byte `encode_authenticated(v, make_user(p, username, groups, scrubbed_account))`,
+/// written straight into the reply with no intermediate user_info.
+std::string encode_authenticated(api_version v, const principal_view& p, std::string_view username,
+                                 const std::vector<std::string>& groups, bool scrubbed_account);
 
 /// `{"apiVersion":...,"kind":"TokenReview","metadata":{},"spec":{},"status":{"authenticated":false,"user":{},"error":"<reason>"}}\n`
 /// `reason` is a short machine reason; never pass a token or URL.

@@ -233,3 +233,39 @@ TEST_CASE("encode: never throws on invalid UTF-8 in a username", "[tokenreview]"
     const auto reply = encode_authenticated(api_version::v1, user);
     CHECK(reply.find("bad\xEF\xBF\xBDname") != std::string::npos);  // U+FFFD
 }
+
+TEST_CASE("encode: the borrowed-principal fast path writes exactly what make_user + encode write", "[tokenreview]") {
+    // Names with quotes, backslashes, control characters, non-ASCII and invalid UTF-8 (a mapping
+    // file may hold any bytes): both paths escape them identically, U+FFFD for invalid UTF-8.
+    const std::vector<std::string> names = {"TestUser", "a\"b\\c", "tab\there\nnl\x01\x1f\x7f", "caf\xC3\xA9 \xF0\x9F\x98\x80",
+                                            "bad\xFF\xC3(\xE2\x82", "", "system:node:ip-10-0-0-1.ec2.internal"};
+    for (const auto& name : names) {
+        for (bool scrubbed : {false, true}) {
+            for (const auto& groups : {std::vector<std::string>{}, std::vector<std::string>{"g\"1", "sys:admin\n"}}) {
+                principal p = test_principal();
+                p.session_name = name;
+                p.user_id = "AROA\xC3\xA9";
+                const principal_view view{p.arn, p.canonical_arn, p.account_id, p.user_id, p.session_name, p.access_key_id};
+                INFO(name << " scrubbed=" << scrubbed << " groups=" << groups.size());
+                for (auto v : {api_version::v1, api_version::v1beta1}) {
+                    CHECK(encode_authenticated(v, view, name, groups, scrubbed) ==
+                          encode_authenticated(v, make_user(p, name, groups, scrubbed)));
+                }
+            }
+        }
+    }
+    const principal p = test_principal();
+    const principal_view view{p.arn, p.canonical_arn, p.account_id, p.user_id, p.session_name, p.access_key_id};
+    const auto reply = encode_authenticated(api_version::v1, view, "x\xFFy\x01", {}, false);
+    CHECK(reply.find(R"("username":"x)" "\xEF\xBF\xBD" R"(y\u0001")") != std::string::npos);
+    CHECK(decode(reply).code() == "missing_token");  // the reply is strict JSON itself
+}
+
+TEST_CASE("decode: escapes are decoded, and a NUL after the object is trailing data", "[tokenreview]") {
+    auto r = decode(R"({"apiVersion":"authentication.k8s.io\/v1","kind":"Token\u0052eview","spec":{"tok\u0065n":"a\"b\\c\u00e9"}})");
+    REQUIRE(r.ok());
+    CHECK(r->version == api_version::v1);
+    CHECK(r->token.reveal() == "a\"b\\c\xC3\xA9");
+    check_rejects(std::string(R"({"spec":{"token":"t"}})") + std::string(1, '\0') + "junk", "trailing_data");
+    check_rejects(R"({"spec":{"token":"t","\u0074oken":"u"}})", "duplicate_key");
+}

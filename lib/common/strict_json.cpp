@@ -1,0 +1,476 @@
+#include "common/strict_json.hpp"
+
+#include <fmt/format.h>
+
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <deque>
+#include <memory>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+namespace stsauth::json {
+namespace {
+
+bool is_ws(char c) noexcept { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
+bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
+
+int hex_value(char c) noexcept {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+void append_utf8(std::string& out, std::uint32_t cp) {
+    if (cp < 0x80U) {
+        out.push_back(static_cast<char>(cp));
+    } else if (cp < 0x800U) {
+        out.push_back(static_cast<char>(0xC0U | (cp >> 6U)));
+        out.push_back(static_cast<char>(0x80U | (cp & 0x3FU)));
+    } else if (cp < 0x10000U) {
+        out.push_back(static_cast<char>(0xE0U | (cp >> 12U)));
+        out.push_back(static_cast<char>(0x80U | ((cp >> 6U) & 0x3FU)));
+        out.push_back(static_cast<char>(0x80U | (cp & 0x3FU)));
+    } else {
+        out.push_back(static_cast<char>(0xF0U | (cp >> 18U)));
+        out.push_back(static_cast<char>(0x80U | ((cp >> 12U) & 0x3FU)));
+        out.push_back(static_cast<char>(0x80U | ((cp >> 6U) & 0x3FU)));
+        out.push_back(static_cast<char>(0x80U | (cp & 0x3FU)));
+    }
+}
+
+/// Length of the well-formed UTF-8 sequence at p (1..4), or 0 with `*prefix` set to the
+/// length of its maximal invalid subpart (>= 1).
+std::size_t utf8_sequence(const unsigned char* p, const unsigned char* end, std::size_t* prefix) noexcept {
+    const unsigned char c = *p;
+    *prefix = 1;
+    if (c < 0x80U) return 1;
+    std::size_t n = 0;
+    unsigned char lo = 0x80U;
+    unsigned char hi = 0xBFU;
+    if (c >= 0xC2U && c <= 0xDFU) {
+        n = 1;
+    } else if (c >= 0xE0U && c <= 0xEFU) {
+        n = 2;
+        if (c == 0xE0U) lo = 0xA0U;
+        if (c == 0xEDU) hi = 0x9FU;
+    } else if (c >= 0xF0U && c <= 0xF4U) {
+        n = 3;
+        if (c == 0xF0U) lo = 0x90U;
+        if (c == 0xF4U) hi = 0x8FU;
+    } else {
+        return 0;
+    }
+    for (std::size_t i = 1; i <= n; ++i) {
+        if (p + i >= end) return 0;
+        const unsigned char b = p[i];
+        if (i == 1 ? (b < lo || b > hi) : ((b & 0xC0U) != 0x80U)) return 0;
+        *prefix = i + 1;
+    }
+    return n + 1;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+class reader {
+public:
+    reader(std::string_view text, const strict_limits& limits, strict_handler* handler)
+        : p_(text.data()), begin_(text.data()), end_(text.data() + text.size()), limits_(limits), handler_(handler) {}
+
+    std::optional<error> run() {
+        skip_ws();
+        if (p_ == end_) return syntax();
+        if (*p_ != '{') {
+            if (*p_ == '[') return not_object();
+            // A well-formed scalar is "not an object"; anything else is not JSON at all.
+            std::string_view text;
+            value_type type{};
+            if (!scalar(&type, &text)) return take();
+            return not_object();
+        }
+        if (!document()) return take();
+        skip_ws();
+        if (p_ != end_) {
+            return make_error("trailing_data", fmt::format("data after the {}", limits_.document));
+        }
+        return std::nullopt;
+    }
+
+private:
+    struct frame {
+        bool object = false;
+        std::size_t keys_begin = 0;   ///< this object's keys in keys_
+        std::size_t owned_begin = 0;  ///< this object's unescaped keys in owned_
+        std::unique_ptr<std::unordered_set<std::string_view>> index;  ///< past linear_keys keys
+    };
+    static constexpr std::size_t linear_keys = 16;
+
+    // --- errors: the first one wins; functions return false after setting it.
+
+    bool fail(std::string code, std::string message) {
+        if (!failure_) failure_ = make_error(std::move(code), std::move(message));
+        return false;
+    }
+    bool syntax_fail() {
+        return fail("not_json", fmt::format("request body is not valid JSON (syntax error at byte {})",
+                                            static_cast<std::size_t>(p_ - begin_)));
+    }
+    std::optional<error> syntax() {
+        syntax_fail();
+        return take();
+    }
+    std::optional<error> not_object() {
+        return make_error("not_object", fmt::format("request body is not a {}", limits_.document));
+    }
+    std::optional<error> take() { return std::move(failure_); }
+
+    void skip_ws() noexcept {
+        while (p_ != end_ && is_ws(*p_)) ++p_;
+    }
+
+    // --- containers, iteratively (the depth limit bounds the frame stack, not the C++ stack).
+
+    bool open(bool object) {
+        if (stack_.size() >= limits_.max_depth) {
+            return fail("too_deep", fmt::format("JSON nesting deeper than {}", limits_.max_depth));
+        }
+        frame f;
+        f.object = object;
+        f.keys_begin = keys_.size();
+        f.owned_begin = owned_.size();
+        stack_.push_back(std::move(f));
+        return true;
+    }
+
+    void close_frame() {
+        frame& f = stack_.back();
+        if (f.object) {
+            keys_.resize(f.keys_begin);
+            while (owned_.size() > f.owned_begin) owned_.pop_back();
+        }
+        const std::size_t depth = stack_.size();
+        const value_type type = f.object ? value_type::object : value_type::array;
+        stack_.pop_back();
+        if (handler_ != nullptr) handler_->close(depth, type);
+    }
+
+    bool document() {
+        ++p_;  // '{'
+        if (!open(true)) return false;
+        // State: after an opening bracket (a member or the closing bracket may follow), or after
+        // a value (a comma or the closing bracket).
+        bool after_open = true;
+        for (;;) {
+            skip_ws();
+            if (p_ == end_) return syntax_fail();
+            frame& f = stack_.back();
+            const char closer = f.object ? '}' : ']';
+            if (*p_ == closer) {  // after '{', '[' or a value; after a comma it is a syntax error below
+                ++p_;
+                close_frame();
+                if (stack_.empty()) return true;
+                after_open = false;
+                continue;
+            }
+            if (!after_open) {
+                if (*p_ != ',') return syntax_fail();
+                ++p_;
+                skip_ws();
+                if (p_ == end_) return syntax_fail();
+            }
+            const std::size_t depth = stack_.size();
+            if (f.object) {
+                if (*p_ != '"') return syntax_fail();
+                if (!member_key(f)) return false;
+                skip_ws();
+                if (p_ == end_ || *p_ != ':') return syntax_fail();
+                ++p_;
+                skip_ws();
+                if (p_ == end_) return syntax_fail();
+            }
+            // The value.
+            const char c = *p_;
+            if (c == '{' || c == '[') {
+                const value_type type = c == '{' ? value_type::object : value_type::array;
+                if (handler_ != nullptr) handler_->value(depth, type, {});
+                ++p_;
+                if (!open(c == '{')) return false;
+                after_open = true;
+                continue;
+            }
+            value_type type{};
+            std::string_view text;
+            if (!scalar(&type, &text)) return false;
+            if (type == value_type::string && text.size() > limits_.max_string_bytes) {
+                return fail("string_too_long",
+                            fmt::format("a string value is longer than {} bytes", limits_.max_string_bytes));
+            }
+            if (handler_ != nullptr) handler_->value(depth, type, text);
+            after_open = false;
+        }
+    }
+
+    bool member_key(frame& f) {
+        std::string_view k;
+        bool unescaped = false;
+        if (!string(&k, &unescaped)) return false;
+        if (k.size() > limits_.max_key_bytes) {
+            return fail("string_too_long", fmt::format("an object key is longer than {} bytes", limits_.max_key_bytes));
+        }
+        if (unescaped) k = owned_.emplace_back(k);  // the scratch buffer is reused
+        const std::size_t count = keys_.size() - f.keys_begin;
+        bool duplicate = false;
+        if (f.index) {
+            duplicate = !f.index->insert(k).second;
+        } else {
+            for (std::size_t i = f.keys_begin; i < keys_.size(); ++i) {
+                if (keys_[i] == k) {
+                    duplicate = true;
+                    break;
+                }
+            }
+            if (!duplicate && count + 1 > linear_keys) {
+                f.index = std::make_unique<std::unordered_set<std::string_view>>(keys_.begin() + static_cast<std::ptrdiff_t>(f.keys_begin),
+                                                                                 keys_.end());
+                f.index->insert(k);
+            }
+        }
+        if (duplicate) return fail("duplicate_key", "a JSON object has a duplicate key");
+        keys_.push_back(k);
+        if (handler_ != nullptr) handler_->key(stack_.size(), k);
+        return true;
+    }
+
+    /// A string, number or literal at p_.
+    bool scalar(value_type* type, std::string_view* text) {
+        const char c = *p_;
+        if (c == '"') {
+            *type = value_type::string;
+            bool unescaped = false;
+            return string(text, &unescaped);
+        }
+        if (c == '-' || is_digit(c)) {
+            *type = value_type::number;
+            return number(text);
+        }
+        const char* start = p_;
+        auto literal = [&](std::string_view word, value_type t) {
+            if (static_cast<std::size_t>(end_ - p_) < word.size() || std::memcmp(p_, word.data(), word.size()) != 0) {
+                return syntax_fail();
+            }
+            p_ += word.size();
+            *type = t;
+            *text = std::string_view(start, word.size());
+            return true;
+        };
+        if (c == 't') return literal("true", value_type::boolean);
+        if (c == 'f') return literal("false", value_type::boolean);
+        if (c == 'n') return literal("null", value_type::null);
+        return syntax_fail();
+    }
+
+    /// A string at p_ ('"'). Without escapes the view points into the text; with them, into
+    /// scratch_ (valid until the next string), and *unescaped is set.
+    bool string(std::string_view* out, bool* unescaped) {
+        const char* start = ++p_;
+        // Fast path: a run without escapes or control characters (UTF-8 was checked up front).
+        while (p_ != end_) {
+            const auto c = static_cast<unsigned char>(*p_);
+            if (c == '"') {
+                *out = std::string_view(start, static_cast<std::size_t>(p_ - start));
+                ++p_;
+                return true;
+            }
+            if (c == '\\' || c < 0x20U) break;
+            ++p_;
+        }
+        if (p_ == end_ || static_cast<unsigned char>(*p_) < 0x20U) return syntax_fail();
+        scratch_.assign(start, p_);
+        while (p_ != end_) {
+            const auto c = static_cast<unsigned char>(*p_);
+            if (c == '"') {
+                ++p_;
+                *out = scratch_;
+                *unescaped = true;
+                return true;
+            }
+            if (c < 0x20U) return syntax_fail();
+            if (c != '\\') {
+                scratch_.push_back(static_cast<char>(c));
+                ++p_;
+                continue;
+            }
+            if (++p_ == end_) return syntax_fail();
+            switch (*p_) {
+                case '"': scratch_.push_back('"'); break;
+                case '\\': scratch_.push_back('\\'); break;
+                case '/': scratch_.push_back('/'); break;
+                case 'b': scratch_.push_back('\b'); break;
+                case 'f': scratch_.push_back('\f'); break;
+                case 'n': scratch_.push_back('\n'); break;
+                case 'r': scratch_.push_back('\r'); break;
+                case 't': scratch_.push_back('\t'); break;
+                case 'u': {
+                    std::uint32_t cp = 0;
+                    if (!hex4(&cp)) return syntax_fail();
+                    if (cp >= 0xDC00U && cp <= 0xDFFFU) return syntax_fail();  // a lone low surrogate
+                    if (cp >= 0xD800U && cp <= 0xDBFFU) {
+                        std::uint32_t low = 0;
+                        if (end_ - p_ < 3 || p_[1] != '\\' || p_[2] != 'u') return syntax_fail();
+                        p_ += 2;
+                        if (!hex4(&low) || low < 0xDC00U || low > 0xDFFFU) return syntax_fail();
+                        cp = 0x10000U + ((cp - 0xD800U) << 10U) + (low - 0xDC00U);
+                    }
+                    append_utf8(scratch_, cp);
+                    break;
+                }
+                default: return syntax_fail();
+            }
+            ++p_;
+        }
+        return syntax_fail();
+    }
+
+    /// Reads the 4 hex digits after "\u" (p_ at 'u'), leaving p_ on the last digit.
+    bool hex4(std::uint32_t* cp) {
+        if (end_ - p_ < 5) return false;
+        std::uint32_t v = 0;
+        for (int i = 1; i <= 4; ++i) {
+            const int h = hex_value(p_[i]);
+            if (h < 0) return false;
+            v = (v << 4U) | static_cast<std::uint32_t>(h);
+        }
+        p_ += 4;
+        *cp = v;
+        return true;
+    }
+
+    bool number(std::string_view* text) {
+        const char* start = p_;
+        if (*p_ == '-') ++p_;
+        if (p_ == end_ || !is_digit(*p_)) return syntax_fail();
+        std::size_t int_digits = 0;
+        if (*p_ == '0') {
+            ++p_;
+            int_digits = 1;
+        } else {
+            while (p_ != end_ && is_digit(*p_)) {
+                ++p_;
+                ++int_digits;
+            }
+        }
+        if (p_ != end_ && *p_ == '.') {
+            ++p_;
+            if (p_ == end_ || !is_digit(*p_)) return syntax_fail();
+            while (p_ != end_ && is_digit(*p_)) ++p_;
+        }
+        bool exponent = false;
+        if (p_ != end_ && (*p_ == 'e' || *p_ == 'E')) {
+            exponent = true;
+            ++p_;
+            if (p_ != end_ && (*p_ == '+' || *p_ == '-')) ++p_;
+            if (p_ == end_ || !is_digit(*p_)) return syntax_fail();
+            while (p_ != end_ && is_digit(*p_)) ++p_;
+        }
+        *text = std::string_view(start, static_cast<std::size_t>(p_ - start));
+        // A number no double can hold (1e999) is refused, as strict decoders do; only these
+        // shapes can overflow, so only they pay for the conversion.
+        if (exponent || int_digits > 300) {
+            const std::string copy(*text);
+            if (std::isinf(std::strtod(copy.c_str(), nullptr))) {
+                p_ = start;
+                return syntax_fail();
+            }
+        }
+        return true;
+    }
+
+    const char* p_;
+    const char* begin_;
+    const char* end_;
+    const strict_limits& limits_;
+    strict_handler* handler_;
+    std::vector<frame> stack_;
+    std::vector<std::string_view> keys_;  ///< keys of every open object, innermost last
+    std::deque<std::string> owned_;       ///< unescaped keys (stable addresses)
+    std::string scratch_;
+    std::optional<error> failure_;
+};
+
+}  // namespace
+
+bool valid_utf8(std::string_view s) noexcept {
+    const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+    const auto* end = p + s.size();
+    while (p < end) {
+        // ASCII runs, 8 bytes at a time.
+        while (end - p >= 8) {
+            std::uint64_t w;
+            std::memcpy(&w, p, sizeof w);
+            if ((w & 0x8080808080808080ULL) != 0) break;
+            p += 8;
+        }
+        if (p == end) break;
+        if (*p < 0x80U) {
+            ++p;
+            continue;
+        }
+        std::size_t prefix = 0;
+        const std::size_t n = utf8_sequence(p, end, &prefix);
+        if (n == 0) return false;
+        p += n;
+    }
+    return true;
+}
+
+std::optional<error> strict_parse(std::string_view text, const strict_limits& limits, strict_handler* handler) {
+    if (!valid_utf8(text)) return make_error("bad_utf8", "request body is not valid UTF-8");
+    if (text.starts_with("\xEF\xBB\xBF")) return make_error("not_json", "request body starts with a byte order mark");
+    return reader(text, limits, handler).run();
+}
+
+void append_escaped(std::string& out, std::string_view s) {
+    static constexpr char hex[] = "0123456789abcdef";
+    const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+    const auto* end = p + s.size();
+    while (p < end) {
+        // Copy the run that needs no escaping in one go.
+        const auto* run = p;
+        while (p < end && *p >= 0x20U && *p < 0x80U && *p != '"' && *p != '\\') ++p;
+        out.append(reinterpret_cast<const char*>(run), static_cast<std::size_t>(p - run));
+        if (p == end) break;
+        const unsigned char c = *p;
+        if (c >= 0x80U) {
+            std::size_t prefix = 0;
+            const std::size_t n = utf8_sequence(p, end, &prefix);
+            if (n == 0) {
+                out.append("\xEF\xBF\xBD");
+                p += prefix;
+            } else {
+                out.append(reinterpret_cast<const char*>(p), n);
+                p += n;
+            }
+            continue;
+        }
+        ++p;
+        switch (c) {
+            case '"': out.append("\\\""); break;
+            case '\\': out.append("\\\\"); break;
+            case '\b': out.append("\\b"); break;
+            case '\f': out.append("\\f"); break;
+            case '\n': out.append("\\n"); break;
+            case '\r': out.append("\\r"); break;
+            case '\t': out.append("\\t"); break;
+            default: {
+                const char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4U], hex[c & 0xFU]};
+                out.append(esc, sizeof esc);
+            }
+        }
+    }
+}
+
+}  // namespace stsauth::json

@@ -1,0 +1,1 @@
+set(UNIT_LIBS nlohmann_json::nlohmann_json)
