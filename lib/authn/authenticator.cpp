@@ -48,26 +48,33 @@ void authenticator::authenticate(std::string_view token, completion done) {
     const auto now = clock_();
     decision d;
 
-    // Phase 1: local validation. Nothing leaves the process for a token that fails it.
+    // Phase 1: the verified-identity cache (A6), keyed by the SHA-256 of the exact token bytes.
+    // An entry exists only for bytes that passed every local rule and lives no longer than the
+    // token, so a hit needs no second validation. Over-long tokens are not even hashed.
+    const bool hashable = token.size() <= config_.validation.max_token_bytes;
+    const crypto::digest key = hashable ? crypto::sha256(token) : crypto::digest{};
+    if (hashable) {
+        if (auto hit = cache_.find(key, now)) {
+            d.cache_hit = true;
+            d.sts_region = hit->sts_region;
+            if (!hit->positive) {
+                done(deny(std::move(d), hit->reason, "sts_error", "STS rejected this token earlier: " + hit->sts_error_code));
+                return;
+            }
+            on_identity(hit->identity, hit->access_key_id, hit->host, std::move(d), std::move(done));
+            return;
+        }
+    }
+
+    // Phase 2: local validation. Nothing leaves the process for a token that fails it.
     auto validated = token::validate(token, config_.validation, now);
     if (!validated) {
         done(deny(std::move(d), validated.err().code, "invalid_token", validated.err().message));
         return;
     }
     d.sts_region = validated->sts_region;
-    token_facts facts{crypto::sha256(token), std::move(validated->access_key_id), validated->host,
+    token_facts facts{key, std::move(validated->access_key_id), validated->host, std::move(validated->sts_region),
                       validated->expires_at};
-
-    // Phase 2: the verified-identity cache (A6).
-    if (auto hit = cache_.find(facts.key, now)) {
-        d.cache_hit = true;
-        if (!hit->positive) {
-            done(deny(std::move(d), hit->reason, "sts_error", "STS rejected this token earlier: " + hit->sts_error_code));
-            return;
-        }
-        on_identity(hit->identity, facts, std::move(d), std::move(done));
-        return;
-    }
 
     // Phase 3: ask STS. Identical tokens in flight share one request (dedupe key).
     sts::sts_request request{std::move(validated->host), std::move(validated->target), config_.cluster_id,
@@ -83,12 +90,16 @@ void authenticator::on_sts(const sts::sts_outcome& outcome, const token_facts& f
     d.sts = sts_call{outcome.http_status, outcome.kind};
     switch (outcome.kind) {
         case sts::outcome_kind::ok:
-            cache_.store(facts.key, cached_answer{true, outcome.identity, {}, {}}, facts.expires_at, clock_());
-            on_identity(outcome.identity, facts, std::move(d), std::move(done));
+            cache_.store(facts.key,
+                         cached_answer{true, outcome.identity, {}, {}, facts.host, facts.sts_region, facts.access_key_id},
+                         facts.expires_at, clock_());
+            on_identity(outcome.identity, facts.access_key_id, facts.host, std::move(d), std::move(done));
             return;
         case sts::outcome_kind::rejected:
-            cache_.store(facts.key, cached_answer{false, {}, outcome.reason, outcome.sts_error_code}, facts.expires_at,
-                         clock_());
+            cache_.store(facts.key,
+                         cached_answer{false, {}, outcome.reason, outcome.sts_error_code, facts.host, facts.sts_region,
+                                       facts.access_key_id},
+                         facts.expires_at, clock_());
             done(deny(std::move(d), outcome.reason, "sts_error", outcome.detail));
             return;
         case sts::outcome_kind::throttled:
@@ -106,9 +117,9 @@ void authenticator::on_sts(const sts::sts_outcome& outcome, const token_facts& f
     done(std::move(d));
 }
 
-void authenticator::on_identity(const sts::caller_identity& caller, const token_facts& facts, decision d,
-                                completion done) const {
-    auto id = make_identity(caller, facts.access_key_id, facts.host);
+void authenticator::on_identity(const sts::caller_identity& caller, std::string_view access_key_id,
+                                std::string_view host, decision d, completion done) const {
+    auto id = make_identity(caller, access_key_id, host);
     if (!id) {
         // STS vouched for something we cannot parse: the reference calls this an STS error.
         done(deny(std::move(d), id.err().code, "sts_error", id.err().message));

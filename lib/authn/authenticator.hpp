@@ -111,11 +111,12 @@ private:
         crypto::digest key;  ///< SHA-256 of the token: cache and in-flight key
         std::string access_key_id;
         std::string host;
+        std::string sts_region;
         std::chrono::system_clock::time_point expires_at;
     };
     void on_sts(const sts::sts_outcome& outcome, const token_facts& facts, decision d, completion done);
-    void on_identity(const sts::caller_identity& caller, const token_facts& facts, decision d,
-                     completion done) const;
+    void on_identity(const sts::caller_identity& caller, std::string_view access_key_id, std::string_view host,
+                     decision d, completion done) const;
 
     authenticator_config config_;
     sts::sts_client& sts_;

@@ -13,21 +13,21 @@ std::size_t identity_cache::digest_hash::operator()(const crypto::digest& d) con
 identity_cache::identity_cache(std::chrono::milliseconds ttl, std::size_t max_entries)
     : ttl_(ttl), max_entries_(max_entries), per_shard_max_(std::max<std::size_t>(1, max_entries / shard_count)) {}
 
-std::optional<cached_answer> identity_cache::find(const crypto::digest& key, time_point now) {
-    if (!enabled()) return std::nullopt;
+std::shared_ptr<const cached_answer> identity_cache::find(const crypto::digest& key, time_point now) {
+    if (!enabled()) return nullptr;
     auto& s = shard_for(key);
     std::lock_guard lock(s.mu);
     const auto it = s.map.find(key);
     if (it == s.map.end()) {
         misses_.fetch_add(1, std::memory_order_relaxed);
-        return std::nullopt;
+        return nullptr;
     }
     if (it->second.expires <= now) {
         s.lru.erase(it->second.lru);
         s.map.erase(it);
         entries_.fetch_sub(1, std::memory_order_relaxed);
         misses_.fetch_add(1, std::memory_order_relaxed);
-        return std::nullopt;
+        return nullptr;
     }
     s.lru.splice(s.lru.begin(), s.lru, it->second.lru);
     hits_.fetch_add(1, std::memory_order_relaxed);
@@ -39,10 +39,11 @@ void identity_cache::store(const crypto::digest& key, cached_answer answer, time
     if (!enabled()) return;
     const auto expires = std::min(now + ttl_, token_expires_at);
     if (expires <= now) return;
+    auto shared = std::make_shared<const cached_answer>(std::move(answer));
     auto& s = shard_for(key);
     std::lock_guard lock(s.mu);
     if (const auto it = s.map.find(key); it != s.map.end()) {
-        it->second.answer = std::move(answer);
+        it->second.answer = std::move(shared);
         it->second.expires = expires;
         s.lru.splice(s.lru.begin(), s.lru, it->second.lru);
         return;
@@ -54,7 +55,7 @@ void identity_cache::store(const crypto::digest& key, cached_answer answer, time
         evictions_.fetch_add(1, std::memory_order_relaxed);
     }
     s.lru.push_front(key);
-    s.map.emplace(key, entry{std::move(answer), expires, s.lru.begin()});
+    s.map.emplace(key, entry{std::move(shared), expires, s.lru.begin()});
     entries_.fetch_add(1, std::memory_order_relaxed);
 }
 

@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cstdint>
 #include <list>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -25,6 +26,12 @@ struct cached_answer {
     sts::caller_identity identity;    ///< positive entries only
     std::string reason;               ///< negative entries: the STS reason ("sts_rejected")
     std::string sts_error_code;       ///< negative entries: STS's Error.Code
+    // What local validation established about the token when it was stored: a hit needs no
+    // second validation (the entry cannot outlive the token's expiry, and the key is the hash
+    // of the exact token bytes that passed).
+    std::string host;           ///< allow-listed STS host
+    std::string sts_region;     ///< metric label
+    std::string access_key_id;  ///< from X-Amz-Credential
 };
 
 struct cache_stats {
@@ -43,7 +50,8 @@ public:
 
     bool enabled() const noexcept { return ttl_.count() > 0 && max_entries_ > 0; }
 
-    std::optional<cached_answer> find(const crypto::digest& key, time_point now);
+    /// The entry for `key`, shared (entries are immutable once stored), or null.
+    std::shared_ptr<const cached_answer> find(const crypto::digest& key, time_point now);
     /// Stores for min(ttl, token_expires_at - now); nothing when that is not positive.
     void store(const crypto::digest& key, cached_answer answer, time_point token_expires_at, time_point now);
 
@@ -57,7 +65,7 @@ private:
     struct entry;
     using lru_list = std::list<crypto::digest>;
     struct entry {
-        cached_answer answer;
+        std::shared_ptr<const cached_answer> answer;
         time_point expires;
         lru_list::iterator lru;
     };

@@ -285,3 +285,46 @@ TEST_CASE("identical tokens in flight reach the STS client with the same dedupe 
     h.sts.release();
     CHECK(done == 3);
 }
+
+TEST_CASE("a cache hit answers from the entry alone: same identity facts, no STS call, exact bytes only", "[authn]") {
+    harness h;
+    h.sts.next = fake_sts_client::identity("arn:aws:sts::111122223333:assumed-role/Admin/alice", "111122223333",
+                                           "AROAEXAMPLEID:alice");
+    const auto token = h.token(t0 - minutes(1));
+    const auto first = h.review(token);
+    REQUIRE(first.kind == authn::verdict::authenticated);
+    const auto hit = h.review(token);
+    REQUIRE(hit.cache_hit);
+    CHECK(hit.kind == authn::verdict::authenticated);
+    CHECK(hit.username == "admin:alice");
+    CHECK(hit.sts_region == "us-west-2");  // what validation found, kept in the entry
+    REQUIRE(hit.identity);
+    CHECK(hit.identity->access_key_id == "AKIDEXAMPLE");
+    CHECK(hit.identity->sts_endpoint == "sts.us-west-2.amazonaws.com");
+    CHECK(hit.identity->session_name == "alice");
+    CHECK(h.sts.calls() == 1);
+
+    // Any other bytes miss the entry and go through validation again: a one-character change is
+    // a new token (valid locally, so STS is asked); a padded one is refused locally.
+    std::string changed = token;
+    changed.back() = changed.back() == 'A' ? 'B' : 'A';
+    const auto other = h.review(changed);
+    CHECK_FALSE(other.cache_hit);
+    CHECK(h.sts.calls() == 2);
+    const auto padded = h.review(token + "=");
+    CHECK_FALSE(padded.cache_hit);
+    CHECK(padded.metric_result == "invalid_token");
+    CHECK(h.sts.calls() == 2);
+}
+
+TEST_CASE("a token over maxTokenBytes is refused for its size, never looked up", "[authn]") {
+    harness h;
+    const std::string huge = "k8s-aws-v1." + std::string(token::default_max_token_bytes, 'a');
+    const auto d = h.review(huge);
+    CHECK(d.kind == authn::verdict::denied);
+    CHECK(d.reason == "token_too_large");
+    CHECK(d.metric_result == "invalid_token");
+    CHECK_FALSE(d.cache_hit);
+    CHECK(h.auth.cache_statistics().misses == 0);  // not even a cache lookup
+    CHECK(h.sts.calls() == 0);
+}
