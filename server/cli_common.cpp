@@ -3,18 +3,20 @@
 #include "cli.hpp"
 
 #include "common/encoding.hpp"
+#include "log_sink.hpp"
 
 #include <CLI/CLI.hpp>
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 #include <spdlog/pattern_formatter.h>
-#include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <chrono>
 #include <cstdio>
 #include <memory>
 #include <optional>
+
+#include <unistd.h>
 
 namespace stsauth::cli {
 namespace {
@@ -103,7 +105,9 @@ int configure_logging(const global_options& globals) {
                    globals.log_verbosity);
         return exit_failure;
     }
-    auto logger = std::make_shared<spdlog::logger>("stsauth", std::make_shared<spdlog::sinks::stderr_sink_mt>());
+    // Batched writes to stderr from a writer thread: no write(2) per review line on the I/O
+    // threads; errors and flushes are written at once.
+    auto logger = std::make_shared<spdlog::logger>("stsauth", std::make_shared<server::batching_fd_sink>(STDERR_FILENO));
     const bool json = encoding::iequals(globals.log_format, "json");
     if (json)
         logger->set_formatter(std::make_unique<json_formatter>());
@@ -111,7 +115,7 @@ int configure_logging(const global_options& globals) {
         logger->set_formatter(std::make_unique<spdlog::pattern_formatter>(
             R"(time="%Y-%m-%dT%H:%M:%SZ" level=%l msg="%v")", spdlog::pattern_time_type::utc));
     logger->set_level(*level);
-    logger->flush_on(spdlog::level::trace);
+    logger->flush_on(spdlog::level::err);
     spdlog::set_default_logger(std::move(logger));
     if (!json && !encoding::iequals(globals.log_format, "text"))
         spdlog::warn("unknown log format \"{}\", using text", globals.log_format);
