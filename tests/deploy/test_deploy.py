@@ -725,6 +725,10 @@ class Manifests(unittest.TestCase):
                 for path in needed:
                     self.assertTrue(path and any((path.rstrip('/') + '/').startswith(m) for m in mounts),
                                     f'{where}: {path} is not under a volume mount')
+                if (server.get('accessEntries') or {}).get('file'):
+                    state = [m for m in c['volumeMounts'] if m['mountPath'].rstrip('/') == server['stateDir'].rstrip('/')]
+                    self.assertTrue(state and not state[0].get('readOnly'),
+                                    f'{where}: access entries persist the authentication mode in the state directory')
                 self.assertEqual(flag_value(c['args'], '--state-dir'), server['stateDir'])
                 self.assertEqual(flag_value(c['args'], '--generate-kubeconfig'), server['generateKubeconfig'])
 
@@ -1362,7 +1366,7 @@ class Docs(unittest.TestCase):
     def test_configuration_reference_lists_every_flag(self):
         text = self.doc('configuration.md')
         for sub in ((), ('server',), ('init',), ('token',), ('verify',), ('version',), ('add',), ('add', 'user'),
-                    ('add', 'role')):
+                    ('add', 'role'), ('access-entries',), ('access-entries', 'validate'), ('access-entries', 'list')):
             for flag in help_flags(*sub):
                 if flag in ('--help', '-h'):
                     continue
@@ -1464,6 +1468,8 @@ class Docs(unittest.TestCase):
             '`stsauth verify`': [(), ('verify',)],
             '`stsauth add user|role`': [(), ('add',), ('add', 'user'), ('add', 'role')],
             '`stsauth version`': [(), ('version',)],
+            '`stsauth access-entries validate|list`': [(), ('access-entries',), ('access-entries', 'validate'),
+                                                      ('access-entries', 'list')],
         }
         self.assertEqual(set(by_section) - set(sections), set(), 'configuration.md lost a command section')
         everything = set()
