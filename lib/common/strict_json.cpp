@@ -277,7 +277,17 @@ private:
     /// scratch_ (valid until the next string), and *unescaped is set.
     bool string(std::string_view* out, bool* unescaped) {
         const char* start = ++p_;
-        // Fast path: a run without escapes or control characters (UTF-8 was checked up front).
+        // Fast path: a run without escapes or control characters (UTF-8 was checked up front),
+        // skipped 8 bytes at a time while no byte of the word is '"', '\\' or below 0x20.
+        constexpr std::uint64_t ones = 0x0101010101010101ULL;
+        constexpr std::uint64_t highs = 0x8080808080808080ULL;
+        auto has_zero = [](std::uint64_t v) { return ((v - ones) & ~v & highs) != 0; };
+        while (end_ - p_ >= 8) {
+            std::uint64_t w;
+            std::memcpy(&w, p_, sizeof w);
+            if (has_zero(w ^ (ones * '"')) || has_zero(w ^ (ones * '\\')) || (((w - ones * 0x20U) & ~w & highs) != 0)) break;
+            p_ += 8;
+        }
         while (p_ != end_) {
             const auto c = static_cast<unsigned char>(*p_);
             if (c == '"') {

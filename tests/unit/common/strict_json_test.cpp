@@ -222,3 +222,18 @@ TEST_CASE("strict_json: valid_utf8", "[strict_json]") {
     CHECK_FALSE(json::valid_utf8("\xE0\x9F\xBF"));
     CHECK_FALSE(json::valid_utf8("abcdefg\x80"));
 }
+
+TEST_CASE("strict_json: specials are found at every offset of the word-at-a-time scan", "[strict_json]") {
+    for (std::size_t k = 0; k < 24; ++k) {
+        const std::string pad(k, 'a');
+        INFO("offset " << k);
+        CHECK(code_of("{\"s\":\"" + pad + "\x01" + "bbbbbbbbbbbb\"}") == "not_json");
+        CHECK(code_of("{\"s\":\"" + pad + "\x1f" + "bbbbbbbbbbbb\"}") == "not_json");
+        CHECK(code_of("{\"s\":\"" + pad + "\\q" + "bbbbbbbbbbbb\"}") == "not_json");
+        CHECK(code_of("{\"s\":\"" + pad + "\"" + "bbbbbbbbbbbb\"}") == "not_json");  // ends the string early
+        CHECK(code_of("{\"s\":\"" + pad + "\x7f\xC3\xA9 ~!" + "bbbbbbbbbbbb\"}") == "ok");
+        recorder r;
+        REQUIRE_FALSE(json::strict_parse("{\"s\":\"" + pad + "\\n" + pad + "\"}", {}, &r));
+        CHECK(r.events.at(1) == "1v2:" + pad + "\n" + pad);
+    }
+}
