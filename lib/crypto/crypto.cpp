@@ -15,7 +15,9 @@ namespace stsauth::crypto {
 digest sha256(std::string_view bytes) {
     digest out{};
     unsigned int len = 0;
-    if (EVP_Digest(bytes.data(), bytes.size(), out.data(), &len, EVP_sha256(), nullptr) != 1 ||
+    // Fetched once: EVP_sha256() makes every EVP_Digest look the algorithm up again (OpenSSL 3).
+    static EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+    if (EVP_Digest(bytes.data(), bytes.size(), out.data(), &len, md != nullptr ? md : EVP_sha256(), nullptr) != 1 ||
         len != out.size())
         throw std::runtime_error("EVP_Digest(SHA-256) failed");
     return out;
