@@ -1056,6 +1056,33 @@ class WebhookKubeconfig(unittest.TestCase):
                 self.assertTrue(any(os.path.dirname(kubeconfig) == v['mountPath'] == v['hostPath'] and v.get('readOnly')
                                     for v in vols), 'kube-apiserver must see the kubeconfig directory')
 
+    def test_authorization_kubeconfig_is_derived_from_the_webhook_kubeconfig(self):
+        """deploy/apiserver/authorization-webhook-kubeconfig.yaml is what its own sed line makes of
+        the authentication webhook kubeconfig."""
+        text = read(deploy_path('apiserver', 'authorization-webhook-kubeconfig.yaml'))
+        m = re.search(r"sed '(s#([^#]+)#([^#]*)#)'", text)
+        self.assertTrue(m, 'the derivation command is documented in the file')
+        body = '\n'.join(l for l in text.split('\n') if not l.startswith('#')).lstrip('\n')
+        derived = re.sub(m.group(2).replace('$', '(?m:$)'), m.group(3), self.example_text().lstrip('\n'))
+        self.assertEqual(yaml.safe_load(body), yaml.safe_load(derived))
+        self.assertTrue(yaml.safe_load(body)['clusters'][0]['cluster']['server'].endswith('/authorize'))
+
+    def test_authorization_config(self):
+        cfg = load_one(deploy_path('apiserver', 'authorization-config.yaml'), 'AuthorizationConfiguration')
+        types = [a['type'] for a in cfg['authorizers']]
+        self.assertEqual(types[-1], 'Webhook', 'stsauth only allows or has no opinion: it goes last')
+        self.assertLess(types.index('RBAC'), types.index('Webhook'))
+        webhook = cfg['authorizers'][-1]['webhook']
+        self.assertEqual(webhook['failurePolicy'], 'NoOpinion', 'an outage must degrade to RBAC, not deny all')
+        self.assertEqual(webhook['subjectAccessReviewVersion'], 'v1')
+        self.assertEqual(os.path.basename(webhook['connectionInfo']['kubeConfigFile']),
+                         'authorization-webhook-kubeconfig.yaml')
+        # The match condition names an extra key that stsauth's TokenReview really sets.
+        extras = read(os.path.join(REPO, 'lib', 'tokenreview', 'tokenreview.cpp'))
+        for cond in webhook.get('matchConditions', []):
+            for key in re.findall(r"'([^']+)' in request\.extra", cond['expression']):
+                self.assertIn(f'"{key}"', extras, f'{key} is not an extra stsauth sets')
+
 
 class ClientKubeconfigs(unittest.TestCase):
     """The exec plugins of deploy/kubeconfig/ print the ExecCredential kubectl expects, and the
