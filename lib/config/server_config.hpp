@@ -82,7 +82,7 @@ struct sts_settings {
     duration timeout = std::chrono::seconds(10);  ///< whole exchange, per attempt; > 0
     std::string connect_override;                 ///< "HOST:PORT" or ""; see A1
     std::string ca_file;                          ///< extra PEM bundle for STS, or ""
-    std::int64_t max_connections_per_host = 64;   ///< 1..10000
+    std::int64_t max_connections_per_host = 1024;  ///< 1..10000; 1,024 lets 1,000 concurrent reviews wait on STS at once (the reference has no cap)
     duration cache_ttl = std::chrono::seconds(60); ///< >= 0; 0 disables the identity cache
     std::vector<std::string> extra_hosts;         ///< exact host names added to the allow-list
 };

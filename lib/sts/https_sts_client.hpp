@@ -36,7 +36,7 @@ struct https_sts_client_config {
     /// Extra PEM CA bundle, trusted in addition to the system store.
     std::string ca_file;
     /// Open connections per STS host; calls beyond it queue (FIFO).
-    std::size_t max_connections_per_host = 64;
+    std::size_t max_connections_per_host = 1024;
     /// Response body limit; a larger body is a bad_response ("sts_body_too_large").
     std::size_t max_body_bytes = 65536;
     std::string user_agent = default_user_agent();

@@ -156,7 +156,7 @@ TEST_CASE("defaults are the reference's and ours", "[config][defaults]") {
     CHECK(c.sts.timeout == 10s);
     CHECK(c.sts.connect_override.empty());
     CHECK(c.sts.ca_file.empty());
-    CHECK(c.sts.max_connections_per_host == 64);
+    CHECK(c.sts.max_connections_per_host == 1024);
     CHECK(c.sts.cache_ttl == 60s);
     CHECK(c.sts.extra_hosts.empty());
     CHECK(c.limits.max_body_bytes == 65536);
