@@ -78,7 +78,7 @@ TEST_CASE("log sink: every line arrives, in order per thread, by the time the si
     }
 }
 
-TEST_CASE("log sink: info lines are batched off the caller; errors and flushes are written at once", "[log_sink]") {
+TEST_CASE("log sink: info lines are batched off the caller, errors and flushes are written at once", "[log_sink]") {
     pipe_fds p;
     auto sink = std::make_shared<stsauth::server::batching_fd_sink>(p.w, 60s);  // the writer waits a minute
     auto logger = make_logger(sink);
