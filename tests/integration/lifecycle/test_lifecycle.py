@@ -73,7 +73,7 @@ class FaultTests(Base):
         self.assertEqual(self.server.review(cached).status, 200)
         modes = [
             ("latency beyond the timeout", {"latency_ms": 5000}, 503, "sts_timeout"),
-            ("connection reset", {"reset_rate": 1}, 503, None),
+            ("connection reset", {"reset_rate": 1}, 503, "sts_receive_failed"),
             ("5xx", {"error_rate": 1}, 503, "sts_server_error"),
             ("429", {"throttle_rate": 1}, 429, "sts_throttled"),
             ("garbage body", {"body": "\x00garbage"}, 503, "sts_bad_json"),
