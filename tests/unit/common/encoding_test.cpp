@@ -77,3 +77,25 @@ TEST_CASE("secret formats as [redacted]", "[secret]") {
     CHECK(fmt::format("{}", s) == "[redacted]");
     CHECK(s.reveal() == "wJalrXUtnFEMI");
 }
+
+TEST_CASE("base64url decode: every length and every bad position, group-wise decoder", "[encoding]") {
+    std::string bytes;
+    for (int n = 0; n < 64; ++n) {
+        const auto text = stsauth::encoding::base64url_encode(bytes);
+        auto back = stsauth::encoding::base64url_decode(text);
+        REQUIRE(back.ok());
+        CHECK(*back == bytes);
+        for (std::size_t i = 0; i < text.size(); ++i) {
+            std::string bad = text;
+            bad[i] = '+';  // standard alphabet only: not base64url
+            auto r = stsauth::encoding::base64url_decode(bad);
+            REQUIRE_FALSE(r.ok());
+            CHECK(r.err().message == "illegal base64 data at input byte " + std::to_string(i));
+        }
+        bytes.push_back(static_cast<char>((n * 37 + 11) & 0xff));
+    }
+    CHECK(stsauth::encoding::base64url_decode("QQ").ok());
+    CHECK(stsauth::encoding::base64url_decode("QR").code() == "bad_base64");   // non-zero unused bits (2 symbols)
+    CHECK(stsauth::encoding::base64url_decode("QUJ").code() == "bad_base64");  // non-zero unused bits (3 symbols)
+    CHECK(*stsauth::encoding::base64url_decode("QUI") == "AB");
+}
