@@ -472,7 +472,8 @@ std::vector<reload_event> mapping_sources::reload(bool force) {
     for (auto& [mode, b] : pool_) {
         if (std::find(active_.begin(), active_.end(), mode) == active_.end()) continue;  // not in the chain
         if (!b->load) continue;  // AccessEntries: loaded above
-        if (std::any_of(events.begin(), events.end(), [&](const reload_event& e) { return e.backend == b->name; }))
+        const std::string& name = b->name;  // clang 14 cannot capture a structured binding
+        if (std::any_of(events.begin(), events.end(), [&name](const reload_event& e) { return e.backend == name; }))
             continue;  // loaded by the chain switch just now
         bool changed = force || !b->loaded_once;
         for (auto& w : b->watched) changed = w.changed() || changed;  // keep every detector current
