@@ -129,21 +129,33 @@ std::string hex_encode(std::string_view bytes) {
     return hex_encode(std::span(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()));
 }
 
+namespace {
+
+// SigV4's unreserved set: A-Z a-z 0-9 - _ . ~
+constexpr std::array<bool, 256> unreserved_table = [] {
+    std::array<bool, 256> t{};
+    for (int c = 0; c < 256; ++c)
+        t[static_cast<std::size_t>(c)] = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                                         c == '-' || c == '_' || c == '.' || c == '~';
+    return t;
+}();
+
+}  // namespace
+
 std::string uri_encode(std::string_view bytes, bool encode_slash) {
     constexpr std::string_view upper = "0123456789ABCDEF";
     std::string out;
-    out.reserve(bytes.size());
-    for (char ch : bytes) {
-        const auto c = static_cast<unsigned char>(ch);
-        const bool unreserved = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-                                (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.' || c == '~';
-        if (unreserved || (c == '/' && !encode_slash)) {
-            out += ch;
-        } else {
-            out += '%';
-            out += upper[c >> 4];
-            out += upper[c & 15];
-        }
+    out.reserve(bytes.size() + bytes.size() / 4);
+    const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
+    const auto* end = p + bytes.size();
+    while (p < end) {
+        const auto* run = p;  // copied in one go
+        while (p < end && (unreserved_table[*p] || (*p == '/' && !encode_slash))) ++p;
+        out.append(reinterpret_cast<const char*>(run), static_cast<std::size_t>(p - run));
+        if (p == end) break;
+        const char esc[3] = {'%', upper[*p >> 4U], upper[*p & 15U]};
+        out.append(esc, sizeof esc);
+        ++p;
     }
     return out;
 }
@@ -151,21 +163,26 @@ std::string uri_encode(std::string_view bytes, bool encode_slash) {
 result<std::string> percent_decode(std::string_view text, bool plus_as_space) {
     std::string out;
     out.reserve(text.size());
-    for (std::size_t i = 0; i < text.size(); ++i) {
-        const char c = text[i];
-        if (c == '%') {
-            if (i + 2 >= text.size())
-                return make_error("bad_percent_encoding", "truncated percent escape");
-            const int hi = hex_value(text[i + 1]);
-            const int lo = hex_value(text[i + 2]);
-            if (hi < 0 || lo < 0) return make_error("bad_percent_encoding", "invalid percent escape");
-            out += static_cast<char>(hi << 4 | lo);
-            i += 2;
-        } else if (c == '+' && plus_as_space) {
+    std::size_t i = 0;
+    while (i < text.size()) {
+        // Copy the run up to the next escape (or '+') in one go.
+        std::size_t j = i;
+        while (j < text.size() && text[j] != '%' && !(plus_as_space && text[j] == '+')) ++j;
+        out.append(text.data() + i, j - i);
+        if (j == text.size()) break;
+        i = j;
+        if (text[i] == '+') {
             out += ' ';
-        } else {
-            out += c;
+            ++i;
+            continue;
         }
+        if (i + 2 >= text.size())
+            return make_error("bad_percent_encoding", "truncated percent escape");
+        const int hi = hex_value(text[i + 1]);
+        const int lo = hex_value(text[i + 2]);
+        if (hi < 0 || lo < 0) return make_error("bad_percent_encoding", "invalid percent escape");
+        out += static_cast<char>(hi << 4 | lo);
+        i += 3;
     }
     return out;
 }
