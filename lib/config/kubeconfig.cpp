@@ -5,8 +5,15 @@
 namespace stsauth::config {
 
 std::string join_host_port(std::string_view host, int port) {
-    if (host.find(':') != std::string_view::npos) return "[" + std::string(host) + "]:" + std::to_string(port);
-    return std::string(host) + ":" + std::to_string(port);
+    // Appended piece by piece: `"[" + std::string(host)` trips GCC 12's false -Wrestrict at -O3.
+    const bool ipv6 = host.find(':') != std::string_view::npos;
+    std::string out;
+    if (ipv6) out += '[';
+    out += host;
+    if (ipv6) out += ']';
+    out += ':';
+    out += std::to_string(port);
+    return out;
 }
 
 std::string webhook_server_url(std::string_view hostname, int port) {

@@ -1,6 +1,7 @@
 #include "mapping/sources.hpp"
 
 #include "common/encoding.hpp"
+#include "mapping/fast_roles.hpp"
 
 #include <fmt/format.h>
 #include <yaml-cpp/eventhandler.h>
@@ -236,7 +237,10 @@ result<loaded_mappings> load_configmap_values(const std::array<std::optional<std
 
 }  // namespace
 
-result<loaded_mappings> load_mounted_file(const YAML::Node& server) {
+namespace {
+
+result<loaded_mappings> mounted_file(const YAML::Node& server, std::vector<role_mapping>* fast_roles,
+                                     mapping_document* capture = nullptr) {
     try {
         if (!server.IsDefined() || server.IsNull()) return finish({}, source_kind::mounted_file, {});
         if (!server.IsMap()) return shape_error("server", "a map", server);
@@ -245,27 +249,76 @@ result<loaded_mappings> load_mounted_file(const YAML::Node& server) {
         reader r(dialect{true});
         mapping_document doc;
         if (auto st = r.roles((*f)[0], doc.roles); !st) return st.err();
+        if (fast_roles != nullptr) doc.roles = std::move(*fast_roles);  // read by detail::split_map_roles
         if (auto st = r.users((*f)[1], doc.users); !st) return st.err();
         if (auto st = r.accounts((*f)[2], doc.accounts); !st) return st.err();
+        if (capture != nullptr) *capture = doc;
         return finish(std::move(doc), source_kind::mounted_file, std::move(r.warnings()));
     } catch (const YAML::Exception& e) {
         return yaml_error("server", e);
     }
 }
 
-result<loaded_mappings> load_mounted_file_text(std::string_view config_yaml) {
+result<loaded_mappings> mounted_file_text(std::string_view config_yaml, bool try_fast,
+                                          mapping_document* capture = nullptr) {
+    std::optional<detail::fast_roles> fast;
+    if (try_fast) fast = detail::split_map_roles(config_yaml);
     YAML::Node root;
     try {
-        root = YAML::Load(std::string(config_yaml));
+        root = YAML::Load(std::string(fast ? std::string_view(fast->rest) : config_yaml));
     } catch (const YAML::Exception& e) {
+        if (fast) return mounted_file_text(config_yaml, false, capture);  // report on the text as written
         return yaml_error("config", e);
     }
     if (!root.IsDefined() || root.IsNull()) return finish({}, source_kind::mounted_file, {});
     if (!root.IsMap()) return shape_error("config", "a map", root);
     auto f = pick_keys<1>(root, "config", {"server"}, nullptr);
     if (!f) return f.err();
-    return load_mounted_file((*f)[0]);
+    if (fast) {
+        // The placeholder must be exactly where the block was: server.mapRoles, an empty flow
+        // list on the block's line. Otherwise the lines meant something else: parse it all.
+        const YAML::Node& server = (*f)[0];
+        bool placed = false;
+        try {
+            if (server.IsMap()) {
+                for (auto it = server.begin(); it != server.end(); ++it) {
+                    if (it->first.IsScalar() && it->first.Scalar() == "mapRoles") {
+                        placed = it->second.IsSequence() && it->second.size() == 0 &&
+                                 it->second.Mark().line == static_cast<int>(fast->line);
+                    }
+                }
+            }
+        } catch (const YAML::Exception&) {
+            placed = false;
+        }
+        if (!placed) return mounted_file_text(config_yaml, false, capture);
+        return mounted_file(server, &fast->roles, capture);
+    }
+    return mounted_file((*f)[0], nullptr, capture);
 }
+
+// Below this size yaml-cpp is fast enough, and every file takes the one well-trodden path.
+constexpr std::size_t fast_path_min_bytes = 256 * 1024;
+
+}  // namespace
+
+result<loaded_mappings> load_mounted_file(const YAML::Node& server) { return mounted_file(server, nullptr); }
+
+result<loaded_mappings> load_mounted_file_text(std::string_view config_yaml) {
+    return mounted_file_text(config_yaml, config_yaml.size() >= fast_path_min_bytes);
+}
+
+namespace detail {
+result<loaded_mappings> load_mounted_file_text_fast(std::string_view config_yaml) {
+    return mounted_file_text(config_yaml, true);
+}
+result<mapping_document> read_mounted_file_document(std::string_view config_yaml, bool try_fast) {
+    mapping_document doc;
+    auto loaded = mounted_file_text(config_yaml, try_fast, &doc);
+    if (!loaded) return loaded.err();
+    return doc;
+}
+}  // namespace detail
 
 namespace {
 
