@@ -931,6 +931,53 @@ class LiveDeployments(unittest.TestCase):
         self.assertFalse([m for m in messages if 'not reloaded' in m or 'cannot' in m], box.log())
         return messages
 
+    def test_authorization_webhook(self):
+        """The DaemonSet with access entries and server.authorization.enabled answers kube-apiserver's
+        SubjectAccessReviews on the URL of deploy/apiserver/authorization-webhook-kubeconfig.yaml,
+        derived (as that file says) from the kubeconfig `stsauth init` wrote."""
+        box = self.box
+        c = container(daemonset()['spec']['template']['spec'])
+        config_path = flag_value(c['args'], '--config')
+        config = yaml.safe_load(base_configmap()['data']['config.yaml'])
+        entries_path = '/etc/stsauth/access-entries/access-entries.yaml'
+        config['server']['accessEntries'] = {'file': entries_path}
+        config['server']['authorization'] = {'enabled': True}
+        role = 'arn:aws:iam::111122223333:role/Dev'
+        box.write_files(box.host(os.path.dirname(entries_path)), {os.path.basename(entries_path): yaml.safe_dump({
+            'authenticationMode': 'API_AND_CONFIG_MAP',
+            'accessEntries': [{'principalArn': role, 'accessPolicies': [{
+                'policyArn': 'arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy',
+                'accessScope': {'type': 'namespace', 'namespaces': ['dev-*']}}]}]})})
+        box.write_config(yaml.safe_dump(config), box.host(config_path))
+        box.write_files(box.host({m['name']: m['mountPath'] for m in c['volumeMounts']}['aws-auth']), {})
+        init_args = self.init_args_for(config_path)
+        box.run_init(init_args)
+        webhook_kubeconfig = read(box.host(config['server']['generateKubeconfig']))
+        sed = re.search(r"sed '(s#([^#]+)#([^#]*)#)'", read(deploy_path('apiserver', 'authorization-webhook-kubeconfig.yaml')))
+        kubeconfig = re.sub(sed.group(2).replace('$', '(?m:$)'), sed.group(3), webhook_kubeconfig)
+        self.assertIn('/authorize', kubeconfig)
+        box.start(c['args'])
+        box.wait_ready(box.health_port, '/readyz', '127.0.0.1')
+
+        def review(verb, namespace):
+            sar = {'apiVersion': 'authorization.k8s.io/v1', 'kind': 'SubjectAccessReview',
+                   'spec': {'user': 'dev', 'groups': ['system:authenticated'],
+                            'extra': {'canonicalArn': [role],
+                                      'sigs.k8s.io/aws-iam-authenticator/principalId': ['AROAEXAMPLEID']},
+                            'resourceAttributes': {'namespace': namespace, 'verb': verb, 'group': '',
+                                                   'resource': 'pods'}}}
+            status, body = box.https(kubeconfig, 'POST', '?timeout=3s', json.dumps(sar))
+            self.assertEqual(status, 200, body)
+            answer = json.loads(body)
+            self.assertEqual(answer['apiVersion'], 'authorization.k8s.io/v1')
+            self.assertNotEqual(answer['status'].get('denied'), True, 'stsauth never denies')
+            return answer['status']['allowed']
+
+        self.assertIs(review('get', 'dev-a'), True)
+        self.assertIs(review('delete', 'dev-a'), False)
+        self.assertIs(review('get', 'prod'), False)
+        self.assertEqual(box.stop(), 0, box.log())
+
     @staticmethod
     def init_args_for(config_path):
         # What deploy/apiserver/README.md tells the operator to run on the node.
