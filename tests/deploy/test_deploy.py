@@ -1521,6 +1521,33 @@ class Docs(unittest.TestCase):
                 documented = set(re.findall(r'(/[a-z][\w/-]*)', cells[2]))
                 self.assertEqual(documented, want)
 
+    def test_links_resolve(self):
+        """Relative links in README.md, deploy/README.md and docs/*.md name files that exist and,
+        for Markdown targets, headings that exist (GitHub's anchor spelling)."""
+        def slug(heading):
+            h = re.sub(r'[^\w\- ]', '', heading.strip().lower().replace('`', ''))
+            return h.replace(' ', '-')
+
+        sources = [os.path.join(REPO, 'README.md'), deploy_path('README.md')]
+        sources += [os.path.join(REPO, 'docs', f) for f in sorted(os.listdir(os.path.join(REPO, 'docs')))
+                    if f.endswith('.md')]
+        checked = 0
+        for src in sources:
+            text = read(src)
+            text = re.sub(r'```.*?```', '', text, flags=re.S)
+            for target in re.findall(r'\]\(([^)\s]+)\)', text):
+                if re.match(r'^[a-z]+:', target):
+                    continue
+                path, _, frag = target.partition('#')
+                full = os.path.normpath(os.path.join(os.path.dirname(src), path)) if path else src
+                checked += 1
+                with self.subTest(file=os.path.relpath(src, REPO), link=target):
+                    self.assertTrue(os.path.exists(full), f'{target}: no such file')
+                    if frag and full.endswith('.md'):
+                        anchors = {slug(h) for h in re.findall(r'^#+ (.+)$', read(full), re.M)}
+                        self.assertIn(frag, anchors)
+        self.assertGreater(checked, 40)
+
     # ---- the other direction: what the documents name exists in the code, as documented ----
 
     # Flags of other programs that configuration.md names (kube-apiserver, aws eks get-token).
