@@ -1522,13 +1522,13 @@ class Docs(unittest.TestCase):
                 self.assertEqual(documented, want)
 
     def test_links_resolve(self):
-        """Relative links in README.md, deploy/README.md and docs/*.md name files that exist and,
+        """Relative links in README.md, deploy/**/README.md and docs/*.md name files that exist and,
         for Markdown targets, headings that exist (GitHub's anchor spelling)."""
         def slug(heading):
             h = re.sub(r'[^\w\- ]', '', heading.strip().lower().replace('`', ''))
             return h.replace(' ', '-')
 
-        sources = [os.path.join(REPO, 'README.md'), deploy_path('README.md')]
+        sources = [os.path.join(REPO, 'README.md'), deploy_path('README.md'), deploy_path('apiserver', 'README.md')]
         sources += [os.path.join(REPO, 'docs', f) for f in sorted(os.listdir(os.path.join(REPO, 'docs')))
                     if f.endswith('.md')]
         checked = 0
