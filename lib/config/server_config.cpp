@@ -1,5 +1,7 @@
 #include "config/server_config.hpp"
 
+#include "mapping/fast_roles.hpp"
+
 #include "common/encoding.hpp"
 
 #include <yaml-cpp/yaml.h>
@@ -482,8 +484,22 @@ result<server_config> parse_config(std::string_view text, std::string_view sourc
     server_config cfg;
     cfg.source = std::string(source_name);
     YAML::Node root;
+    // A big mapRoles block is read by the MountedFile backend from the file; here it is only
+    // skipped (the fast reader's placeholder), so server_node keeps no second tree of it.
+    bool skipped = false;
+    if (text.size() >= mapping::detail::fast_path_min_bytes) {
+        if (auto fast = mapping::detail::split_map_roles(text)) {
+            try {
+                root = YAML::Load(fast->rest);
+                const YAML::Node server = root.IsMap() ? root["server"] : YAML::Node();
+                skipped = mapping::detail::map_roles_placeholder_in_place(server, fast->line);
+            } catch (const YAML::Exception&) {
+                skipped = false;  // the full text below reports it
+            }
+        }
+    }
     try {
-        root = YAML::Load(std::string(text));  // JSON is read as YAML (1.2 is a superset)
+        if (!skipped) root = YAML::Load(std::string(text));  // JSON is read as YAML (1.2 is a superset)
     } catch (const YAML::Exception& e) {
         // yaml-cpp's messages describe the syntax error, not the content.
         return make_error("yaml_error", cfg.source + ": line " + std::to_string(e.mark.line + 1) + ", column " +

@@ -20,6 +20,8 @@
 #include "mapping/mapping_set.hpp"
 #include "mapping/model.hpp"
 
+#include <yaml-cpp/node/node.h>
+
 #include <optional>
 #include <string>
 #include <string_view>
@@ -35,6 +37,15 @@ struct fast_roles {
 
 /// The mapRoles block of `config_yaml` if it has the shape above, else nothing.
 std::optional<fast_roles> split_map_roles(std::string_view config_yaml);
+
+/// Whether yaml-cpp, reading fast_roles::rest, found the placeholder where the block was: the
+/// `server` map has one `mapRoles` key, an empty list on `line`. If not, the lines meant
+/// something else and the caller must parse the original text.
+bool map_roles_placeholder_in_place(const YAML::Node& server, std::size_t line);
+
+/// Texts from this size on are worth the fast path (below it yaml-cpp is quick enough, and
+/// every file takes the one well-trodden path).
+inline constexpr std::size_t fast_path_min_bytes = 256 * 1024;
 
 /// load_mounted_file_text with the fast path tried whatever the size (load_mounted_file_text
 /// tries it from 256 KiB on); for tests.

@@ -278,37 +278,39 @@ result<loaded_mappings> mounted_file_text(std::string_view config_yaml, bool try
         // The placeholder must be exactly where the block was: server.mapRoles, an empty flow
         // list on the block's line. Otherwise the lines meant something else: parse it all.
         const YAML::Node& server = (*f)[0];
-        bool placed = false;
-        try {
-            if (server.IsMap()) {
-                for (auto it = server.begin(); it != server.end(); ++it) {
-                    if (it->first.IsScalar() && it->first.Scalar() == "mapRoles") {
-                        placed = it->second.IsSequence() && it->second.size() == 0 &&
-                                 it->second.Mark().line == static_cast<int>(fast->line);
-                    }
-                }
-            }
-        } catch (const YAML::Exception&) {
-            placed = false;
-        }
-        if (!placed) return mounted_file_text(config_yaml, false, capture);
+        if (!detail::map_roles_placeholder_in_place(server, fast->line)) return mounted_file_text(config_yaml, false, capture);
         return mounted_file(server, &fast->roles, capture);
     }
     return mounted_file((*f)[0], nullptr, capture);
 }
-
-// Below this size yaml-cpp is fast enough, and every file takes the one well-trodden path.
-constexpr std::size_t fast_path_min_bytes = 256 * 1024;
 
 }  // namespace
 
 result<loaded_mappings> load_mounted_file(const YAML::Node& server) { return mounted_file(server, nullptr); }
 
 result<loaded_mappings> load_mounted_file_text(std::string_view config_yaml) {
-    return mounted_file_text(config_yaml, config_yaml.size() >= fast_path_min_bytes);
+    return mounted_file_text(config_yaml, config_yaml.size() >= detail::fast_path_min_bytes);
 }
 
 namespace detail {
+bool map_roles_placeholder_in_place(const YAML::Node& server, std::size_t line) {
+    bool placed = false;
+    try {
+        if (!server.IsMap()) return false;
+        for (auto it = server.begin(); it != server.end(); ++it) {
+            if (it->first.IsScalar() && it->first.Scalar() == "mapRoles") {
+                if (placed) return false;
+                placed = it->second.IsSequence() && it->second.size() == 0 &&
+                         it->second.Mark().line == static_cast<int>(line);
+                if (!placed) return false;
+            }
+        }
+    } catch (const YAML::Exception&) {
+        return false;
+    }
+    return placed;
+}
+
 result<loaded_mappings> load_mounted_file_text_fast(std::string_view config_yaml) {
     return mounted_file_text(config_yaml, true);
 }

@@ -632,3 +632,28 @@ TEST_CASE("find_key is case-insensitive and safe on non-maps", "[config][keys]")
     CHECK_FALSE(find_key(YAML::Load("[1, 2]"), "x").IsDefined());
     CHECK_FALSE(find_key(YAML::Node(), "x").IsDefined());
 }
+
+TEST_CASE("a big mapRoles block is not kept as a second YAML tree in server_node", "[config]") {
+    std::string text = "clusterID: big\nserver:\n  port: 4443\n  mapRoles:\n";
+    for (int i = 0; i < 4000; ++i) {
+        text += "  - rolearn: arn:aws:iam::111122223333:role/r" + std::to_string(i) +
+                "\n    username: \"u:{{SessionName}}\"\n    groups: [g" + std::to_string(i % 10) + "]\n";
+    }
+    text += "  mapAccounts: [\"111122223333\"]\n";
+    REQUIRE(text.size() >= 256 * 1024);
+    auto r = parse_config(text, "/etc/stsauth/big.yaml");
+    REQUIRE(r.ok());
+    CHECK(r->cluster_id == "big");
+    CHECK(r->port == 4443);
+    const YAML::Node roles = r->server_node["mapRoles"];
+    CHECK(roles.IsSequence());
+    CHECK(roles.size() == 0);                              // the placeholder, not 4,000 nodes
+    CHECK(r->server_node["mapAccounts"].size() == 1);     // the rest is read as before
+
+    // A block the fast reader declines (a comment inside) is parsed whole, as before.
+    std::string commented = text;
+    commented.insert(commented.find("  - rolearn: arn:aws:iam::111122223333:role/r1\n"), "  # note\n");
+    auto whole = parse_config(commented, "/etc/stsauth/big.yaml");
+    REQUIRE(whole.ok());
+    CHECK(whole->server_node["mapRoles"].size() == 4000);
+}
