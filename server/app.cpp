@@ -126,7 +126,7 @@ std::unique_ptr<authn::ec2_resolver> make_ec2(asio::io_context& ioc, const confi
 
 }  // namespace
 
-int run_server(const config::server_config& cfg, const std::string& config_path) {
+int run_server(const config::server_config& cfg, const std::string& config_path, const start_options& start) {
     spdlog::info("stsauth version {} starting; cluster id {}", STSAUTH_VERSION, cfg.cluster_id);
     for (const auto& w : cfg.warnings) spdlog::warn("config: {}", w);
 
@@ -150,7 +150,11 @@ int run_server(const config::server_config& cfg, const std::string& config_path)
         return 1;
     }
 
-    auto sources = mapping_sources::create(cfg, config_path);
+    if (start.allow_authentication_mode_downgrade)
+        spdlog::warn("--allow-authentication-mode-downgrade: this start accepts an authentication mode that goes back "
+                     "from the one persisted in {}/authentication-mode (ACCESS-ENTRIES C2.2)",
+                     cfg.state_dir);
+    auto sources = mapping_sources::create(cfg, config_path, {}, start.allow_authentication_mode_downgrade);
     if (!sources) {
         spdlog::critical("{}", sources.err().message);
         return 1;

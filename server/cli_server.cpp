@@ -36,6 +36,7 @@ struct server_options {
     std::string sts_timeout;
     std::string sts_cache_ttl;
     std::string hostname = "localhost";  // init only
+    bool allow_authentication_mode_downgrade = false;  // server only; this start only, not a config key
 };
 
 /// Loads the config: the -c file, or the embedded default config when there is none.
@@ -104,7 +105,9 @@ int run(const CLI::App& cmd, const global_options& g, const server_options& o, b
         return exit_failure;
     }
     if (init) return server::run_init(*cfg);
-    return server::run_server(*cfg, embedded ? std::string() : g.config_file);
+    server::start_options start;
+    start.allow_authentication_mode_downgrade = o.allow_authentication_mode_downgrade;
+    return server::run_server(*cfg, embedded ? std::string() : g.config_file, start);
 }
 
 void add_common_flags(CLI::App* cmd, server_options& o) {
@@ -137,6 +140,9 @@ void register_server(CLI::App& root, const global_options& globals, command_list
     cmd->add_option("--sts-ca-file", o->sts_ca_file, "Extra PEM CA bundle trusted for STS");
     cmd->add_option("--sts-timeout", o->sts_timeout, "Timeout of one STS exchange (e.g. 10s)");
     cmd->add_option("--sts-cache-ttl", o->sts_cache_ttl, "Verified-identity cache TTL (0 disables)");
+    cmd->add_flag("--allow-authentication-mode-downgrade", o->allow_authentication_mode_downgrade,
+                  "For this start only, accept an access-entries authenticationMode that goes back from the "
+                  "persisted one (disaster recovery)");
     commands.push_back({cmd, [cmd, &globals, o] { return run(*cmd, globals, *o, false); }});
 }
 

@@ -10,6 +10,8 @@ access-entries file (hot reload):
     (AmazonEKSClusterAdminPolicy, cluster scope) is allowed everything incl. non-resource URLs;
     bob (aws-auth only) still authenticates;
   - API: bob's aws-auth entry no longer authenticates; going back is refused.
+A second server goes back from API with a restart: refused (exit 1) without
+--allow-authentication-mode-downgrade, accepted for that one start with it.
 The SubjectAccessReviews carry the extras the server's own TokenReview answered.
 
 Usage: test_access.py --stsauth BIN --fake BIN --credentials YAML --source-dir DIR
@@ -186,6 +188,47 @@ server:
         self.assertIn("access entries refused", self.server.log())
         with open(os.path.join(self.server.state_dir, "authentication-mode"), encoding="utf-8") as f:
             self.assertEqual(f.read(), "API\n")
+
+    def test_downgrade_override_is_for_one_start(self):
+        """C2.2: a start that goes back from the persisted mode exits 1 naming both modes;
+        --allow-authentication-mode-downgrade lets one start do it (with a warning), and a reload
+        of that same process going back further is refused again."""
+        mode_file = os.path.join(self.server.state_dir, "authentication-mode")
+        self.switch_mode("API")
+        with open(mode_file, encoding="utf-8") as f:
+            self.assertEqual(f.read(), "API\n")
+        self.assertEqual(self.server.stop(), 0)
+
+        write_atomically(self.entries_path, entries("API_AND_CONFIG_MAP"))
+        with self.assertRaises(RuntimeError):
+            self.server.start()
+        self.assertEqual(self.server.stop(), 1)
+        log = self.server.log()
+        self.assertIn("authentication mode cannot change from API to API_AND_CONFIG_MAP", log)
+        self.assertNotIn("listening on", log)
+        with open(mode_file, encoding="utf-8") as f:
+            self.assertEqual(f.read(), "API\n", "a refused start leaves the persisted mode")
+
+        self.server.extra_flags.append("--allow-authentication-mode-downgrade")
+        self.server.start()
+        log = self.server.log()
+        self.assertIn("authentication mode API_AND_CONFIG_MAP accepted only because of "
+                      "--allow-authentication-mode-downgrade", log)
+        self.assertRegex(log, r"level=warn(ing)? msg=\"--allow-authentication-mode-downgrade: this start accepts")
+        with open(mode_file, encoding="utf-8") as f:
+            self.assertEqual(f.read(), "API_AND_CONFIG_MAP\n")
+        # API_AND_CONFIG_MAP serves aws-auth again.
+        self.assertEqual(self.user(BOB)["username"], "cm-bob")
+
+        # The override was for that start: going back to CONFIG_MAP on reload is refused.
+        write_atomically(self.entries_path, entries("CONFIG_MAP"))
+        wait_until(lambda: metric(self.server.metrics(), "stsauth_config_reload_total", source="access_entries",
+                                  result="rejected") == 1, 10, what="the refused reload")
+        self.assertIn("authentication mode cannot change from API_AND_CONFIG_MAP to CONFIG_MAP", self.server.log())
+        self.assertTrue(self.authorize(self.user(ALICE), {"namespace": "dev-a", "verb": "get", "group": "",
+                                                          "resource": "pods"})["allowed"])
+        with open(mode_file, encoding="utf-8") as f:
+            self.assertEqual(f.read(), "API_AND_CONFIG_MAP\n")
 
 
 def main():
