@@ -142,7 +142,7 @@ TEST_CASE("fast mapRoles: random edits of a config never make the paths disagree
     CHECK(fast_taken > 100);  // the edits did not always leave the shape
 }
 
-TEST_CASE("fast mapRoles: load_mounted_file_text takes it for big files; a big file loads the same", "[fast_roles]") {
+TEST_CASE("fast mapRoles: load_mounted_file_text takes it for big files, a big file loads the same", "[fast_roles]") {
     std::string text = "server:\n  mapRoles:\n";
     for (int i = 0; i < 5000; ++i) {
         text += "  - rolearn: arn:aws:iam::111122223333:role/load-role-" + std::to_string(i) + "\n    username: \"load-" +
