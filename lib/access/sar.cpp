@@ -1,10 +1,11 @@
 #include "access/sar.hpp"
 
+#include "common/strict_json.hpp"
+
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
-#include <unordered_set>
 
 namespace stsauth::access {
 namespace {
@@ -13,136 +14,6 @@ using json = nlohmann::json;
 
 constexpr std::string_view v1 = "authorization.k8s.io/v1";
 constexpr std::string_view v1beta1 = "authorization.k8s.io/v1beta1";
-constexpr std::string_view utf8_bom = "\xEF\xBB\xBF";
-
-// RFC 3629: shortest form only, no surrogates, nothing above U+10FFFF.
-bool valid_utf8(std::string_view s) noexcept {
-    const auto* p = reinterpret_cast<const unsigned char*>(s.data());
-    const auto* end = p + s.size();
-    while (p < end) {
-        const unsigned char c = *p;
-        if (c < 0x80U) {
-            ++p;
-            continue;
-        }
-        std::size_t n = 0;
-        unsigned char lo = 0x80U;
-        unsigned char hi = 0xBFU;
-        if (c >= 0xC2U && c <= 0xDFU) {
-            n = 1;
-        } else if (c >= 0xE0U && c <= 0xEFU) {
-            n = 2;
-            if (c == 0xE0U) lo = 0xA0U;
-            if (c == 0xEDU) hi = 0x9FU;
-        } else if (c >= 0xF0U && c <= 0xF4U) {
-            n = 3;
-            if (c == 0xF0U) lo = 0x90U;
-            if (c == 0xF4U) hi = 0x8FU;
-        } else {
-            return false;
-        }
-        if (static_cast<std::size_t>(end - p) <= n) return false;
-        if (p[1] < lo || p[1] > hi) return false;
-        for (std::size_t i = 2; i <= n; ++i) {
-            if ((p[i] & 0xC0U) != 0x80U) return false;
-        }
-        p += n + 1;
-    }
-    return true;
-}
-
-// Structure rules a DOM parse cannot see: duplicate keys, depth, sizes, exactly one top-level
-// object. Same rules as lib/tokenreview's reader.
-class strict_checker final : public nlohmann::json_sax<json> {
-public:
-    explicit strict_checker(const sar_decode_limits& limits) : limits_(limits) {}
-
-    std::optional<error> failure;
-
-    bool null() override { return scalar(); }
-    bool boolean(bool) override { return scalar(); }
-    bool number_integer(number_integer_t) override { return scalar(); }
-    bool number_unsigned(number_unsigned_t) override { return scalar(); }
-    bool number_float(number_float_t, const string_t&) override { return scalar(); }
-    bool binary(binary_t&) override { return fail("not_json", "binary values are not JSON"); }
-
-    bool string(string_t& val) override {
-        if (!scalar()) return false;
-        if (val.size() > limits_.max_string_bytes) {
-            return fail("string_too_long", fmt::format("a string value is longer than {} bytes", limits_.max_string_bytes));
-        }
-        return true;
-    }
-
-    bool start_object(std::size_t) override {
-        if (!open()) return false;
-        keys_.emplace_back();
-        is_object_.push_back(true);
-        return true;
-    }
-
-    bool key(string_t& val) override {
-        if (val.size() > limits_.max_key_bytes) {
-            return fail("string_too_long", fmt::format("an object key is longer than {} bytes", limits_.max_key_bytes));
-        }
-        if (!keys_.back().insert(val).second) return fail("duplicate_key", "a JSON object has a duplicate key");
-        return true;
-    }
-
-    bool end_object() override {
-        keys_.pop_back();
-        return close();
-    }
-
-    bool start_array(std::size_t) override {
-        if (is_object_.empty()) return fail("not_object", "request body is not a JSON object");
-        if (!open()) return false;
-        is_object_.push_back(false);
-        return true;
-    }
-
-    bool end_array() override { return close(); }
-
-    bool parse_error(std::size_t position, const std::string&, const nlohmann::detail::exception&) override {
-        if (done_) return fail("trailing_data", "data after the SubjectAccessReview object");
-        return fail("not_json", fmt::format("request body is not valid JSON (syntax error at byte {})", position));
-    }
-
-private:
-    bool scalar() {
-        if (is_object_.empty()) return fail("not_object", "request body is not a JSON object");
-        return true;
-    }
-
-    bool open() {
-        if (is_object_.empty()) {
-            if (started_) return fail("trailing_data", "data after the SubjectAccessReview object");
-            started_ = true;
-        }
-        if (is_object_.size() >= limits_.max_depth) {
-            return fail("too_deep", fmt::format("JSON nesting deeper than {}", limits_.max_depth));
-        }
-        return true;
-    }
-
-    bool close() {
-        is_object_.pop_back();
-        if (is_object_.empty()) done_ = true;
-        return true;
-    }
-
-    bool fail(std::string code, std::string message) {
-        if (!failure) failure = make_error(std::move(code), std::move(message));
-        return false;
-    }
-
-    const sar_decode_limits& limits_;
-    std::vector<std::unordered_set<std::string>> keys_;
-    std::vector<bool> is_object_;
-    bool started_ = false;
-    bool done_ = false;
-};
-
 const json* member(const json& obj, const char* name) {
     const auto it = obj.find(name);
     return it == obj.end() || it->is_null() ? nullptr : &*it;
@@ -233,13 +104,14 @@ std::string dump(const nlohmann::ordered_json& j) {
 std::string_view api_version_string(sar_version v) noexcept { return v == sar_version::v1 ? v1 : v1beta1; }
 
 result<sar_request> decode_sar(std::string_view body, const sar_decode_limits& limits) {
-    if (!valid_utf8(body)) return make_error("bad_utf8", "request body is not valid UTF-8");
-    if (body.starts_with(utf8_bom)) return make_error("not_json", "request body starts with a byte order mark");
-    strict_checker checker(limits);
-    if (!json::sax_parse(body, &checker, json::input_format_t::json, true, false)) {
-        if (checker.failure) return *checker.failure;
-        return make_error("not_json", "request body is not valid JSON");
-    }
+    // The structure rules a DOM parse cannot see (UTF-8, byte order mark, duplicate keys, depth,
+    // sizes, exactly one object), shared with lib/tokenreview.
+    stsauth::json::strict_limits strict;
+    strict.max_depth = limits.max_depth;
+    strict.max_string_bytes = limits.max_string_bytes;
+    strict.max_key_bytes = limits.max_key_bytes;
+    strict.document = "SubjectAccessReview object";
+    if (auto failure = stsauth::json::strict_parse(body, strict)) return std::move(*failure);
     const json doc = json::parse(body, nullptr, false);
     if (doc.is_discarded() || !doc.is_object()) return make_error("not_json", "request body is not a JSON object");
 

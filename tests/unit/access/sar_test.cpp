@@ -134,6 +134,54 @@ TEST_CASE("SAR decode: strict rejections", "[sar]") {
               .code() == "bad_extra");
 }
 
+TEST_CASE("SAR decode: the strict reader's limits at their boundaries", "[sar]") {
+    // Defaults: depth 16 (the top object is 1), strings 16 KiB and keys 1 KiB after unescaping.
+    const std::string head = R"({"nonResourceAttributes":{"path":"/","verb":"get"},)";
+    auto nested = [](int levels) {
+        std::string v = "1";
+        for (int i = 0; i < levels; ++i) v = "[" + v + "]";
+        return v;
+    };
+    // with() puts spec at depth 2, so "x"'s arrays open at depth 3.
+    CHECK(code_of(with(head + R"("x":)" + nested(14) + "}")).empty());
+    CHECK(code_of(with(head + R"("x":)" + nested(15) + "}")) == "too_deep");
+    sar_decode_limits shallow;
+    shallow.max_depth = 3;
+    CHECK(decode_sar(with(R"({"nonResourceAttributes":{"path":"/","verb":"get"}})"), shallow));
+    CHECK(decode_sar(with(R"({"nonResourceAttributes":{"path":"/","verb":"get","x":{}}})"), shallow).code() == "too_deep");
+
+    const std::string path16k(16 * 1024, 'a');
+    auto path_body = [](const std::string& path) {
+        return with(R"({"nonResourceAttributes":{"path":")" + path + R"(","verb":"get"}})");
+    };
+    CHECK(code_of(path_body(path16k)).empty());
+    CHECK(code_of(path_body(path16k + "a")) == "string_too_long");
+    // Sizes count unescaped bytes: 16 Ki escapes of one byte each are within the limit.
+    std::string escaped;
+    for (std::size_t i = 0; i < 16 * 1024; ++i) escaped += "\\u0061";
+    auto r = decode_sar(path_body(escaped));
+    REQUIRE(r);
+    CHECK(r->non_resource->path == path16k);
+    CHECK(code_of(path_body(escaped + "a")) == "string_too_long");
+    CHECK(code_of(with(head + "\"" + std::string(1024, 'k') + "\":1}")).empty());
+    CHECK(code_of(with(head + "\"" + std::string(1025, 'k') + "\":1}")) == "string_too_long");
+
+    // Duplicates are found after unescaping, and in every object, whatever the depth.
+    CHECK(code_of(with(head + R"("user":"a","us\u0065r":"b"})")) == "duplicate_key");
+    CHECK(code_of(with(head + R"("x":[{"a":1},{"a":1,"a":2}]})")) == "duplicate_key");
+    CHECK(code_of(with(head + R"("x":[{"a":1},{"a":1}]})")).empty());
+    // RFC 8259 only: no comments, trailing commas, NaN, overflowing numbers, lone surrogates.
+    CHECK(code_of(with(head + R"("x":1,})")) == "not_json");
+    CHECK(code_of(with(head + R"("x":NaN})")) == "not_json");
+    CHECK(code_of(with(head + R"("x":1e400})")) == "not_json");
+    CHECK(code_of(with(head + R"("x":"\ud800"})")) == "not_json");
+    CHECK(code_of(with(head + "/*c*/\"x\":1}")) == "not_json");
+    // Overlong and surrogate UTF-8 forms.
+    CHECK(code_of(with(head + "\"x\":\"\xC0\xAF\"}")) == "bad_utf8");
+    CHECK(code_of(with(head + "\"x\":\"\xED\xA0\x80\"}")) == "bad_utf8");
+    CHECK(code_of(with(head + "\"x\":\"\xF0\x9F\x98\x80\"}")).empty());
+}
+
 TEST_CASE("SAR decode: error messages never quote request values", "[sar]") {
     const std::string secret = "ASIASECRETVALUE";
     for (const std::string& body :
