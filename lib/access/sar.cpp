@@ -95,9 +95,6 @@ result<non_resource_attributes> read_non_resource(const json& j) {
     return a;
 }
 
-std::string dump(const nlohmann::ordered_json& j) {
-    return j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
-}
 
 }  // namespace
 
@@ -175,17 +172,25 @@ result<sar_request> decode_sar(std::string_view body, const sar_decode_limits& l
 }
 
 std::string encode_sar_response(sar_version v, const sar_status& status) {
-    nlohmann::ordered_json j;
-    j["apiVersion"] = api_version_string(v);
-    j["kind"] = "SubjectAccessReview";
-    j["metadata"] = nlohmann::ordered_json::object();
-    j["spec"] = nlohmann::ordered_json::object();
-    nlohmann::ordered_json s;
-    s["allowed"] = status.allowed;
-    if (!status.reason.empty()) s["reason"] = status.reason;
-    if (!status.evaluation_error.empty()) s["evaluationError"] = status.evaluation_error;
-    j["status"] = std::move(s);
-    return dump(j);
+    // Written directly (no DOM): byte for byte what nlohmann's ordered_json dump() wrote.
+    std::string out;
+    out.reserve(128 + status.reason.size() + status.evaluation_error.size());
+    out += R"({"apiVersion":")";
+    out += api_version_string(v);
+    out += R"(","kind":"SubjectAccessReview","metadata":{},"spec":{},"status":{"allowed":)";
+    out += status.allowed ? "true" : "false";
+    if (!status.reason.empty()) {
+        out += R"(,"reason":")";
+        stsauth::json::append_escaped(out, status.reason);
+        out += '"';
+    }
+    if (!status.evaluation_error.empty()) {
+        out += R"(,"evaluationError":")";
+        stsauth::json::append_escaped(out, status.evaluation_error);
+        out += '"';
+    }
+    out += "}}\n";
+    return out;
 }
 
 }  // namespace stsauth::access

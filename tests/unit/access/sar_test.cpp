@@ -209,3 +209,21 @@ TEST_CASE("SAR encode: allowed and no opinion and evaluation error", "[sar]") {
           R"("status":{"allowed":false,"evaluationError":"access entries not loaded"}})"
           "\n");
 }
+
+TEST_CASE("SAR encode: strings escaped exactly as nlohmann's dump", "[sar]") {
+    // The reply is written directly; it must stay byte-identical to the DOM encoder it replaced.
+    for (const std::string& s : {std::string("EKS Access Policy: allowed by RoleBinding \"a+b\" in namespace \"dev-a\""),
+                                std::string("back\\slash \b\f\n\r\t and \x01\x1f controls"), std::string("\xc3\xa9t\xc3\xa9 \xf0\x9f\x98\x80"),
+                                std::string("bad \xff utf-8 \xc3"), std::string("/ and \x7f")}) {
+        nlohmann::ordered_json j;
+        j["apiVersion"] = "authorization.k8s.io/v1";
+        j["kind"] = "SubjectAccessReview";
+        j["metadata"] = nlohmann::ordered_json::object();
+        j["spec"] = nlohmann::ordered_json::object();
+        j["status"]["allowed"] = true;
+        j["status"]["reason"] = s;
+        j["status"]["evaluationError"] = s;
+        CHECK(encode_sar_response(sar_version::v1, {true, s, s}) ==
+              j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+    }
+}
