@@ -9,6 +9,8 @@
 #   scripts/bench.sh --quick    every scenario, shorter (at most 2 minutes)
 #   scripts/bench.sh --smoke    a few seconds of each mode, no targets judged; exit 1 if the
 #                               harness is broken (the CTest test load.smoke), 77 without wrk
+#   scripts/bench.sh --only authorize   just POST /authorize against the same server's /healthz
+#                               (with --quick: shorter)
 # Options: --build-dir DIR (use the binaries there, do not build), --out DIR (keep results
 # there: logs, wrk/stsauth-load outputs, callgrind files; default build-load/bench-results/<date>).
 #
@@ -20,6 +22,7 @@ set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
 mode=full
+only=""
 build_dir=""
 out_dir=""
 while (($#)); do
@@ -28,7 +31,8 @@ while (($#)); do
     --smoke) mode=smoke ;;
     --build-dir) build_dir=$2; shift ;;
     --out) out_dir=$2; shift ;;
-    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+    --only) only=$2; shift; [ "$only" = authorize ] || { echo "bench.sh: --only takes: authorize" >&2; exit 2; } ;;
+    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
     *) echo "bench.sh: unknown argument $1" >&2; exit 2 ;;
   esac
   shift
@@ -85,6 +89,7 @@ stsauth=$build_dir/server/stsauth
 fake=$build_dir/tests/fakests/stsauth-fake-sts
 loadtool=$build_dir/tests/load/stsauth-load
 lua=$repo/tests/load/reviews.lua
+authz_lua=$repo/tests/load/authorize.lua
 for b in "$stsauth" "$fake" "$loadtool"; do
   [ -x "$b" ] || { echo "bench.sh: missing $b (build stsauth, stsauth-fake-sts, stsauth-load)" >&2; exit 1; }
 done
@@ -203,10 +208,10 @@ quiesce() {
 }
 
 # ---- stsauth servers ---------------------------------------------------------------------------------
-# write_config FILE ROLES [ADMIN_USERNAME] [EXTRA_STS_KEY]: ROLES mapRoles entries, the last one
-# mapping the fake's role Admin (the worst place for a scan).
+# write_config FILE ROLES [ADMIN_USERNAME] [EXTRA_STS_KEY] [EXTRA_SERVER_KEYS]: ROLES mapRoles
+# entries, the last one mapping the fake's role Admin (the worst place for a scan).
 write_config() {
-  local file=$1 roles=$2 admin='admin:{{SessionName}}' extra=${4:-}
+  local file=$1 roles=$2 admin='admin:{{SessionName}}' extra=${4:-} server_extra=${5:-}
   [ $# -ge 3 ] && admin=$3
   {
     cat <<YAML
@@ -223,6 +228,7 @@ server:
     connectOverride: 127.0.0.1:$fake_port
     caFile: $work/fake-ca.pem
 ${extra}
+${server_extra}
   mapRoles:
 YAML
     awk -v n=$((roles - 1)) -v acct=$account 'BEGIN {
@@ -267,12 +273,12 @@ gen_tokens() {  # gen_tokens FILE COUNT FIRST_KEY KEYS
   "$loadtool" gen --count "$2" --first-key "$3" --keys "$4" --window-s "$window" --cluster-id "$cluster_id" --out "$1"
 }
 
-# wrk_run NAME SERVER TOKENS|- PATH CONNS SECONDS
+# wrk_run NAME SERVER TOKENS|- PATH CONNS SECONDS [LUA_SCRIPT]
 wrk_run() {
-  local name=$1 server=$2 tokens=$3 path=$4 c=$5 d=$6
+  local name=$1 server=$2 tokens=$3 path=$4 c=$5 d=$6 script=${7:-$lua}
   quiesce "$server"
   local s0 f0 t0; s0=$(sts_total); f0=$(cpu_ticks "$fake_pid"); t0=$(now_ns)
-  measure "$name" "$(get "$server.pid")" wrk -t"$threads" -c"$c" -d"${d}s" --timeout 10s -s "$lua" \
+  measure "$name" "$(get "$server.pid")" wrk -t"$threads" -c"$c" -d"${d}s" --timeout 10s -s "$script" \
     "https://127.0.0.1:$(get "$server.port")" -- "$tokens" "$threads" "$path"
   grep -q '^WRK ' "$out_dir/$name.out" || die "$name: wrk printed no result"
   R[$name.fake_cpu_pct]=$(calc "($(cpu_ticks "$fake_pid") - $f0) / $clk_tck / (($(now_ns) - $t0) / 1e9) * 100")
@@ -295,6 +301,87 @@ warm() {  # warm SERVER TOKENS: one review of each token, so the next runs are c
   [ "$(num "$name.authenticated")" = "$n" ] || die "$name: $(num "$name.authenticated") of $n tokens authenticated"
 }
 
+# ---- POST /authorize (ACCESS-ENTRIES C5-C7) -----------------------------------------------------------
+# Its own server: the 10-role config plus an access-entries file of $authz_entries principals
+# (every tenth ClusterAdmin at cluster scope, the others View on dev-*) and authorization on;
+# /healthz of the same server is the baseline. The SubjectAccessReviews are what kube-apiserver
+# sends for a user authenticated by stsauth (its extras included): 1 in 4 allowed for a View
+# principal's get/list in dev-*, the rest no opinion (delete, prod), the admins always allowed.
+authz_entries=100
+write_authz_inputs() {
+  awk -v n=$authz_entries -v acct=$account 'BEGIN {
+    print "authenticationMode: API_AND_CONFIG_MAP"; print "accessEntries:"
+    for (i = 1; i <= n; i++) {
+      printf "  - principalArn: arn:aws:iam::%s:role/authz-%d\n    principalId: AROAAUTHZ%011d\n", acct, i, i
+      printf "    kubernetesGroups: [authz-%d]\n    accessPolicies:\n", i % 10
+      if (i % 10 == 0)
+        print "      - policyArn: arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy\n        accessScope: {type: cluster}"
+      else
+        print "      - policyArn: arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy\n        accessScope: {type: namespace, namespaces: [\"dev-*\"]}"
+    }
+  }' >"$work/access-entries.yaml"
+  awk -v n=$authz_entries -v acct=$account 'BEGIN {
+    split("get pods dev-a|list deployments dev-b|delete pods dev-a|get pods prod", kinds, "|")
+    for (j = 0; j < 400; j++) {
+      i = j % n + 1; split(kinds[j % 4 + 1], k, " ")
+      group = (k[2] == "deployments") ? "apps" : ""
+      id = sprintf("AROAAUTHZ%011d", i); s = "session-" j
+      printf "{\"kind\":\"SubjectAccessReview\",\"apiVersion\":\"authorization.k8s.io/v1\",\"metadata\":{\"creationTimestamp\":null},"
+      printf "\"spec\":{\"resourceAttributes\":{\"namespace\":\"%s\",\"verb\":\"%s\",\"group\":\"%s\",\"version\":\"v1\",\"resource\":\"%s\"},", k[3], k[1], group, k[2]
+      printf "\"user\":\"arn:aws:sts::%s:assumed-role/authz-%d/%s\",\"groups\":[\"authz-%d\",\"system:authenticated\"],", acct, i, s, i % 10
+      printf "\"uid\":\"aws-iam-authenticator:%s:%s\",\"extra\":{\"accessKeyId\":[\"ASIAAUTHZEXAMPLEKEY0\"],", acct, id
+      printf "\"arn\":[\"arn:aws:sts::%s:assumed-role/authz-%d/%s\"],\"canonicalArn\":[\"arn:aws:iam::%s:role/authz-%d\"],", acct, i, s, acct, i
+      printf "\"principalId\":[\"%s\"],\"sessionName\":[\"%s\"],\"sigs.k8s.io/aws-iam-authenticator/principalId\":[\"%s\"]}},", id, s, id
+      printf "\"status\":{\"allowed\":false}}\n"
+    }
+  }' >"$work/sar.txt"
+}
+authorize_scenario() {
+  log "POST /authorize against the same server's /healthz ($authz_entries access entries)"
+  write_authz_inputs
+  write_config "$work/server-authz.yaml" 10 'admin:{{SessionName}}' "" "  accessEntries:
+    file: $work/access-entries.yaml
+  authorization:
+    enabled: true"
+  start_server authz "$work/server-authz.yaml"
+  wrk_run authz_healthz authz - /healthz "$conns" "$dur"
+  wrk_run authorize authz "$work/sar.txt" /authorize "$conns" "$dur" "$authz_lua"
+  quiesce authz
+  stop_server authz
+}
+authorize_verdict() {  # the ratio, the p99s and the outcome counts, one line
+  R[authz.ratio]=$(calc "$(num authz_healthz.rps) > 0 ? $(num authorize.rps) / $(num authz_healthz.rps) : 0")
+  R[authz.cpu_ratio]=$(calc "$(num authorize.cpu_us) > 0 ? $(num authz_healthz.cpu_us) / $(num authorize.cpu_us) : 0")
+  local v=FAIL; awk "BEGIN { exit !($(num authz.ratio) >= 0.80) }" && v=PASS
+  { [ "$(num authorize.errors)" = 0 ] && [ "$(num authorize.non_2xx)" = 0 ] && [ "$(num authorize.other)" = 0 ]; } || v=FAIL
+  [ "$mode" = smoke ] && v=-
+  printf '%-52s %-30s %-22s %s\n' "/authorize / healthz throughput (same server)" \
+    "$(awk "BEGIN { printf \"%.2f (cpu: %.2f)\", $(num authz.ratio), $(num authz.cpu_ratio) }")" ">= 0.80, 0 errors" "$v"
+  printf '%-52s %-30s %-22s %s\n' "  /authorize p99 (healthz p99)" "$(get authorize.p99_ms) ms ($(get authz_healthz.p99_ms) ms)" \
+    "(reported)" "-"
+  printf '%-52s %-30s %-22s %s\n' "  /authorize answers: allowed, no opinion, errors" \
+    "$(num authorize.authenticated), $(num authorize.denied), $(( $(num authorize.errors) + $(num authorize.non_2xx) + $(num authorize.other) ))" \
+    "(reported)" "-"
+}
+
+if [ "$only" = authorize ]; then
+  authorize_scenario
+  echo
+  echo "stsauth benchmark (--only authorize, $mode) — $start_date, $(( $(date +%s) - start_epoch )) s"
+  echo "machine: $(nproc) CPU ($(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)); load average at start $load_start, at end $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "server: $threads io threads; wrk -t$threads -c$conns -d${dur}s, TLS keep-alive"
+  echo
+  for n in authz_healthz authorize; do
+    printf '%-16s req/s %9.0f  p50 %7s ms  p99 %7s ms  p99.9 %7s ms  errors %s  non2xx %s  cpu %5.0f%%  cpu us %6.1f\n' \
+      "$n" "$(num "$n.rps")" "$(get "$n.p50_ms")" "$(get "$n.p99_ms")" "$(get "$n.p999_ms")" "$(num "$n.errors")" \
+      "$(num "$n.non_2xx")" "$(num "$n.cpu_pct")" "$(num "$n.cpu_us")"
+  done
+  echo
+  authorize_verdict
+  echo "outputs: $out_dir"
+  exit 0
+fi
+
 # ======================================================================================================
 log "mode $mode; results in $out_dir"
 write_config "$work/server-10.yaml" 10
@@ -307,6 +394,8 @@ R[idle.anon_mib]=$(awk '/^Anonymous:/ { printf "%.2f", $2 / 1024 }' "/proc/$main
 
 log "healthz baseline"
 wrk_run healthz main - /healthz "$conns" "$dur"
+
+authorize_scenario
 
 log "cached reviews"
 gen_tokens "$work/cached.txt" 1000 "$cached_key" "$cached_keys"
@@ -511,6 +600,8 @@ if [ "$mode" != smoke ]; then
   done
 fi
 scen "cached during the reload ($scale_roles roles)" reload_load
+scen "GET /healthz, /authorize server" authz_healthz
+scen "POST /authorize (auth=allowed, denied=none)" authorize
 echo
 
 ratio() { calc "$(num "$2") > 0 ? $(num "$1") / $(num "$2") : 0"; }
@@ -557,6 +648,7 @@ ok=$(le "$(num reload_probe.reload_ms)" 1000); { [ "$failed" = 0 ] && [ "$(num r
 target "reload of the $scale_roles-role file" "$(f2 "$(num reload_probe.reload_ms)") ms, $failed failed" "<= 1000 ms, 0 failed" "$ok"
 printf '%-52s %-30s %-22s %s\n' "  req/s during the reload (before: round 2)" \
   "$(fmt_num 0 "$(num reload_load.rps)") ($(fmt_num 0 "$(num scalebig_2.rps)"))" "(reported)" "-"
+authorize_verdict
 if [ -n "$(get cg_healthz.ir)" ]; then
   per() { calc "$(num "cg_$1.ir") / $cg_requests"; }
   net() { calc "($(num "cg_$1.ir") - $(num cg_healthz.ir)) / $cg_requests"; }
@@ -594,6 +686,7 @@ if [ "$mode" = smoke ]; then
   check "burst answered"                  "$( (( $(num burst.authenticated) == burst_conns )) && echo 1)"
   check "reload seen by the probe"        "$( (( $(num reload_probe.probe_matched) == 1 )) && echo 1)"
   check "reviews during the reload"       "$( (( $(num reload_load.authenticated) > 0 && failed == 0 )) && echo 1)"
+  check "/authorize allowed and no opinion" "$( (( $(num authorize.authenticated) > 0 && $(num authorize.denied) > 0 && $(num authorize.errors) == 0 && $(num authorize.non_2xx) == 0 && $(num authorize.other) == 0 )) && echo 1)"
   if ((${#problems[@]})); then
     printf 'harness broken: %s\n' "${problems[@]}" >&2
     exit 1
