@@ -305,8 +305,8 @@ warm() {  # warm SERVER TOKENS: one review of each token, so the next runs are c
 # Its own server: the 10-role config plus an access-entries file of $authz_entries principals
 # (every tenth ClusterAdmin at cluster scope, the others View on dev-*) and authorization on;
 # /healthz of the same server is the baseline. The SubjectAccessReviews are what kube-apiserver
-# sends for a user authenticated by stsauth (its extras included): 1 in 4 allowed for a View
-# principal's get/list in dev-*, the rest no opinion (delete, prod), the admins always allowed.
+# sends for a user authenticated by stsauth (its extras included): a View principal's get/list
+# in dev-* allowed, its delete and prod reviews no opinion (half each); the admins always allowed.
 authz_entries=100
 write_authz_inputs() {
   awk -v n=$authz_entries -v acct=$account 'BEGIN {
