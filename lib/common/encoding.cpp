@@ -142,10 +142,8 @@ constexpr std::array<bool, 256> unreserved_table = [] {
 
 }  // namespace
 
-std::string uri_encode(std::string_view bytes, bool encode_slash) {
+void uri_encode_to(std::string& out, std::string_view bytes, bool encode_slash) {
     constexpr std::string_view upper = "0123456789ABCDEF";
-    std::string out;
-    out.reserve(bytes.size() + bytes.size() / 4);
     const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
     const auto* end = p + bytes.size();
     while (p < end) {
@@ -157,6 +155,12 @@ std::string uri_encode(std::string_view bytes, bool encode_slash) {
         out.append(esc, sizeof esc);
         ++p;
     }
+}
+
+std::string uri_encode(std::string_view bytes, bool encode_slash) {
+    std::string out;
+    out.reserve(bytes.size() + bytes.size() / 4);
+    uri_encode_to(out, bytes, encode_slash);
     return out;
 }
 

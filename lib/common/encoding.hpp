@@ -33,6 +33,8 @@ std::string hex_encode(std::string_view bytes);
 /// every byte except A-Z a-z 0-9 - _ . ~ is %XX with upper-case hex; '/' is kept when
 /// encode_slash is false (paths).
 std::string uri_encode(std::string_view bytes, bool encode_slash = true);
+/// Same, appended to `out` (no temporary string).
+void uri_encode_to(std::string& out, std::string_view bytes, bool encode_slash = true);
 
 /// Percent-decoding of one query component: "%XX" with hex digits (either case) is decoded,
 /// '+' stays '+' unless plus_as_space. A '%' not followed by two hex digits is an error

@@ -206,13 +206,15 @@ bool valid_signature(std::string_view s) {
            std::all_of(s.begin(), s.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
 }
 
-std::string rebuild_target(const parsed_query& q) {
-    std::string target = "/?";
+std::string rebuild_target(const parsed_query& q, std::size_t raw_size) {
+    std::string target;
+    target.reserve(raw_size + raw_size / 8 + 16);  // re-encoding rarely grows the query
+    target += "/?";
     for (std::size_t i = 0; i < q.size; ++i) {
         if (i != 0) target += '&';
-        target += encoding::uri_encode(q.items[i].key);
+        encoding::uri_encode_to(target, q.items[i].key);
         target += '=';
-        target += encoding::uri_encode(q.items[i].value);
+        encoding::uri_encode_to(target, q.items[i].value);
     }
     return target;
 }
@@ -314,7 +316,7 @@ result<validated_token> validate(std::string_view token, const validation_config
     out.access_key_id = std::string(credential->value.substr(0, credential->value.find('/')));
     out.signed_at = *signed_at;
     out.expires_at = *signed_at + presigned_url_lifetime;
-    out.target = rebuild_target(q);
+    out.target = rebuild_target(q, raw_query.size());
     return out;
 }
 
