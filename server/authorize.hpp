@@ -9,6 +9,8 @@
 #include "http/message.hpp"
 #include "metrics/metrics.hpp"
 
+#include <array>
+#include <atomic>
 #include <functional>
 #include <memory>
 
@@ -31,9 +33,14 @@ public:
     http::response handle(const http::request& req) const;
 
 private:
+    metrics::counter& requests_for(int reason) const;
+
     entries_fn entries_;
     metrics::stsauth_metrics& own_;
     metrics::histogram& duration_;
+    /// stsauth_authorize_requests_total's child per decision reason, resolved on its first use
+    /// (a series appears only once it has counted, as before).
+    mutable std::array<std::atomic<metrics::counter*>, 6> requests_{};
 };
 
 /// Sets `stsauth_access_entries{type}` from a snapshot (every type, zeros included).

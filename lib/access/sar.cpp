@@ -3,170 +3,337 @@
 #include "common/strict_json.hpp"
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
+#include <array>
 #include <cstdint>
 
 namespace stsauth::access {
 namespace {
 
-using json = nlohmann::json;
+using stsauth::json::value_type;
 
 constexpr std::string_view v1 = "authorization.k8s.io/v1";
 constexpr std::string_view v1beta1 = "authorization.k8s.io/v1beta1";
-const json* member(const json& obj, const char* name) {
-    const auto it = obj.find(name);
-    return it == obj.end() || it->is_null() ? nullptr : &*it;
-}
 
-// An optional string field: absent or null -> "", a string -> its value, else an error.
-status read_string(const json& obj, const char* name, std::string& out, const char* code, std::string_view where) {
-    const json* v = member(obj, name);
-    if (v == nullptr) return ok_status();
-    if (!v->is_string()) return make_error(code, fmt::format("{}.{} is not a string", where, name));
-    out = v->get<std::string>();
-    return ok_status();
-}
+// Where a member or element sits: the container whose members arrive at a depth.
+enum class ctx : std::uint8_t {
+    ignore, top, spec, resource, non_resource, selector, requirements, requirement, requirement_values,
+    groups, group, extra, extra_values,
+};
 
-status read_string_list(const json& obj, const char* name, std::vector<std::string>& out, std::size_t max,
-                        const char* code, std::string_view where) {
-    const json* v = member(obj, name);
-    if (v == nullptr) return ok_status();
-    if (!v->is_array()) return make_error(code, fmt::format("{}.{} is not a list", where, name));
-    if (v->size() > max) return make_error(code, fmt::format("{}.{} has more than {} entries", where, name, max));
-    for (const auto& item : *v) {
-        if (!item.is_string()) return make_error(code, fmt::format("{}.{} holds a non-string", where, name));
-        out.push_back(item.get<std::string>());
+// The members the decoder reads, per container.
+enum class field : std::uint8_t {
+    other,
+    api_version, kind, spec,                                            // top
+    resource_attributes, non_resource_attributes, user, uid, groups, group, extra,  // spec
+    ns, verb, group_name, version, resource, subresource, name, field_selector, label_selector,  // resourceAttributes
+    path,                                                               // nonResourceAttributes (and verb)
+    raw_selector, requirements,                                         // selectors
+    key, op, values,                                                    // requirements[]
+};
+
+field field_of(ctx c, std::string_view k) {
+    switch (c) {
+        case ctx::top:
+            return k == "apiVersion" ? field::api_version : k == "kind" ? field::kind : k == "spec" ? field::spec : field::other;
+        case ctx::spec:
+            if (k == "resourceAttributes") return field::resource_attributes;
+            if (k == "nonResourceAttributes") return field::non_resource_attributes;
+            if (k == "user") return field::user;
+            if (k == "uid") return field::uid;
+            if (k == "groups") return field::groups;
+            if (k == "group") return field::group;
+            if (k == "extra") return field::extra;
+            return field::other;
+        case ctx::resource:
+            if (k == "namespace") return field::ns;
+            if (k == "verb") return field::verb;
+            if (k == "group") return field::group_name;
+            if (k == "version") return field::version;
+            if (k == "resource") return field::resource;
+            if (k == "subresource") return field::subresource;
+            if (k == "name") return field::name;
+            if (k == "fieldSelector") return field::field_selector;
+            if (k == "labelSelector") return field::label_selector;
+            return field::other;
+        case ctx::non_resource: return k == "path" ? field::path : k == "verb" ? field::verb : field::other;
+        case ctx::selector:
+            return k == "rawSelector" ? field::raw_selector : k == "requirements" ? field::requirements : field::other;
+        case ctx::requirement:
+            return k == "key" ? field::key : k == "operator" ? field::op : k == "values" ? field::values : field::other;
+        default: return field::other;
     }
-    return ok_status();
 }
 
-// fieldSelector / labelSelector: {requirements: [{key, operator, values}], rawSelector}. Shape
-// only; their values never change the decision (C6.3).
-status check_selector(const json& attrs, const char* name) {
-    const json* sel = member(attrs, name);
-    if (sel == nullptr) return ok_status();
-    const auto where = fmt::format("spec.resourceAttributes.{}", name);
-    if (!sel->is_object()) return make_error("bad_attributes", where + " is not an object");
-    std::string raw;
-    if (auto st = read_string(*sel, "rawSelector", raw, "bad_attributes", where); !st) return st;
-    const json* reqs = member(*sel, "requirements");
-    if (reqs == nullptr) return ok_status();
-    if (!reqs->is_array()) return make_error("bad_attributes", where + ".requirements is not a list");
-    for (const auto& r : *reqs) {
-        if (!r.is_object()) return make_error("bad_attributes", where + ".requirements holds a non-object");
-        std::string s;
-        std::vector<std::string> values;
-        if (auto st = read_string(r, "key", s, "bad_attributes", where + ".requirements[]"); !st) return st;
-        if (auto st = read_string(r, "operator", s, "bad_attributes", where + ".requirements[]"); !st) return st;
-        if (auto st = read_string_list(r, "values", values, SIZE_MAX, "bad_attributes", where + ".requirements[]"); !st) {
-            return st;
+// The order in which resourceAttributes' string fields are checked (the first of the wrong type is named).
+constexpr std::array<std::string_view, 7> resource_fields = {"namespace", "verb", "group", "version",
+                                                              "resource", "subresource", "name"};
+
+// Reads a SubjectAccessReview in lib/common/strict_json's single pass, keeping what the decode
+// needs and noting (not yet judging) every type problem; decode_sar then judges them in a fixed
+// order, so the first rule broken decides the code wherever in the document it was broken.
+class sar_reader final : public stsauth::json::strict_handler {
+public:
+    sar_reader(sar_request& out, const sar_decode_limits& limits) : out_(out), limits_(limits) {}
+
+    void key(std::size_t depth, std::string_view k) override {
+        if (depth >= ctx_.size()) return;
+        const ctx c = ctx_[depth];
+        if (c == ctx::extra) {
+            extra_key_ = nullptr;
+            if (limits_.keep_identity || k == "canonicalArn" || k == "principalId" ||
+                k == "sigs.k8s.io/aws-iam-authenticator/principalId") {
+                extra_key_ = &out_.extra.try_emplace(std::string(k)).first->second;
+            }
+            return;
+        }
+        field_[depth] = c == ctx::ignore ? field::other : field_of(c, k);
+    }
+
+    void value(std::size_t depth, value_type type, std::string_view text) override {
+        if (depth >= ctx_.size()) return;
+        const ctx child = on_value(ctx_[depth], field_[depth], type, text);
+        if ((type == value_type::object || type == value_type::array) && depth + 1 < ctx_.size()) {
+            // Members are read only from a container of the expected kind; any other is noted
+            // as a type problem above and its contents ignored.
+            ctx_[depth + 1] = type == expected(child) ? child : ctx::ignore;
+            field_[depth + 1] = field::other;
         }
     }
-    return ok_status();
-}
 
-result<resource_attributes> read_resource(const json& j) {
-    constexpr std::string_view where = "spec.resourceAttributes";
-    if (!j.is_object()) return make_error("bad_attributes", "spec.resourceAttributes is not an object");
-    resource_attributes a;
-    const std::pair<const char*, std::string*> fields[] = {
-        {"namespace", &a.namespace_name}, {"verb", &a.verb}, {"group", &a.group},      {"version", &a.version},
-        {"resource", &a.resource},        {"subresource", &a.subresource},            {"name", &a.name},
-    };
-    for (const auto& [name, out] : fields) {
-        if (auto st = read_string(j, name, *out, "bad_attributes", where); !st) return st.err();
+    void close(std::size_t, value_type) override {}
+
+    // What the document held (null counts as absent everywhere, as Kubernetes' decoder).
+    std::optional<value_type> api_version_type, spec_type, resource_type, non_resource_type, extra_type;
+    std::optional<sar_version> version;
+    bool kind_ok = false;
+    int resource_bad_field = -1;           ///< index in resource_fields of the first non-string
+    std::string selector_error;            ///< the first selector problem, for the message
+    bool non_resource_bad_path = false, non_resource_bad_verb = false;
+    bool user_bad = false, uid_bad = false;
+    struct list_state {
+        std::optional<value_type> type;
+        std::size_t count = 0;
+        bool non_string = false;
+        std::vector<std::string> values;
+    } groups, group;
+    bool extra_bad = false;
+    std::size_t extra_values = 0;
+
+private:
+    static value_type expected(ctx c) {
+        switch (c) {
+            case ctx::requirements:
+            case ctx::requirement_values:
+            case ctx::groups:
+            case ctx::group:
+            case ctx::extra_values: return value_type::array;
+            default: return value_type::object;
+        }
     }
-    if (a.verb.empty()) return make_error("bad_attributes", "spec.resourceAttributes.verb is missing or empty");
-    for (const char* sel : {"fieldSelector", "labelSelector"}) {
-        if (auto st = check_selector(j, sel); !st) return st.err();
+
+    ctx on_value(ctx c, field f, value_type type, std::string_view text) {
+        const bool null = type == value_type::null;
+        switch (c) {
+            case ctx::top:
+                if (f == field::api_version) {
+                    api_version_type = type;
+                    if (type == value_type::string && (text == v1 || text == v1beta1)) {
+                        version = text == v1 ? sar_version::v1 : sar_version::v1beta1;
+                    }
+                } else if (f == field::kind) {
+                    kind_ok = type == value_type::string && text == "SubjectAccessReview";
+                } else if (f == field::spec) {
+                    spec_type = type;
+                    return ctx::spec;
+                }
+                return ctx::ignore;
+            case ctx::spec:
+                switch (f) {
+                    case field::resource_attributes:
+                        if (!null) resource_type = type;
+                        if (type == value_type::object) out_.resource.emplace();
+                        return ctx::resource;
+                    case field::non_resource_attributes:
+                        if (!null) non_resource_type = type;
+                        if (type == value_type::object) out_.non_resource.emplace();
+                        return ctx::non_resource;
+                    case field::user: string_field(type, text, limits_.keep_identity ? &out_.user : nullptr, user_bad); break;
+                    case field::uid: string_field(type, text, limits_.keep_identity ? &out_.uid : nullptr, uid_bad); break;
+                    case field::groups:
+                        if (!null) groups.type = type;
+                        return ctx::groups;
+                    case field::group:
+                        if (!null) group.type = type;
+                        return ctx::group;
+                    case field::extra:
+                        if (!null) extra_type = type;
+                        return ctx::extra;
+                    default: break;
+                }
+                return ctx::ignore;
+            case ctx::resource: {
+                auto& r = *out_.resource;
+                std::string* const outs[] = {&r.namespace_name, &r.verb, &r.group, &r.version,
+                                             &r.resource, &r.subresource, &r.name};
+                const int index = f >= field::ns && f <= field::name ? static_cast<int>(f) - static_cast<int>(field::ns) : -1;
+                if (index >= 0) {
+                    bool bad = false;
+                    string_field(type, text, outs[index], bad);
+                    if (bad && (resource_bad_field < 0 || index < resource_bad_field)) resource_bad_field = index;
+                } else if (f == field::field_selector || f == field::label_selector) {
+                    selector_ = f == field::field_selector ? "fieldSelector" : "labelSelector";
+                    if (!null && type != value_type::object) selector_problem(" is not an object");
+                    return ctx::selector;
+                }
+                return ctx::ignore;
+            }
+            case ctx::non_resource: {
+                auto& r = *out_.non_resource;
+                if (f == field::path) string_field(type, text, &r.path, non_resource_bad_path);
+                if (f == field::verb) string_field(type, text, &r.verb, non_resource_bad_verb);
+                return ctx::ignore;
+            }
+            case ctx::selector:
+                if (f == field::raw_selector && !null && type != value_type::string) {
+                    selector_problem(".rawSelector is not a string");
+                } else if (f == field::requirements) {
+                    if (!null && type != value_type::array) selector_problem(".requirements is not a list");
+                    return ctx::requirements;
+                }
+                return ctx::ignore;
+            case ctx::requirements:
+                if (type != value_type::object) selector_problem(".requirements holds a non-object");
+                return ctx::requirement;
+            case ctx::requirement:
+                if ((f == field::key || f == field::op) && !null && type != value_type::string) {
+                    selector_problem(f == field::key ? ".requirements[].key is not a string"
+                                                     : ".requirements[].operator is not a string");
+                } else if (f == field::values) {
+                    if (!null && type != value_type::array) selector_problem(".requirements[].values is not a list");
+                    return ctx::requirement_values;
+                }
+                return ctx::ignore;
+            case ctx::requirement_values:
+                if (type != value_type::string) selector_problem(".requirements[].values holds a non-string");
+                return ctx::ignore;
+            case ctx::groups:
+            case ctx::group: {
+                auto& list = c == ctx::groups ? groups : group;
+                ++list.count;
+                if (type != value_type::string) {
+                    list.non_string = true;
+                } else if (limits_.keep_identity && list.count <= limits_.max_groups) {
+                    list.values.emplace_back(text);
+                }
+                return ctx::ignore;
+            }
+            case ctx::extra:
+                if (!null && type != value_type::array) extra_bad = true;
+                return ctx::extra_values;
+            case ctx::extra_values:
+                ++extra_values;
+                if (type != value_type::string) {
+                    extra_bad = true;
+                } else if (extra_key_ != nullptr && extra_values <= limits_.max_extra_values) {
+                    extra_key_->emplace_back(text);
+                }
+                return ctx::ignore;
+            case ctx::ignore: return ctx::ignore;
+        }
+        return ctx::ignore;
     }
-    return a;
-}
 
-result<non_resource_attributes> read_non_resource(const json& j) {
-    constexpr std::string_view where = "spec.nonResourceAttributes";
-    if (!j.is_object()) return make_error("bad_attributes", "spec.nonResourceAttributes is not an object");
-    non_resource_attributes a;
-    if (auto st = read_string(j, "path", a.path, "bad_attributes", where); !st) return st.err();
-    if (auto st = read_string(j, "verb", a.verb, "bad_attributes", where); !st) return st.err();
-    if (a.path.empty()) return make_error("bad_attributes", "spec.nonResourceAttributes.path is missing or empty");
-    if (a.verb.empty()) return make_error("bad_attributes", "spec.nonResourceAttributes.verb is missing or empty");
-    return a;
-}
+    // An optional string: absent or null leaves `out` empty, a string fills it, else `bad`.
+    static void string_field(value_type type, std::string_view text, std::string* out, bool& bad) {
+        if (type == value_type::string) {
+            if (out != nullptr) out->assign(text);
+        } else if (type != value_type::null) {
+            bad = true;
+        }
+    }
 
+    void selector_problem(std::string_view what) {
+        if (selector_error.empty()) selector_error = fmt::format("spec.resourceAttributes.{}{}", selector_, what);
+    }
+
+    sar_request& out_;
+    const sar_decode_limits& limits_;
+    // Deepest context the decoder reads: the strings in requirements[].values (depth 7).
+    std::array<ctx, 9> ctx_{ctx::ignore, ctx::top};
+    std::array<field, 9> field_{};
+    std::string_view selector_;
+    std::vector<std::string>* extra_key_ = nullptr;
+};
 
 }  // namespace
 
 std::string_view api_version_string(sar_version v) noexcept { return v == sar_version::v1 ? v1 : v1beta1; }
 
 result<sar_request> decode_sar(std::string_view body, const sar_decode_limits& limits) {
-    // The structure rules a DOM parse cannot see (UTF-8, byte order mark, duplicate keys, depth,
-    // sizes, exactly one object), shared with lib/tokenreview.
+    // One strict pass (UTF-8, no byte order mark, no duplicate key, depth, sizes, exactly one
+    // object: the rules shared with lib/tokenreview) that also collects the fields.
     stsauth::json::strict_limits strict;
     strict.max_depth = limits.max_depth;
     strict.max_string_bytes = limits.max_string_bytes;
     strict.max_key_bytes = limits.max_key_bytes;
     strict.document = "SubjectAccessReview object";
-    if (auto failure = stsauth::json::strict_parse(body, strict)) return std::move(*failure);
-    const json doc = json::parse(body, nullptr, false);
-    if (doc.is_discarded() || !doc.is_object()) return make_error("not_json", "request body is not a JSON object");
-
     sar_request out;
-    const json* version = member(doc, "apiVersion");
-    if (version == nullptr || !version->is_string()) {
-        return make_error("bad_api_version", "apiVersion must be authorization.k8s.io/v1 or authorization.k8s.io/v1beta1");
-    }
-    if (const auto& s = version->get_ref<const std::string&>(); s == v1) {
-        out.version = sar_version::v1;
-    } else if (s == v1beta1) {
-        out.version = sar_version::v1beta1;
-    } else {
-        return make_error("bad_api_version", "apiVersion must be authorization.k8s.io/v1 or authorization.k8s.io/v1beta1");
-    }
-    const json* kind = member(doc, "kind");
-    if (kind == nullptr || !kind->is_string() || kind->get_ref<const std::string&>() != "SubjectAccessReview") {
-        return make_error("bad_kind", "kind must be SubjectAccessReview");
-    }
+    sar_reader doc(out, limits);
+    if (auto failure = stsauth::json::strict_parse(body, strict, &doc)) return std::move(*failure);
 
-    const json* spec = member(doc, "spec");
-    if (spec == nullptr || !spec->is_object()) return make_error("bad_spec", "spec is missing or not an object");
-    const json* ra = member(*spec, "resourceAttributes");
-    const json* nra = member(*spec, "nonResourceAttributes");
-    if ((ra == nullptr) == (nra == nullptr)) {
+    // Judged in this order: the first rule broken gives the code.
+    if (doc.api_version_type != value_type::string || !doc.version) {
+        return make_error("bad_api_version", "apiVersion must be authorization.k8s.io/v1 or authorization.k8s.io/v1beta1");
+    }
+    out.version = *doc.version;
+    if (!doc.kind_ok) return make_error("bad_kind", "kind must be SubjectAccessReview");
+    if (doc.spec_type != value_type::object) return make_error("bad_spec", "spec is missing or not an object");
+    if (doc.resource_type.has_value() == doc.non_resource_type.has_value()) {
         return make_error("bad_spec", "spec needs exactly one of resourceAttributes and nonResourceAttributes");
     }
-    if (ra != nullptr) {
-        auto a = read_resource(*ra);
-        if (!a) return a.err();
-        out.resource = std::move(*a);
-    } else {
-        auto a = read_non_resource(*nra);
-        if (!a) return a.err();
-        out.non_resource = std::move(*a);
-    }
-    if (auto st = read_string(*spec, "user", out.user, "bad_spec", "spec"); !st) return st.err();
-    if (auto st = read_string(*spec, "uid", out.uid, "bad_spec", "spec"); !st) return st.err();
-    const char* groups_key = out.version == sar_version::v1 ? "groups" : "group";
-    if (auto st = read_string_list(*spec, groups_key, out.groups, limits.max_groups, "bad_groups", "spec"); !st) {
-        return st.err();
-    }
-    if (const json* extra = member(*spec, "extra")) {
-        if (!extra->is_object()) return make_error("bad_extra", "spec.extra is not an object");
-        std::size_t total = 0;
-        for (const auto& [key, values] : extra->items()) {
-            auto& list = out.extra[key];
-            if (values.is_null()) continue;
-            if (!values.is_array()) return make_error("bad_extra", "spec.extra values must be lists of strings");
-            total += values.size();
-            if (total > limits.max_extra_values) {
-                return make_error("bad_extra", fmt::format("spec.extra holds more than {} values", limits.max_extra_values));
-            }
-            for (const auto& v : values) {
-                if (!v.is_string()) return make_error("bad_extra", "spec.extra values must be lists of strings");
-                list.push_back(v.get<std::string>());
-            }
+    if (doc.resource_type) {
+        if (*doc.resource_type != value_type::object) {
+            return make_error("bad_attributes", "spec.resourceAttributes is not an object");
         }
+        if (doc.resource_bad_field >= 0) {
+            return make_error("bad_attributes", fmt::format("spec.resourceAttributes.{} is not a string",
+                                                            resource_fields[static_cast<std::size_t>(doc.resource_bad_field)]));
+        }
+        if (out.resource->verb.empty()) return make_error("bad_attributes", "spec.resourceAttributes.verb is missing or empty");
+        if (!doc.selector_error.empty()) return make_error("bad_attributes", std::move(doc.selector_error));
+    } else {
+        if (*doc.non_resource_type != value_type::object) {
+            return make_error("bad_attributes", "spec.nonResourceAttributes is not an object");
+        }
+        if (doc.non_resource_bad_path) return make_error("bad_attributes", "spec.nonResourceAttributes.path is not a string");
+        if (doc.non_resource_bad_verb) return make_error("bad_attributes", "spec.nonResourceAttributes.verb is not a string");
+        if (out.non_resource->path.empty()) {
+            return make_error("bad_attributes", "spec.nonResourceAttributes.path is missing or empty");
+        }
+        if (out.non_resource->verb.empty()) {
+            return make_error("bad_attributes", "spec.nonResourceAttributes.verb is missing or empty");
+        }
+    }
+    if (doc.user_bad) return make_error("bad_spec", "spec.user is not a string");
+    if (doc.uid_bad) return make_error("bad_spec", "spec.uid is not a string");
+    const bool is_v1 = out.version == sar_version::v1;
+    auto& groups = is_v1 ? doc.groups : doc.group;
+    const char* groups_key = is_v1 ? "groups" : "group";
+    if (groups.type) {
+        if (*groups.type != value_type::array) return make_error("bad_groups", fmt::format("spec.{} is not a list", groups_key));
+        if (groups.count > limits.max_groups) {
+            return make_error("bad_groups", fmt::format("spec.{} has more than {} entries", groups_key, limits.max_groups));
+        }
+        if (groups.non_string) return make_error("bad_groups", fmt::format("spec.{} holds a non-string", groups_key));
+        out.groups = std::move(groups.values);
+    }
+    if (doc.extra_type) {
+        if (*doc.extra_type != value_type::object) return make_error("bad_extra", "spec.extra is not an object");
+        if (doc.extra_values > limits.max_extra_values) {
+            return make_error("bad_extra", fmt::format("spec.extra holds more than {} values", limits.max_extra_values));
+        }
+        if (doc.extra_bad) return make_error("bad_extra", "spec.extra values must be lists of strings");
     }
     return out;
 }

@@ -13,6 +13,10 @@
 /// decoder); `status`, `metadata` and `rawSelector` are ignored. v1 reads the groups from
 /// `spec.groups`, v1beta1 from `spec.group`.
 ///
+/// One pass of lib/common/strict_json's reader collects the fields; the rules are then judged in
+/// a fixed order (document rules, apiVersion, kind, spec, attributes, user/uid, groups, extra),
+/// so the first broken one gives the code wherever in the document it sits.
+///
 /// Error codes: "bad_utf8", "not_json", "not_object", "trailing_data", "duplicate_key",
 /// "too_deep", "string_too_long", "bad_api_version", "bad_kind", "bad_spec", "bad_attributes",
 /// "bad_groups", "bad_extra". Messages never quote request values.
@@ -66,6 +70,10 @@ struct sar_decode_limits {
     std::size_t max_key_bytes = 1024;
     std::size_t max_groups = 1024;
     std::size_t max_extra_values = 1024;  ///< all extra values together
+    /// false: `user`, `uid`, `groups` and the extras other than the three `evaluate` reads
+    /// (`canonicalArn` and both principal-id keys) are checked exactly as with true but not kept
+    /// (the server's path: fewer copies per review).
+    bool keep_identity = true;
 };
 
 result<sar_request> decode_sar(std::string_view body, const sar_decode_limits& limits = {});
