@@ -65,10 +65,9 @@ void batching_fd_sink::run() {
         cv_.wait(lock, [this] { return stop_ || !pending_.empty(); });
         if (pending_.empty()) break;  // stop_, nothing left
         if (!stop_ && window_.count() > 0) {
-            // Let the lines of the next instants join this write (nobody notifies meanwhile).
-            lock.unlock();
-            std::this_thread::sleep_for(window_);
-            lock.lock();
+            // Let the lines of the next instants join this write; producers do not notify
+            // meanwhile (writer_idle_ is false), only the destructor does, to stop at once.
+            cv_.wait_for(lock, window_, [this] { return stop_; });
         }
         batch.swap(pending_);
         std::unique_lock w(write_mu_);
