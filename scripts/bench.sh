@@ -349,6 +349,40 @@ authorize_scenario() {
   quiesce authz
   stop_server authz
 }
+# Ir per /authorize request (callgrind: load-independent), minus nothing: /healthz on the same
+# server under valgrind is measured alongside. $cg_requests requests each, after 100 warm-ups.
+authorize_callgrind() {
+  local cg_out="$out_dir/callgrind-authz"
+  mkdir -p "$cg_out"
+  start_server authz_cg "$work/server-authz.yaml" valgrind --tool=callgrind \
+    "--callgrind-out-file=$cg_out/callgrind.out" --dump-instr=no --compress-strings=no --compress-pos=no
+  local pid; pid=$(get authz_cg.pid)
+  local common=(--port "$(get authz_cg.port)" --ca "$work/state/cert.pem" --mode closed -c 4 --duration 300 --timeout 60)
+  "$loadtool" run "${common[@]}" --kind body --path /authorize --tokens "$work/sar.txt" --requests 100 >"$out_dir/cg-authz-warm.out"
+  callgrind_control -z "$pid" >/dev/null
+  "$loadtool" run "${common[@]}" --kind get --path /healthz --requests "$cg_requests" >"$out_dir/cg-authz-healthz.out"
+  callgrind_control -d healthz "$pid" >/dev/null
+  "$loadtool" run "${common[@]}" --kind body --path /authorize --tokens "$work/sar.txt" --requests "$cg_requests" \
+    >"$out_dir/cg-authorize.out"
+  callgrind_control -d authorize "$pid" >/dev/null
+  local kind part f
+  for kind in healthz authorize; do
+    part=$( [ $kind = healthz ] && echo 1 || echo 2 )
+    f=$(ls "$cg_out/callgrind.out".*"$part" 2>/dev/null | head -1)
+    [ -n "$f" ] || continue
+    R[cg_authz_$kind.ir]=$(awk '/^(summary|totals):/ { print $2; exit }' "$f")
+    awk '/^fn=/ { fn = substr($0, 4); call = 0; next }
+         /^calls=/ { call = 1; next }
+         /^[0-9]/ { if (call) call = 0; else { self[fn] += $2; total += $2 } }
+         END { for (f in self) printf "%12d %5.1f%%  %s\n", self[f], 100 * self[f] / total, f }' "$f" |
+      sort -rn | head -50 >"$cg_out/$kind.self.txt" || true
+    callgrind_annotate --inclusive=yes "$f" 2>/dev/null | head -80 >"$cg_out/$kind.inclusive.txt" || true
+  done
+  stop_server authz_cg
+  printf '%-52s %-30s %-22s %s\n' "Ir per request, /healthz and /authorize (callgrind)" \
+    "$(calc "$(num cg_authz_healthz.ir) / $cg_requests" | awk '{printf "%.0f", $1}'), $(calc "$(num cg_authz_authorize.ir) / $cg_requests" | awk '{printf "%.0f", $1}')" \
+    "(reported)" "-"
+}
 authorize_verdict() {  # the ratio, the p99s and the outcome counts, one line
   R[authz.ratio]=$(calc "$(num authz_healthz.rps) > 0 ? $(num authorize.rps) / $(num authz_healthz.rps) : 0")
   R[authz.cpu_ratio]=$(calc "$(num authorize.cpu_us) > 0 ? $(num authz_healthz.cpu_us) / $(num authorize.cpu_us) : 0")
@@ -378,6 +412,7 @@ if [ "$only" = authorize ]; then
   done
   echo
   authorize_verdict
+  if [ "$mode" != smoke ] && command -v callgrind_control >/dev/null; then authorize_callgrind; fi
   echo "outputs: $out_dir"
   exit 0
 fi

@@ -283,8 +283,10 @@ private:
             case request_kind::get:
                 return fmt::format("GET {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: stsauth-load\r\n\r\n", options_.path,
                                    options_.server_name);
-            case request_kind::review: {
-                const auto body = token_review_body(options_.tokens[*token_index]);
+            case request_kind::review:
+            case request_kind::body: {
+                const auto body = options_.kind == request_kind::body ? options_.tokens[*token_index]
+                                                                      : token_review_body(options_.tokens[*token_index]);
                 return fmt::format("POST {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: stsauth-load\r\nAccept: application/json\r\n"
                                    "Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{}",
                                    options_.path, options_.server_name, body.size(), body);

@@ -25,6 +25,7 @@ enum class request_kind {
     review,  ///< POST `path` with a TokenReview of the next token
     get,     ///< GET `path` (no token): the /healthz baseline
     sts,     ///< GET the token's presigned URL, as stsauth forwards it to STS (host header, x-k8s-aws-id)
+    body,    ///< POST `path` with the next line of the tokens file as the JSON body (e.g. SubjectAccessReviews)
 };
 
 enum class run_mode {

@@ -76,8 +76,9 @@ int main(int argc, char** argv) {
     run->add_option("--port", port, "port")->required()->check(CLI::Range(1, 65535));
     run->add_option("--server-name", ro.server_name, "SNI and certificate name")->capture_default_str();
     run->add_option("--ca", ro.ca_file, "PEM certificate(s) to trust")->required()->check(CLI::ExistingFile);
-    run->add_option("--kind", kind, "review (POST TokenReviews), get (GET --path), sts (GET the presigned URLs)")
-        ->check(CLI::IsMember({"review", "get", "sts"}))
+    run->add_option("--kind", kind, "review (POST TokenReviews), get (GET --path), sts (GET the presigned URLs), "
+                    "body (POST each line of --tokens as it is)")
+        ->check(CLI::IsMember({"review", "get", "sts", "body"}))
         ->capture_default_str();
     run->add_option("--path", ro.path, "request path for review and get")->capture_default_str();
     run->add_option("--cluster-id", ro.cluster_id, "x-k8s-aws-id for --kind sts");
@@ -120,6 +121,7 @@ int main(int argc, char** argv) {
     ro.port = static_cast<std::uint16_t>(port);
     ro.kind = kind == "review" ? load::request_kind::review
               : kind == "get"  ? load::request_kind::get
+              : kind == "body" ? load::request_kind::body
                                : load::request_kind::sts;
     ro.mode = mode == "closed" ? load::run_mode::closed
               : mode == "rate" ? load::run_mode::rate
