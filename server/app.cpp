@@ -264,6 +264,7 @@ int run_server(const config::server_config& cfg, const std::string& config_path,
             own.config_reloads.with({"tls", metrics::reload_result_label::success}).inc();
         }
         own.sts_pool_open_connections.set(static_cast<double>(sts.stats().open_connections));
+        auth.sweep_cache();  // expired identities go even when no new token arrives to push them out
     };
     asio::steady_timer reload_timer(reload_ioc);
     std::function<void()> schedule_reload = [&] {

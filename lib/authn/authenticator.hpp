@@ -103,6 +103,8 @@ public:
     void map(mapping::identity id, decision d, completion done) const;
 
     cache_stats cache_statistics() const { return cache_.stats(); }
+    /// Drops expired cache entries now (the server calls this once a second); returns how many.
+    std::size_t sweep_cache() { return cache_.sweep(clock_()); }
     const authenticator_config& config() const noexcept { return config_; }
 
 private:

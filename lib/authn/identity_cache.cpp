@@ -26,6 +26,7 @@ std::shared_ptr<const cached_answer> identity_cache::find(const crypto::digest& 
         s.lru.erase(it->second.lru);
         s.map.erase(it);
         entries_.fetch_sub(1, std::memory_order_relaxed);
+        expired_.fetch_add(1, std::memory_order_relaxed);
         misses_.fetch_add(1, std::memory_order_relaxed);
         return nullptr;
     }
@@ -42,6 +43,7 @@ void identity_cache::store(const crypto::digest& key, cached_answer answer, time
     auto shared = std::make_shared<const cached_answer>(std::move(answer));
     auto& s = shard_for(key);
     std::lock_guard lock(s.mu);
+    drop_expired_tail(s, now, expired_per_store);
     if (const auto it = s.map.find(key); it != s.map.end()) {
         it->second.answer = std::move(shared);
         it->second.expires = expires;
@@ -59,9 +61,42 @@ void identity_cache::store(const crypto::digest& key, cached_answer answer, time
     entries_.fetch_add(1, std::memory_order_relaxed);
 }
 
+std::size_t identity_cache::drop_expired_tail(shard& s, time_point now, std::size_t limit) {
+    std::size_t dropped = 0;
+    while (dropped < limit && !s.lru.empty()) {
+        const auto it = s.map.find(s.lru.back());
+        if (it->second.expires > now) break;
+        s.map.erase(it);
+        s.lru.pop_back();
+        ++dropped;
+    }
+    if (dropped != 0) {
+        entries_.fetch_sub(dropped, std::memory_order_relaxed);
+        expired_.fetch_add(dropped, std::memory_order_relaxed);
+    }
+    return dropped;
+}
+
+std::size_t identity_cache::sweep(time_point now) {
+    if (!enabled()) return 0;
+    // In batches, releasing the lock in between: reviews of that shard wait for one batch at most.
+    constexpr std::size_t batch = 256;
+    std::size_t total = 0;
+    for (auto& s : shards_) {
+        for (;;) {
+            std::lock_guard lock(s.mu);
+            const auto n = drop_expired_tail(s, now, batch);
+            total += n;
+            if (n < batch) break;
+        }
+    }
+    return total;
+}
+
 cache_stats identity_cache::stats() const {
     return {hits_.load(std::memory_order_relaxed), misses_.load(std::memory_order_relaxed),
-            evictions_.load(std::memory_order_relaxed), entries_.load(std::memory_order_relaxed)};
+            evictions_.load(std::memory_order_relaxed), expired_.load(std::memory_order_relaxed),
+            entries_.load(std::memory_order_relaxed)};
 }
 
 }  // namespace stsauth::authn

@@ -4,6 +4,11 @@
 /// Positive entries hold the caller identity (never the mapping: mapping changes apply at once);
 /// negative entries remember an STS 403. Each entry lives min(ttl, time left before the token's
 /// 15-minute expiry). Bounded (LRU). Thread-safe; sharded to keep lock hold times short.
+/// Expired entries go without being looked up again: every store first drops a few expired
+/// entries from its shard's LRU tail, and sweep() (the server calls it once a second) drains the
+/// expired tails of all shards. Every entry was used within the last ttl of the one at the tail
+/// (an entry's expiry is at most ttl after its last store), so once the tail is live the cache
+/// holds only entries used in the last ttl.
 
 #include "crypto/crypto.hpp"
 #include "sts/response.hpp"
@@ -37,7 +42,8 @@ struct cached_answer {
 struct cache_stats {
     std::uint64_t hits = 0;
     std::uint64_t misses = 0;
-    std::uint64_t evictions = 0;
+    std::uint64_t evictions = 0;  ///< removed by the LRU bound while live
+    std::uint64_t expired = 0;    ///< removed after their expiry (lookup, store or sweep)
     std::size_t entries = 0;
 };
 
@@ -55,7 +61,14 @@ public:
     /// Stores for min(ttl, token_expires_at - now); nothing when that is not positive.
     void store(const crypto::digest& key, cached_answer answer, time_point token_expires_at, time_point now);
 
+    /// Drops the expired entries at the LRU tail of every shard; returns how many went.
+    std::size_t sweep(time_point now);
+
     cache_stats stats() const;
+
+    /// Expired tail entries a store drops before it inserts (twice the insert rate drains
+    /// any backlog; bounded so a store never holds its shard lock for long).
+    static constexpr std::size_t expired_per_store = 2;
 
 private:
     static constexpr std::size_t shard_count = 16;
@@ -76,12 +89,14 @@ private:
     };
 
     shard& shard_for(const crypto::digest& key) noexcept { return shards_[key[0] % shard_count]; }
+    /// Pops up to `limit` expired entries from the tail of `s` (lock held); returns how many.
+    std::size_t drop_expired_tail(shard& s, time_point now, std::size_t limit);
 
     std::chrono::milliseconds ttl_;
     std::size_t max_entries_;
     std::size_t per_shard_max_;
     std::array<shard, shard_count> shards_;
-    std::atomic<std::uint64_t> hits_{0}, misses_{0}, evictions_{0};
+    std::atomic<std::uint64_t> hits_{0}, misses_{0}, evictions_{0}, expired_{0};
     std::atomic<std::size_t> entries_{0};
 };
 

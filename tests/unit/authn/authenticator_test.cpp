@@ -158,6 +158,22 @@ TEST_CASE("cache entries never outlive the token's 15-minute validity", "[authn]
     CHECK(h.sts.calls() == 1);
 }
 
+TEST_CASE("sweep_cache drops expired identities on the authenticator's clock, without a lookup", "[authn]") {
+    harness h;
+    h.sts.next = fake_sts_client::identity("arn:aws:iam::111122223333:user/alice", "111122223333", "AIDAEXAMPLE");
+    h.review(h.token(t0 - minutes(1)));
+    h.review(h.token(t0 - minutes(2)));
+    REQUIRE(h.auth.cache_statistics().entries == 2);
+    h.now += seconds(59);
+    CHECK(h.auth.sweep_cache() == 0);
+    CHECK(h.auth.cache_statistics().entries == 2);
+    h.now += seconds(1);
+    CHECK(h.auth.sweep_cache() == 2);
+    CHECK(h.auth.cache_statistics().entries == 0);
+    CHECK(h.auth.cache_statistics().expired == 2);
+    CHECK(h.auth.cache_statistics().evictions == 0);
+}
+
 TEST_CASE("cache disabled with a zero TTL", "[authn]") {
     harness h(milliseconds(0));
     h.sts.next = fake_sts_client::identity("arn:aws:iam::111122223333:user/alice", "111122223333", "AIDAEXAMPLE");
