@@ -78,6 +78,13 @@ void log_reload(const reload_event& ev, metrics::reference_metrics& ref, metrics
     if (!ev.ok && ev.backend == "DynamicFile") ref.dynamicfile_failures.inc();
     if (ev.e2e_latency_seconds) ref.dynamic_e2e_latency.with({ev.e2e_type}).observe(*ev.e2e_latency_seconds);
     for (const auto& w : ev.warnings) spdlog::warn("mapping warning backend={} {}", ev.backend, w);
+    if (!ev.needs_restart.empty()) {
+        std::string fields;
+        for (const auto& f : ev.needs_restart) fields += (fields.empty() ? "" : ", ") + f;
+        spdlog::warn("config changed, needs restart: {} (the running server keeps its start-up values; only "
+                     "mapRoles, mapUsers and mapAccounts are reloaded)",
+                     fields);
+    }
 }
 
 void set_dynamic_gauges(const authn::mapping_chain& chain, metrics::reference_metrics& ref) {
@@ -154,7 +161,8 @@ int run_server(const config::server_config& cfg, const std::string& config_path,
         spdlog::warn("--allow-authentication-mode-downgrade: this start accepts an authentication mode that goes back "
                      "from the one persisted in {}/authentication-mode (ACCESS-ENTRIES C2.2)",
                      cfg.state_dir);
-    auto sources = mapping_sources::create(cfg, config_path, {}, start.allow_authentication_mode_downgrade);
+    auto sources = mapping_sources::create(cfg, config_path, {}, start.allow_authentication_mode_downgrade,
+                                           start.env, start.flags);
     if (!sources) {
         spdlog::critical("{}", sources.err().message);
         return 1;

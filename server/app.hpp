@@ -17,6 +17,10 @@ struct start_options {
     /// access-entries file whose authenticationMode goes back from the persisted one (disaster
     /// recovery), with a warning; reloads after the first load refuse it again.
     bool allow_authentication_mode_downgrade = false;
+    /// The environment and flag layers the configuration was loaded with: a reload of the
+    /// config file is validated with them, as the start was.
+    config::overrides env;
+    config::overrides flags;
 };
 
 /// Runs the server until SIGTERM/SIGINT; returns the process exit code (0 after a clean drain,

@@ -107,6 +107,8 @@ int run(const CLI::App& cmd, const global_options& g, const server_options& o, b
     if (init) return server::run_init(*cfg);
     server::start_options start;
     start.allow_authentication_mode_downgrade = o.allow_authentication_mode_downgrade;
+    start.env = config::overrides_from_env([](const char* name) { return std::getenv(name); });
+    start.flags = *flags;
     return server::run_server(*cfg, embedded ? std::string() : g.config_file, start);
 }
 

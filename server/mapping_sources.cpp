@@ -35,6 +35,7 @@ result<std::string> read_text(const std::string& path) {
 struct loaded_backend {
     mapping::loaded_mappings loaded;
     std::optional<std::string> last_updated;
+    std::vector<std::string> needs_restart;  ///< MountedFile: see reload_event::needs_restart
 };
 using loader = std::function<result<loaded_backend>()>;
 
@@ -135,16 +136,22 @@ result<std::unique_ptr<mapping_sources::backend>> mapping_sources::make_backend(
                 b->load = [node]() -> result<loaded_backend> {
                     auto loaded = mapping::load_mounted_file(node);
                     if (!loaded) return loaded.err();
-                    return loaded_backend{std::move(*loaded), std::nullopt};
+                    return loaded_backend{std::move(*loaded), std::nullopt, {}};
                 };
             } else {
                 b->watched.emplace_back(config_path_);
-                b->load = [path = config_path_]() -> result<loaded_backend> {
+                b->load = [this, path = config_path_]() -> result<loaded_backend> {
                     auto text = read_text(path);
                     if (!text) return text.err();
+                    // The whole file, as at start: what would not start the server is not applied.
+                    auto whole = config::load_server_config_text(*text, path, env_, flag_overrides_);
+                    if (!whole) return whole.err();
                     auto loaded = mapping::load_mounted_file_text(*text);
                     if (!loaded) return loaded.err();
-                    return loaded_backend{std::move(*loaded), std::nullopt};
+                    for (auto& w : whole->warnings)  // new ones only: the start logged its own
+                        if (std::find(cfg_.warnings.begin(), cfg_.warnings.end(), w) == cfg_.warnings.end())
+                            loaded->warnings.push_back({"config_warning", std::move(w)});
+                    return loaded_backend{std::move(*loaded), std::nullopt, config::restart_only_changes(cfg_, *whole)};
                 };
             }
             break;
@@ -169,7 +176,7 @@ result<std::unique_ptr<mapping_sources::backend>> mapping_sources::make_backend(
                     }
                     auto loaded = mapping::load_configmap_data(data);
                     if (!loaded) return loaded.err();
-                    return loaded_backend{std::move(*loaded), std::nullopt};
+                    return loaded_backend{std::move(*loaded), std::nullopt, {}};
                 };
             } else {
                 b->watched.emplace_back(path);
@@ -178,7 +185,7 @@ result<std::unique_ptr<mapping_sources::backend>> mapping_sources::make_backend(
                     if (!text) return text.err();
                     auto loaded = mapping::load_configmap_manifest(*text);
                     if (!loaded) return loaded.err();
-                    return loaded_backend{std::move(*loaded), std::nullopt};
+                    return loaded_backend{std::move(*loaded), std::nullopt, {}};
                 };
             }
             break;
@@ -197,7 +204,7 @@ result<std::unique_ptr<mapping_sources::backend>> mapping_sources::make_backend(
                 if (!text) return text.err();
                 auto loaded = mapping::load_dynamic_file(*text, strict);
                 if (!loaded) return loaded.err();
-                return loaded_backend{std::move(loaded->loaded), std::move(loaded->last_updated_date_time)};
+                return loaded_backend{std::move(loaded->loaded), std::move(loaded->last_updated_date_time), {}};
             };
             break;
         }
@@ -217,10 +224,13 @@ result<std::unique_ptr<mapping_sources::backend>> mapping_sources::make_backend(
 
 result<std::unique_ptr<mapping_sources>> mapping_sources::create(const config::server_config& cfg,
                                                                  std::string config_path, clock_fn clock,
-                                                                 bool allow_mode_downgrade) {
+                                                                 bool allow_mode_downgrade, config::overrides env,
+                                                                 config::overrides flags) {
     std::unique_ptr<mapping_sources> self(new mapping_sources());
     self->cfg_ = cfg;
     self->config_path_ = std::move(config_path);
+    self->env_ = std::move(env);
+    self->flag_overrides_ = std::move(flags);
     self->clock_ = clock ? std::move(clock) : clock_fn([] { return std::chrono::system_clock::now(); });
     self->flags_.sso_role_match = cfg.gates.sso_role_match;
 
@@ -326,6 +336,7 @@ void mapping_sources::load_backend(backend& b, reload_event& ev) {
     ev.detail = std::to_string(m.role_count()) + " roles, " + std::to_string(m.sso_count()) + " SSO roles, " +
                 std::to_string(m.user_count()) + " users, " + std::to_string(m.account_count()) + " accounts";
     for (const auto& w : loaded->loaded.warnings) ev.warnings.push_back(w.message);
+    ev.needs_restart = std::move(loaded->needs_restart);
     const bool first = !b.content_loaded;
     if (loaded->last_updated) b.content_loaded = true;
     b.store.swap(std::make_shared<const mapping::mapping_set>(std::move(loaded->loaded.mappings)));

@@ -46,6 +46,9 @@ struct reload_event {
     bool rejected = false;  ///< (with !ok) the file was valid but what it asks for was refused
     std::string detail;     ///< error message, or a summary of what was loaded
     std::vector<std::string> warnings;
+    /// MountedFile: settings of the reloaded config file that differ from the running ones and
+    /// take effect only at a restart (config::restart_only_changes).
+    std::vector<std::string> needs_restart;
     /// `dynamic_e2e_latency_seconds` observation (DynamicFile and the backend-mode file, every
     /// successful load after the first): now - LastUpdatedDateTime.
     std::optional<double> e2e_latency_seconds;
@@ -71,8 +74,15 @@ public:
     /// one persisted in `<stateDir>/authentication-mode` cannot move to (unless
     /// `allow_mode_downgrade`, which only this start honours).
     /// `clock` (default: the system clock) dates the e2e latency observations.
+    ///
+    /// A reload of the config file (MountedFile) parses and validates the whole file as the
+    /// start did (config::load_server_config_text with the start's `env` and `flags` layers): a
+    /// file that would not start the server keeps the last good mappings (event not ok); one
+    /// that would, applies its mappings and names the other settings that changed (they need a
+    /// restart).
     static result<std::unique_ptr<mapping_sources>> create(const config::server_config& cfg, std::string config_path,
-                                                           clock_fn clock = {}, bool allow_mode_downgrade = false);
+                                                           clock_fn clock = {}, bool allow_mode_downgrade = false,
+                                                           config::overrides env = {}, config::overrides flags = {});
 
     /// Reloads backends whose files changed (all of them with `force`, e.g. on SIGHUP) and
     /// returns what happened. The first call loads everything. Reloads are serialised; readers
@@ -107,6 +117,7 @@ private:
 
     config::server_config cfg_;  ///< the start-up configuration (backends are built from it)
     std::string config_path_;
+    config::overrides env_, flag_overrides_;  ///< the start's layers over the config file
     clock_fn clock_;
     std::map<config::backend_mode, std::unique_ptr<backend>> pool_;  ///< every backend built so far
     std::vector<config::backend_mode> startup_modes_;

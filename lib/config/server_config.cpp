@@ -833,4 +833,68 @@ result<server_config> load_server_config_text(std::string_view text, std::string
     return finish(parse_config(text, source_name), env, flags);
 }
 
+std::vector<std::string> restart_only_changes(const server_config& a, const server_config& b) {
+    std::vector<std::string> out;
+    const auto check = [&out](const char* name, bool differs) {
+        if (differs) out.emplace_back(name);
+    };
+    const auto prefixes = [](const server_config& c) {
+        std::vector<std::pair<std::string, std::vector<std::string>>> v;
+        for (const auto& e : c.reserved_prefix_config) v.emplace_back(e.backend_mode, e.username_prefix_reserve_list);
+        return v;
+    };
+    const auto& ae = a.access_entries;
+    const auto& be = b.access_entries;
+    check("clusterID", a.cluster_id != b.cluster_id);
+    check("log-verbosity", a.log_verbosity != b.log_verbosity);
+    check("server.featureGates", a.gates.configured_init_directories != b.gates.configured_init_directories ||
+                              a.gates.iam_identity_mapping_crd != b.gates.iam_identity_mapping_crd ||
+                              a.gates.sso_role_match != b.gates.sso_role_match);
+    check("server.port", a.port != b.port);
+    check("server.address", a.address != b.address);
+    check("server.hostname", a.hostname != b.hostname);
+    check("server.stateDir", a.state_dir != b.state_dir);
+    check("server.generateKubeconfig", a.generate_kubeconfig != b.generate_kubeconfig);
+    check("server.kubeconfigPregenerated", a.kubeconfig_pregenerated != b.kubeconfig_pregenerated);
+    check("server.partition", a.partition != b.partition);
+    check("server.backendMode", a.backend_modes != b.backend_modes);
+    check("server.scrubbedAccounts", a.scrubbed_accounts != b.scrubbed_accounts);
+    check("server.dynamicfilepath", a.dynamic_file_path != b.dynamic_file_path);
+    check("server.dynamicfileUserIDStrict", a.dynamic_file_user_id_strict != b.dynamic_file_user_id_strict);
+    check("server.dynamicBackendModePath", a.dynamic_backend_mode_path != b.dynamic_backend_mode_path);
+    check("server.reservedPrefixConfig", prefixes(a) != prefixes(b));
+    check("server.ec2DescribeInstancesRoleARN", a.ec2_describe_instances_role_arn != b.ec2_describe_instances_role_arn);
+    check("server.sourceARN", a.source_arn != b.source_arn);
+    check("server.ec2DescribeInstancesQps", a.ec2_describe_instances_qps != b.ec2_describe_instances_qps);
+    check("server.ec2DescribeInstancesBurst", a.ec2_describe_instances_burst != b.ec2_describe_instances_burst);
+    check("server.kubeconfig", a.kubeconfig != b.kubeconfig);
+    check("server.master", a.master != b.master);
+    check("server.maxTokenBytes", a.max_token_bytes != b.max_token_bytes);
+    check("server.awsAuthFile", a.aws_auth_file != b.aws_auth_file);
+    check("server.sts.timeout", a.sts.timeout != b.sts.timeout);
+    check("server.sts.connectOverride", a.sts.connect_override != b.sts.connect_override);
+    check("server.sts.caFile", a.sts.ca_file != b.sts.ca_file);
+    check("server.sts.maxConnectionsPerHost", a.sts.max_connections_per_host != b.sts.max_connections_per_host);
+    check("server.sts.cacheTTL", a.sts.cache_ttl != b.sts.cache_ttl);
+    check("server.sts.extraHosts", a.sts.extra_hosts != b.sts.extra_hosts);
+    check("server.ec2", a.ec2.region != b.ec2.region || a.ec2.endpoint != b.ec2.endpoint ||
+                            a.ec2.connect_override != b.ec2.connect_override || a.ec2.ca_file != b.ec2.ca_file);
+    check("server.limits", a.limits.max_body_bytes != b.limits.max_body_bytes ||
+                               a.limits.max_header_bytes != b.limits.max_header_bytes ||
+                               a.limits.max_connections != b.limits.max_connections ||
+                               a.limits.read_timeout != b.limits.read_timeout ||
+                               a.limits.idle_timeout != b.limits.idle_timeout);
+    check("server.shutdownGrace", a.shutdown_grace != b.shutdown_grace);
+    check("server.healthPort", a.health_port != b.health_port);
+    check("server.healthAddress", a.health_address != b.health_address);
+    check("server.clientCAFile", a.client_ca_file != b.client_ca_file);
+    check("server.legacyDenyStatus", a.legacy_deny_status != b.legacy_deny_status);
+    check("server.accessEntries", ae.file != be.file || ae.cluster_account_id != be.cluster_account_id ||
+                                      ae.reserved_group_prefixes != be.reserved_group_prefixes ||
+                                      ae.allow_service_policies != be.allow_service_policies ||
+                                      ae.allow_inferred_policies != be.allow_inferred_policies);
+    check("server.authorization.enabled", a.authorization.enabled != b.authorization.enabled);
+    return out;
+}
+
 }  // namespace stsauth::config

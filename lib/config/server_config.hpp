@@ -272,6 +272,12 @@ result<server_config> load_server_config(const std::optional<std::string>& path,
 result<server_config> load_server_config_text(std::string_view text, std::string_view source_name,
                                               const overrides& env, const overrides& flags);
 
+/// The settings a running server reads only at start, that differ between `running` and
+/// `next` (a reloaded config file): every key except `server.mapRoles`, `mapUsers` and
+/// `mapAccounts`, which MountedFile reloads. Names as in the file ("server.port",
+/// "server.sts.timeout"), in file order; empty when nothing else changed.
+std::vector<std::string> restart_only_changes(const server_config& running, const server_config& next);
+
 /// Case-insensitive lookup of `key` in a YAML mapping (viper's key matching), for readers of
 /// server_node such as the mapping backends; an undefined node when absent or not a mapping.
 YAML::Node find_key(const YAML::Node& map, std::string_view key);

@@ -14,6 +14,7 @@ import argparse
 import concurrent.futures
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -329,18 +330,29 @@ class ServerConfigTests(Base):
                    == "robert", 5, what="a good config applied again")
         self.assertEqual(self.server.stop(), 0)
 
-    @unittest.expectedFailure
     def test_config_invalid_outside_the_mappings_refused_whole(self):
-        # KNOWN GAP (docs/reliability.md): the MountedFile reload validates only server.mapRoles,
-        # mapUsers and mapAccounts; a file whose other keys would stop a restart (here an invalid
-        # duration, a port out of range) is applied. When the reload validates the whole file,
-        # this test passes and unittest reports an unexpected success: remove the marker then.
+        # A reload validates the whole file as a start would (with the start's flags: the
+        # harness's --port 0 would hide a bad server.port, so the out-of-range port is healthPort).
         good = open(self.server.config_path, encoding="utf-8").read()
+        health = re.search(r"healthPort: \d+", good).group(0)
         self.check_refused([
             ("bad duration", good.replace("username: bob", "username: robert").replace("timeout: 2s", "timeout: soon")),
-            ("port out of range", good.replace("username: bob", "username: robert").replace(
-                "  address: 127.0.0.1\n", "  address: 127.0.0.1\n  port: 70000\n")),
+            ("port out of range", good.replace("username: bob", "username: robert").replace(health, "healthPort: 70000")),
+            ("no cluster id", good.replace("username: bob", "username: robert").replace(f"clusterID: {CLUSTER_ID}\n", "")),
         ])
+        self.assertIn("server.healthPort", self.server.log())
+        self.assertEqual(self.server.stop(), 0)
+
+    def test_config_restart_only_change_applies_mappings_and_says_so(self):
+        good = open(self.server.config_path, encoding="utf-8").read()
+        harness.write_atomically(self.server.config_path, good.replace("username: bob", "username: robert")
+                                 .replace("shutdownGrace: 10s", "shutdownGrace: 7s"))
+        wait_until(lambda: self.server.review(presign(CREDS[BOB_ARN])).json()["status"]["user"]["username"]
+                   == "robert", 5, what="the new mappings")
+        wait_until(lambda: "config changed, needs restart: server.shutdownGrace" in self.server.log(), 5,
+                   what="the restart-only change logged")
+        self.assertEqual(self.server.stop(), 0)
+
 
 PARTS = {"faults": [FaultTests], "lifecycle": [DrainTests, CertRotationTests, MappingFileTests, ServerConfigTests]}
 

@@ -657,3 +657,32 @@ TEST_CASE("a big mapRoles block is not kept as a second YAML tree in server_node
     REQUIRE(whole.ok());
     CHECK(whole->server_node["mapRoles"].size() == 4000);
 }
+
+TEST_CASE("restart_only_changes names every changed setting a reload cannot apply, never the mappings",
+          "[config][reload]") {
+    const auto load = [](const std::string& text) {
+        auto c = load_server_config_text(text, "test.yaml", {}, {});
+        REQUIRE(c.ok());
+        return *c;
+    };
+    const std::string base = "clusterID: c\nserver:\n  port: 21362\n  sts: {timeout: 2s}\n  mapRoles: []\n";
+    const auto running = load(base);
+    CHECK(restart_only_changes(running, running).empty());
+    CHECK(restart_only_changes(running, load(base)).empty());
+
+    // Mappings alone: nothing needs a restart.
+    CHECK(restart_only_changes(running, load("clusterID: c\nserver:\n  port: 21362\n  sts: {timeout: 2s}\n"
+                                             "  mapRoles:\n  - rolearn: arn:aws:iam::111122223333:role/A\n"
+                                             "    username: a\n  mapAccounts: ['111122223333']\n"))
+              .empty());
+
+    CHECK(restart_only_changes(running, load("clusterID: other\nserver:\n  port: 21362\n  sts: {timeout: 2s}\n")) ==
+          std::vector<std::string>{"clusterID"});
+    CHECK(restart_only_changes(running, load("clusterID: c\nserver:\n  port: 8443\n  sts: {timeout: 3s}\n"
+                                             "  limits: {idleTimeout: 5s}\n  shutdownGrace: 1s\n")) ==
+          std::vector<std::string>{"server.port", "server.sts.timeout", "server.limits", "server.shutdownGrace"});
+    CHECK(restart_only_changes(running, load(base + "  healthPort: 0\n  address: 0.0.0.0\n  hostname: h\n"
+                                                    "  legacyDenyStatus: true\n")) ==
+          std::vector<std::string>{"server.address", "server.hostname", "server.healthPort",
+                                   "server.legacyDenyStatus"});
+}

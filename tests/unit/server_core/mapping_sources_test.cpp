@@ -573,3 +573,67 @@ TEST_CASE("AccessEntries: CONFIG_MAP skips the entries, the cluster creator maps
     CHECK_FALSE((*missing)->ready());
     CHECK((*missing)->access_entries() == nullptr);
 }
+
+TEST_CASE("MountedFile reload validates the whole config file as the start does", "[server][sources]") {
+    temp_dir dir;
+    const auto file = dir.path / "config.yaml";
+    const auto with = [](const std::string& user, const std::string& extra) {
+        return "clusterID: c\nserver:\n  sts: {timeout: 2s}\n" + extra +
+               "  mapRoles:\n  - rolearn: arn:aws:iam::111122223333:role/Admin\n    username: " + user + "\n";
+    };
+    write(file, with("admin", ""));
+    config::overrides flags;
+    flags.port = 0;  // as `--port 0`
+    auto start = config::load_server_config_text(with("admin", ""), file.string(), {}, flags);
+    REQUIRE(start.ok());
+    auto src = server::mapping_sources::create(*start, file.string(), {}, false, {}, flags);
+    REQUIRE(src.ok());
+    auto& s = **src;
+    REQUIRE(s.reload(false).size() == 1);
+    REQUIRE(username(s, role("Admin")) == "admin");
+
+    struct bad_case {
+        const char* name;
+        std::string extra;
+        const char* field;
+    };
+    for (const auto& c : {bad_case{"bad duration", "  shutdownGrace: soon\n", "server.shutdownGrace"},
+                          bad_case{"health port out of range", "  healthPort: 70000\n", "server.healthPort"},
+                          bad_case{"limit out of range", "  limits: {maxConnections: 0}\n", "server.limits.maxConnections"},
+                          bad_case{"unknown partition", "  partition: aws-moon\n", "server.partition"}}) {
+        INFO(c.name);
+        write(file, with("root", c.extra));
+        const auto events = s.reload(false);
+        REQUIRE(events.size() == 1);
+        CHECK(events[0].backend == "MountedFile");
+        CHECK_FALSE(events[0].ok);
+        CHECK_FALSE(events[0].rejected);  // counted as result="invalid"
+        CHECK(events[0].detail.find(c.field) != std::string::npos);
+        CHECK(events[0].needs_restart.empty());
+        CHECK(username(s, role("Admin")) == "admin");  // last good mappings kept
+        CHECK(s.ready());
+    }
+
+    // Without clusterID the start would fail too.
+    write(file, "server:\n  mapRoles:\n  - rolearn: arn:aws:iam::111122223333:role/Admin\n    username: root\n");
+    auto events = s.reload(false);
+    REQUIRE(events.size() == 1);
+    CHECK_FALSE(events[0].ok);
+    CHECK(username(s, role("Admin")) == "admin");
+
+    // The start's flag layer applies: a file port the flag overrides does not stop a start.
+    write(file, with("root", "  port: 70000\n"));
+    events = s.reload(false);
+    REQUIRE(events.size() == 1);
+    CHECK(events[0].ok);
+    CHECK(events[0].needs_restart.empty());
+    CHECK(username(s, role("Admin")) == "root");
+
+    // Valid, with settings a reload cannot apply: the mappings apply, the rest is named.
+    write(file, with("ops", "  shutdownGrace: 3s\n  healthPort: 9999\n"));
+    events = s.reload(false);
+    REQUIRE(events.size() == 1);
+    CHECK(events[0].ok);
+    CHECK(events[0].needs_restart == std::vector<std::string>{"server.shutdownGrace", "server.healthPort"});
+    CHECK(username(s, role("Admin")) == "ops");
+}
