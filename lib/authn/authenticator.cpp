@@ -89,12 +89,20 @@ void authenticator::authenticate(std::string_view token, completion done) {
 void authenticator::on_sts(const sts::sts_outcome& outcome, const token_facts& facts, decision d, completion done) {
     d.sts = sts_call{outcome.http_status, outcome.kind};
     switch (outcome.kind) {
-        case sts::outcome_kind::ok:
+        case sts::outcome_kind::ok: {
+            // Only an identity that can be used is cached: an unusable one is asked again.
+            auto id = make_identity(outcome.identity, facts.access_key_id, facts.host);
+            if (!id) {
+                // STS vouched for something we cannot use: the reference calls this an STS error.
+                done(deny(std::move(d), id.err().code, "sts_error", id.err().message));
+                return;
+            }
             cache_.store(facts.key,
                          cached_answer{true, outcome.identity, {}, {}, facts.host, facts.sts_region, facts.access_key_id},
                          facts.expires_at, clock_());
-            on_identity(outcome.identity, facts.access_key_id, facts.host, std::move(d), std::move(done));
+            map(std::move(*id), std::move(d), std::move(done));
             return;
+        }
         case sts::outcome_kind::rejected:
             cache_.store(facts.key,
                          cached_answer{false, {}, outcome.reason, outcome.sts_error_code, facts.host, facts.sts_region,

@@ -1140,6 +1140,12 @@ class StsAnswerTests(HostileCase):
              ("deny", "not_mapped")),
             ("huge session name", f"arn:aws:sts::{acct}:assumed-role/Admin/{'a' * 30000}", "AROAX:" + "a" * 30000,
              acct, 200, ("user", "admin:" + "a" * 30000)),
+            ("Account other than the Arn's (mapped user)", f"arn:aws:iam::{acct}:user/bob", "AIDAX", "444455556666",
+             200, ("deny", "sts_identity_mismatch")),
+            ("Account in mapAccounts, Arn in another", "arn:aws:sts::999988887777:assumed-role/Any/x", "AROAX:x",
+             "444455556666", 200, ("deny", "sts_identity_mismatch")),
+            ("empty Account", f"arn:aws:sts::{acct}:assumed-role/Admin/alice", "AROAX:alice", "", 200,
+             ("deny", "sts_identity_mismatch")),
         ]
         for name, arn, uid, account, status, (kind, want) in cases:
             with self.subTest(case=name):
@@ -1157,6 +1163,21 @@ class StsAnswerTests(HostileCase):
                 self.assertEqual(self.fake.stats()["total"], 1)
                 self.fake.clear_faults()
         count("identity-mapping", len(cases))
+
+    def test_identity_mismatch_is_logged_and_never_cached(self):
+        self.fake.reset_stats()
+        self.fake.set_faults(body=identity_body("arn:aws:iam::111122223333:user/bob", "AIDAX", "444455556666"))
+        token = presign(CREDS[BOB_ARN])
+        for _ in range(2):
+            resp = self.server.review(token)
+            self.assertEqual((resp.status, resp.json()), (200, denied("sts_identity_mismatch")))
+        self.assertEqual(self.fake.stats()["total"], 2)  # no cache entry: STS asked again
+        self.fake.clear_faults()
+        wait_until(lambda: "reason=sts_identity_mismatch" in self.server.log(), 5, what="the denial logged")
+        line = [ln for ln in self.server.log().splitlines() if "reason=sts_identity_mismatch" in ln][-1]
+        self.assertIn("444455556666", line)
+        self.assertIn('"111122223333"', line)
+        count("identity-mapping", 1)
 
     def test_real_principals(self):
         cases = [(ADMIN_ARN, "admin:alice"), (BOB_ARN, "bob"), (DEPLOYER_ARN, "arn:aws:iam::444455556666:role/Deployer"),

@@ -287,6 +287,46 @@ TEST_CASE("make_identity follows the reference's UserId rules", "[authn]") {
     CHECK(authn::make_identity({"arn", "1", "x"}, "AK", "h").code() == "bad_arn");
 }
 
+TEST_CASE("make_identity refuses an Account that is not its Arn's account", "[authn]") {
+    for (const auto& [arn, account, user_id] :
+         {std::tuple{"arn:aws:sts::111122223333:assumed-role/Admin/s", "444455556666", "AROAEXAMPLE:s"},
+          std::tuple{"arn:aws:iam::111122223333:user/alice", "444455556666", "AIDAEXAMPLE"},
+          std::tuple{"arn:aws:iam::111122223333:root", "", "111122223333"},
+          std::tuple{"arn:aws:iam::111122223333:role/Admin", "11112222333", "AROAEXAMPLE:s"},
+          std::tuple{"arn:aws:sts::111122223333:federated-user/F", "111122223333 ", "111122223333:F"}}) {
+        INFO(arn << " " << account);
+        auto id = authn::make_identity({arn, account, user_id}, "AK", "h");
+        REQUIRE_FALSE(id.ok());
+        CHECK(id.code() == "sts_identity_mismatch");
+        CHECK(id.err().message.find('"' + std::string(account) + '"') != std::string::npos);
+        CHECK(id.err().message.find("\"111122223333\"") != std::string::npos);
+    }
+    CHECK(authn::make_identity({"arn:aws:iam::111122223333:user/alice", "111122223333", "AIDAEXAMPLE"}, "AK", "h").ok());
+}
+
+TEST_CASE("an STS answer whose Account differs from its Arn's is denied and not cached", "[authn]") {
+    harness h;
+    // mapUsers maps alice; the uid would have come from the other account.
+    h.sts.next = fake_sts_client::identity("arn:aws:iam::111122223333:user/alice", "444455556666", "AIDAEXAMPLE");
+    const auto token = h.token(t0 - minutes(1));
+    auto d = h.review(token);
+    CHECK(d.kind == authn::verdict::denied);
+    CHECK(d.reason == "sts_identity_mismatch");
+    CHECK(d.metric_result == "sts_error");
+    CHECK(d.username.empty());
+    CHECK(d.detail.find("444455556666") != std::string::npos);
+    CHECK(d.detail.find("111122223333") != std::string::npos);
+    CHECK(h.auth.cache_statistics().entries == 0);
+    d = h.review(token);  // asked again, not answered from a cache entry
+    CHECK_FALSE(d.cache_hit);
+    CHECK(d.reason == "sts_identity_mismatch");
+    CHECK(h.sts.calls() == 2);
+
+    // The same principal with a consistent answer is authenticated.
+    h.sts.next = fake_sts_client::identity("arn:aws:iam::111122223333:user/alice", "111122223333", "AIDAEXAMPLE");
+    CHECK(h.review(token).username == "alice");
+}
+
 TEST_CASE("identical tokens in flight reach the STS client with the same dedupe key", "[authn]") {
     harness h;
     h.sts.hold = true;
