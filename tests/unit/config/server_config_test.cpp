@@ -395,7 +395,7 @@ TEST_CASE("every validation rule rejects with its field and code", "[config][val
 TEST_CASE("TestValidateBackendMode cases of the reference", "[config][validate]") {
     auto modes_ok = [](std::vector<std::string> modes) {
         auto c = default_config();
-        c.cluster_id = "c";
+        c.cluster_id = std::string("c");  // not = "c": GCC 12 -O3 false -Wrestrict (PR105329)
         c.backend_modes = std::move(modes);
         return validate(c).empty();
     };
