@@ -420,7 +420,11 @@ TEST_CASE("server: drain closes idle connections, finishes in-flight ones, refus
 
     conn busy(f.port());
     REQUIRE(busy.send(get("/slow?ms=400")));
-    REQUIRE(eventually([&] { return f.srv().stats().in_flight == 1; }));
+    // Both requests read (the first one's write may still be completing): only /slow in flight.
+    REQUIRE(eventually([&] {
+        const auto st = f.srv().stats();
+        return st.requests == 2 && st.in_flight == 1;
+    }));
 
     f.srv().drain();
     CHECK(f.srv().draining());
