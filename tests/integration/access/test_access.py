@@ -17,10 +17,8 @@ The SubjectAccessReviews carry the extras the server's own TokenReview answered.
 Usage: test_access.py --stsauth BIN --fake BIN --credentials YAML --source-dir DIR
 """
 
-import argparse
 import json
 import os
-import shutil
 import sys
 import tempfile
 import unittest
@@ -233,27 +231,11 @@ server:
 
 def main():
     global WORKDIR, CERT, CREDS
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--stsauth", required=True)
-    parser.add_argument("--fake", required=True)
-    parser.add_argument("--credentials", required=True)
-    parser.add_argument("--source-dir", required=True)
-    parser.add_argument("--aws", default="")
-    parser.add_argument("--python", default=sys.executable)
-    parser.add_argument("--keep", action="store_true")
-    args, rest = parser.parse_known_args()
-    for name in ("stsauth", "fake", "credentials", "source_dir"):
-        setattr(args, name, os.path.abspath(getattr(args, name)))
-    harness.ARGS = args
-    WORKDIR = tempfile.mkdtemp(prefix="stsauth-access-")
-    try:
+    args, rest = harness.parse_args(__doc__.splitlines()[0])
+    with harness.suite_workdir("stsauth-access-") as WORKDIR:
         CERT = FakeCert(WORKDIR)
         CREDS, _ = harness.load_credentials(args.credentials)
-        suite = unittest.TestLoader().loadTestsFromTestCase(AccessEntriesTests)
-        result = unittest.TextTestRunner(verbosity=2).run(suite)
-    finally:
-        if not args.keep:
-            shutil.rmtree(WORKDIR, ignore_errors=True)
+        result = harness.run_tests(sys.modules[__name__], rest=rest, classes=[AccessEntriesTests])
     sys.exit(0 if result.wasSuccessful() else 1)
 
 

@@ -12,27 +12,24 @@ Parts: `http` (HTTP layer and TLS), `request` (TokenReview JSON, token envelope,
 query), `sts` (STS answers and faults, identity mapping). Each prints `cases: N` per class.
 """
 
-import argparse
 import base64
 import concurrent.futures
 import datetime
 import json
 import os
-import shutil
 import socket
 import ssl
 import sys
-import tempfile
 import threading
 import time
-import unittest
 import urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "server"))
 import harness  # noqa: E402
-from harness import (CLUSTER_ID, REGION, STS_HOST, V1, V1BETA1, FakeCert, FakeSts, Server, metric, presign,  # noqa: E402
-                     record_token, token_to_url, url_to_token, wait_until)
+from harness import (CLUSTER_ID, REGION, STS_HOST, V1BETA1, FakeCert, metric, presign, record_token,  # noqa: E402
+                     review_body, token_to_url, url_to_token, wait_until)
+from harness import expected_denied as denied  # noqa: E402
 
 ADMIN_ARN = "arn:aws:sts::111122223333:assumed-role/Admin/alice"
 BOB_ARN = "arn:aws:iam::111122223333:user/bob"
@@ -89,16 +86,6 @@ server:
     username: "system:admin"
   mapAccounts: ["444455556666"]
 """
-
-
-def denied(reason, version=V1):
-    return {"apiVersion": version, "kind": "TokenReview", "metadata": {}, "spec": {},
-            "status": {"authenticated": False, "user": {}, "error": reason}}
-
-
-def review_body(token, version=V1):
-    return json.dumps({"apiVersion": version, "kind": "TokenReview",
-                       "spec": {"token": token, "audiences": ["https://kubernetes.default.svc"]}}).encode()
 
 
 # ---- raw TLS client ---------------------------------------------------------------------------
@@ -194,27 +181,14 @@ def post(body, extra=None, content_length=True):
 # ---- test base --------------------------------------------------------------------------------
 
 
-class HostileCase(unittest.TestCase):
+class HostileCase(harness.FakeAndServerCase):
     @classmethod
-    def setUpClass(cls):
-        cls.fake = FakeSts(CERT, WORKDIR).start()
-        try:
-            cls.health_port = harness.free_port()
-            cls.server = Server(WORKDIR, config(cls.health_port), fake=cls.fake, verbosity="debug").start()
-        except BaseException:
-            cls.fake.stop()
-            raise
+    def fixture(cls):
+        return CERT, WORKDIR
 
     @classmethod
-    def tearDownClass(cls):
-        try:
-            cls.server.stop_and_check()
-        finally:
-            cls.fake.stop()
-
-    def setUp(self):
-        self.fake.clear_faults()
-        self.fake.reset_stats()
+    def server_config(cls, health_port):
+        return config(health_port)
 
     def sts_total(self):
         return self.fake.stats()["total"]
@@ -1203,36 +1177,13 @@ PARTS = {
 
 def main():
     global WORKDIR, CERT, CREDS
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--stsauth", required=True)
-    parser.add_argument("--fake", required=True)
-    parser.add_argument("--credentials", required=True)
-    parser.add_argument("--source-dir", required=True)
-    parser.add_argument("--part", choices=[*PARTS, "all"], default="all")
-    parser.add_argument("--min-cases", type=int, default=0, help="fail unless at least this many cases ran")
-    parser.add_argument("--keep", action="store_true")
-    args, rest = parser.parse_known_args()
-    args.aws = ""
-    args.python = sys.executable
-    for name in ("stsauth", "fake", "credentials", "source_dir"):
-        setattr(args, name, os.path.abspath(getattr(args, name)))
-    harness.ARGS = args
-    WORKDIR = tempfile.mkdtemp(prefix="stsauth-hostile-")
-    try:
+    args, rest = harness.parse_args(
+        __doc__.splitlines()[0], PARTS,
+        lambda p: p.add_argument("--min-cases", type=int, default=0, help="fail unless at least this many cases ran"))
+    with harness.suite_workdir("stsauth-hostile-") as WORKDIR:
         CERT = FakeCert(WORKDIR)
         CREDS, _ = harness.load_credentials(args.credentials)
-        loader = unittest.TestLoader()
-        if rest:
-            suite = loader.loadTestsFromNames(rest, sys.modules[__name__])
-        else:
-            classes = [c for part in (PARTS if args.part == "all" else [args.part]) for c in PARTS[part]]
-            suite = unittest.TestSuite(loader.loadTestsFromTestCase(c) for c in classes)
-        result = unittest.TextTestRunner(verbosity=2).run(suite)
-    finally:
-        if args.keep:
-            print(f"kept {WORKDIR}", file=sys.stderr)
-        else:
-            shutil.rmtree(WORKDIR, ignore_errors=True)
+        result = harness.run_tests(sys.modules[__name__], PARTS, args.part, rest)
     total = sum(COUNTS.values())
     for cls, n in sorted(COUNTS.items()):
         print(f"cases: {cls} {n}")

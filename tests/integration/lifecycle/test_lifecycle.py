@@ -10,12 +10,10 @@
 (integration_server_faults covers 429, 503 and STS down/up; this suite does not repeat them.)
 """
 
-import argparse
 import concurrent.futures
 import json
 import os
 import re
-import shutil
 import signal
 import socket
 import ssl
@@ -359,30 +357,11 @@ PARTS = {"faults": [FaultTests], "lifecycle": [DrainTests, CertRotationTests, Ma
 
 def main():
     global WORKDIR, CERT, CREDS
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--stsauth", required=True)
-    parser.add_argument("--fake", required=True)
-    parser.add_argument("--credentials", required=True)
-    parser.add_argument("--source-dir", required=True)
-    parser.add_argument("--part", choices=[*PARTS, "all"], default="all")
-    args, rest = parser.parse_known_args()
-    args.aws, args.python, args.keep = "", sys.executable, False
-    for name in ("stsauth", "fake", "credentials", "source_dir"):
-        setattr(args, name, os.path.abspath(getattr(args, name)))
-    harness.ARGS = args
-    WORKDIR = tempfile.mkdtemp(prefix="stsauth-lifecycle-")
-    try:
+    args, rest = harness.parse_args(__doc__.splitlines()[0], PARTS)
+    with harness.suite_workdir("stsauth-lifecycle-") as WORKDIR:
         CERT = FakeCert(WORKDIR)
         CREDS, _ = harness.load_credentials(args.credentials)
-        loader = unittest.TestLoader()
-        if rest:
-            suite = loader.loadTestsFromNames(rest, sys.modules[__name__])
-        else:
-            classes = [c for part in (PARTS if args.part == "all" else [args.part]) for c in PARTS[part]]
-            suite = unittest.TestSuite(loader.loadTestsFromTestCase(c) for c in classes)
-        result = unittest.TextTestRunner(verbosity=2).run(suite)
-    finally:
-        shutil.rmtree(WORKDIR, ignore_errors=True)
+        result = harness.run_tests(sys.modules[__name__], PARTS, args.part, rest)
     sys.exit(0 if result.wasSuccessful() else 1)
 
 

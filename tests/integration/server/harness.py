@@ -15,6 +15,7 @@ killed in stop() if it does not exit. Standard library, python3-botocore and pyt
 dependency of Debian's awscli) only.
 """
 
+import argparse
 import base64
 import contextlib
 import ctypes
@@ -30,6 +31,7 @@ import signal
 import socket
 import ssl
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -449,10 +451,8 @@ class Server:
         """POSTs a TokenReview as kube-apiserver does; returns the Response."""
         self.tokens_sent.append(token)
         record_token(token)
-        body = json.dumps({"apiVersion": version, "kind": "TokenReview",
-                           "spec": {"token": token, "audiences": ["https://kubernetes.default.svc"]}}).encode()
-        return self.request("POST", path, body, {"Content-Type": "application/json", "Accept": "application/json"},
-                            conn=conn)
+        return self.request("POST", path, review_body(token, version),
+                            {"Content-Type": "application/json", "Accept": "application/json"}, conn=conn)
 
     def health(self, path, timeout=10):
         """GET on the plain-HTTP health listener."""
@@ -655,3 +655,105 @@ def expected_authenticated(cred, username, groups, version=V1):
 def expected_denied(reason, version=V1):
     return {"apiVersion": version, "kind": "TokenReview", "metadata": {}, "spec": {},
             "status": {"authenticated": False, "user": {}, "error": reason}}
+
+
+def review_body(token, version=V1):
+    """The TokenReview kube-apiserver POSTs for `token`, encoded."""
+    return json.dumps({"apiVersion": version, "kind": "TokenReview",
+                       "spec": {"token": token, "audiences": ["https://kubernetes.default.svc"]}}).encode()
+
+
+# ---- The suites' common frame: flags, temporary directory, per-class processes, runner ---------
+
+
+class FakeAndServerCase(unittest.TestCase):
+    """One fake and one server for the whole class: started in setUpClass (the fake stopped again
+    if the server does not start), both stopped in tearDownClass whatever happened, the server
+    checked to exit 0 without a sanitizer report. A subclass defines `fixture()` -> (cert,
+    workdir) and `server_config(health_port)`. Before each test the fake is started again if a
+    test stopped it, and its faults and counters are cleared."""
+
+    verbosity = "debug"
+
+    @classmethod
+    def fixture(cls):
+        raise NotImplementedError
+
+    @classmethod
+    def server_config(cls, health_port):
+        raise NotImplementedError
+
+    @classmethod
+    def setUpClass(cls):
+        cert, workdir = cls.fixture()
+        cls.fake = FakeSts(cert, workdir).start()
+        try:
+            cls.health_port = free_port()
+            cls.server = Server(workdir, cls.server_config(cls.health_port), fake=cls.fake,
+                                verbosity=cls.verbosity).start()
+        except BaseException:
+            cls.fake.stop()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            cls.server.stop_and_check()
+        finally:
+            cls.fake.stop()
+
+    def setUp(self):
+        if not self.fake.running:
+            self.fake.start()
+        self.fake.clear_faults()
+        self.fake.reset_stats()
+
+
+def parse_args(description, parts=None, add_arguments=None):
+    """Parses the flags every suite takes (and --part when it has `parts`, plus whatever
+    `add_arguments(parser)` adds), makes the paths absolute and sets ARGS. Returns (args, rest):
+    the rest are unittest names."""
+    global ARGS
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--stsauth", required=True, help="path of the stsauth binary")
+    parser.add_argument("--fake", required=True, help="path of stsauth-fake-sts")
+    parser.add_argument("--credentials", required=True, help="credentials YAML of the fake")
+    parser.add_argument("--source-dir", required=True, help="the source tree (config/, tests/integration/token/)")
+    parser.add_argument("--aws", default="", help="Debian's aws CLI")
+    parser.add_argument("--python", default=sys.executable, help="python3 with botocore, for the botocore signer")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary directory (logs)")
+    if parts:
+        parser.add_argument("--part", choices=[*parts, "all"], default="all")
+    if add_arguments:
+        add_arguments(parser)
+    args, rest = parser.parse_known_args()
+    for name in ("stsauth", "fake", "credentials", "source_dir"):
+        setattr(args, name, os.path.abspath(getattr(args, name)))
+    ARGS = args
+    return args, rest
+
+
+@contextlib.contextmanager
+def suite_workdir(prefix):
+    """A temporary directory for the run, removed at the end unless --keep."""
+    workdir = tempfile.mkdtemp(prefix=prefix)
+    try:
+        yield workdir
+    finally:
+        if ARGS is not None and ARGS.keep:
+            print(f"kept {workdir}", file=sys.stderr)
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+def run_tests(module, parts=None, part="all", rest=(), classes=()):
+    """Runs the unittest names in `rest` if any, else the classes of `part` of `parts` (all of
+    them for "all"), else `classes`; returns the unittest result."""
+    loader = unittest.TestLoader()
+    if rest:
+        suite = loader.loadTestsFromNames(rest, module)
+    else:
+        if parts:
+            classes = [c for p in (parts if part == "all" else [part]) for c in parts[p]]
+        suite = unittest.TestSuite(loader.loadTestsFromTestCase(c) for c in classes)
+    return unittest.TextTestRunner(verbosity=2).run(suite)

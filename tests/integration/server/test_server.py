@@ -11,7 +11,6 @@ locally is also checked not to have reached the fake (`/_stats`). Specs: SPEC-de
 A7, A8, A10; SPEC-reference §1.7, §3.3, §5, §6, §10.5.
 """
 
-import argparse
 import base64
 import datetime
 import http.client
@@ -89,35 +88,16 @@ server:
 {extra_server}"""
 
 
-class ServerTestCase(unittest.TestCase):
-    """Starts one fake and one server for the class (setUpClass) and stops both in
-    tearDownClass, whatever happened."""
-
-    verbosity = "debug"
+class ServerTestCase(harness.FakeAndServerCase):
+    """One fake and one server for the class (harness.FakeAndServerCase), with server_config()."""
 
     @classmethod
-    def setUpClass(cls):
-        cls.fake = FakeSts(CERT, WORKDIR).start()
-        try:
-            cls.health_port = harness.free_port()
-            cls.server = Server(WORKDIR, server_config(cls.health_port), fake=cls.fake,
-                                verbosity=cls.verbosity).start()
-        except BaseException:
-            cls.fake.stop()
-            raise
+    def fixture(cls):
+        return CERT, WORKDIR
 
     @classmethod
-    def tearDownClass(cls):
-        try:
-            cls.server.stop_and_check()
-        finally:
-            cls.fake.stop()
-
-    def setUp(self):
-        if not self.fake.running:
-            self.fake.start()
-        self.fake.clear_faults()
-        self.fake.reset_stats()
+    def server_config(cls, health_port):
+        return server_config(health_port)
 
     def cred(self, arn):
         return CREDS[arn]
@@ -808,26 +788,8 @@ PARTS = {
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--stsauth", required=True, help="path of the stsauth binary")
-    parser.add_argument("--fake", required=True, help="path of stsauth-fake-sts")
-    parser.add_argument("--credentials", required=True, help="credentials YAML of the fake")
-    parser.add_argument("--source-dir", required=True, help="the source tree (config/, tests/integration/token/)")
-    parser.add_argument("--aws", default="", help="Debian's aws CLI")
-    parser.add_argument("--python", default=sys.executable, help="python3 with botocore, for the botocore signer")
-    parser.add_argument("--part", choices=[*PARTS, "all"], default="all")
-    parser.add_argument("--keep", action="store_true", help="keep the temporary directory (logs)")
-    args, rest = parser.parse_known_args()
-    for name in ("stsauth", "fake", "credentials", "source_dir"):
-        setattr(args, name, os.path.abspath(getattr(args, name)))
-    harness.ARGS = args
-    loader = unittest.TestLoader()
-    if rest:
-        suite = loader.loadTestsFromNames(rest, sys.modules[__name__])
-    else:
-        classes = [c for part in (PARTS if args.part == "all" else [args.part]) for c in PARTS[part]]
-        suite = unittest.TestSuite(loader.loadTestsFromTestCase(c) for c in classes)
-    result = unittest.TextTestRunner(verbosity=2).run(suite)
+    args, rest = harness.parse_args(__doc__.splitlines()[0], PARTS)
+    result = harness.run_tests(sys.modules[__name__], PARTS, args.part, rest)
     sys.exit(0 if result.wasSuccessful() else 1)
 
 
