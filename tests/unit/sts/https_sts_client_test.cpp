@@ -84,6 +84,13 @@ reply ok_reply() {
     return r;
 }
 
+// Never answers and keeps the connection open.
+reply hang_reply() {
+    reply r;
+    r.act = reply::action::hang;
+    return r;
+}
+
 reply status_reply(unsigned status, std::string body) {
     reply r;
     r.status = status;
@@ -334,11 +341,7 @@ TEST_CASE("client: an oversize body is bad_response and the connection is droppe
 }
 
 TEST_CASE("client: a server that never answers times out within the timeout", "[sts][client]") {
-    test_tls_server server(pki(), [](const received_request&) {
-        reply r;
-        r.act = reply::action::hang;
-        return r;
-    });
+    test_tls_server server(pki(), [](const received_request&) { return hang_reply(); });
     io_runner io;
     auto cfg = config_for(server);
     cfg.timeout = 300ms;
@@ -631,11 +634,7 @@ TEST_CASE("client: calls beyond max_connections_per_host queue", "[sts][client]"
 }
 
 TEST_CASE("client: the timeout covers the wait for a connection", "[sts][client]") {
-    test_tls_server server(pki(), [](const received_request&) {
-        reply r;
-        r.act = reply::action::hang;
-        return r;
-    });
+    test_tls_server server(pki(), [](const received_request&) { return hang_reply(); });
     io_runner io;
     auto cfg = config_for(server);
     cfg.max_connections_per_host = 1;
@@ -758,11 +757,7 @@ TEST_CASE("client: invalid requests are refused without I/O, on an io thread", "
 }
 
 TEST_CASE("client: destruction fails queued calls and lets running ones finish", "[sts][client]") {
-    test_tls_server server(pki(), [](const received_request&) {
-        reply r;
-        r.act = reply::action::hang;
-        return r;
-    });
+    test_tls_server server(pki(), [](const received_request&) { return hang_reply(); });
     io_runner io;
     auto cfg = config_for(server);
     cfg.max_connections_per_host = 1;
