@@ -8,6 +8,7 @@ Standard library + python3-botocore only.
 
 import argparse
 import base64
+import contextlib
 import ctypes
 import datetime
 import hashlib
@@ -23,6 +24,7 @@ import ssl
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import types
 import unittest
@@ -70,8 +72,12 @@ class FakeSts:
         self.stderr_path = os.path.join(self.dir, "stderr.log")
         self._stderr = open(self.stderr_path, "wb")
         cmd = [ARGS.fake, "--port", "0", "--config", ARGS.config, "--ca-out", self.ca, *extra_args]
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self._stderr, preexec_fn=_die_with_parent)
-        line = self._first_line(startup_timeout)
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self._stderr, preexec_fn=die_with_parent)
+        line = read_first_line(self.proc, startup_timeout)
+        if line is None:
+            err = self.stderr()
+            self.stop()
+            raise RuntimeError(f"fake did not start; stderr: {err}")
         m = re.fullmatch(r"listening on 127\.0\.0\.1:(\d+)", line)
         if not m:
             err = self.stderr()
@@ -79,24 +85,6 @@ class FakeSts:
             raise RuntimeError(f"unexpected first line {line!r}; stderr: {err}")
         self.port = int(m.group(1))
         self.context = ssl.create_default_context(cafile=self.ca)
-
-    def _first_line(self, timeout):
-        deadline = time.monotonic() + timeout
-        buf = b""
-        fd = self.proc.stdout.fileno()
-        while b"\n" not in buf:
-            left = deadline - time.monotonic()
-            if left <= 0 or self.proc.poll() is not None:
-                err = self.stderr()
-                self.stop()
-                raise RuntimeError(f"fake did not start; stderr: {err}")
-            ready, _, _ = select.select([fd], [], [], left)
-            if ready:
-                chunk = os.read(fd, 4096)
-                if not chunk:
-                    continue
-                buf += chunk
-        return buf.split(b"\n", 1)[0].decode()
 
     def stderr(self):
         if not self._stderr.closed:
@@ -133,7 +121,7 @@ class FakeSts:
     # ---- HTTP -----------------------------------------------------------------------------
 
     def connection(self, sni=STS_HOST, timeout=10):
-        return _PinnedConnection(sni, self.port, self.context, timeout)
+        return PinnedHTTPSConnection(sni, self.port, self.context, timeout)
 
     def request(self, method, target, headers, body=None, sni=STS_HOST, timeout=10):
         """Sends one request on a new connection; returns (status, headers dict, body bytes)."""
@@ -176,25 +164,42 @@ class FakeSts:
         return self.control("POST", "/_faults", faults)
 
 
-def _die_with_parent():
-    """In the child: SIGTERM when the test process dies, even by SIGKILL (a CTest timeout), so
-    that no fake outlives its test."""
+def die_with_parent():
+    """In the child (preexec_fn): SIGTERM when the test process dies, even by SIGKILL (a CTest
+    timeout), so that no child outlives its test."""
     libc = ctypes.CDLL(None, use_errno=True)
     pr_set_pdeathsig = 1
     libc.prctl(pr_set_pdeathsig, signal.SIGTERM, 0, 0, 0)
 
 
-class _PinnedConnection(http.client.HTTPSConnection):
-    """Connects to 127.0.0.1:<port> whatever the host name, with SNI and certificate check on
-    that name."""
+def read_first_line(proc, timeout):
+    """The first line `proc` writes to its stdout (a pipe), decoded; None if it exits or
+    `timeout` seconds pass first."""
+    deadline = time.monotonic() + timeout
+    buf = b""
+    fd = proc.stdout.fileno()
+    while b"\n" not in buf:
+        left = deadline - time.monotonic()
+        if left <= 0 or proc.poll() is not None:
+            return None
+        ready, _, _ = select.select([fd], [], [], left)
+        if ready:
+            buf += os.read(fd, 4096)
+    return buf.split(b"\n", 1)[0].decode()
 
-    def __init__(self, sni, port, context, timeout):
-        super().__init__(sni, port, context=context, timeout=timeout)
-        self._sni = sni
+
+class PinnedHTTPSConnection(http.client.HTTPSConnection):
+    """Connects to 127.0.0.1:<port> whatever the name; SNI and the certificate check use `name`."""
+
+    def __init__(self, name, port, context, timeout=10):
+        super().__init__(name, port, context=context, timeout=timeout)
 
     def connect(self):
         sock = socket.create_connection(("127.0.0.1", self.port), self.timeout)
-        self.sock = self._context.wrap_socket(sock, server_hostname=self._sni)
+        # http.client writes headers and body separately: without this, Nagle's algorithm and
+        # delayed ACKs cost 40 ms per keep-alive request.
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
 
 
 # ---- Signers ---------------------------------------------------------------------------------
@@ -210,6 +215,26 @@ class _FrozenDatetime(datetime.datetime):
     @classmethod
     def now(cls, tz=None):
         return cls.frozen.replace(tzinfo=tz) if tz else cls.frozen
+
+
+_clock_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def signing_clock(when):
+    """While open, botocore.auth signs at `when`: its datetime module is replaced by one whose
+    clock stands still (and, in botocore 1.31+, get_current_datetime too). The clock is
+    process-wide, so one thread at a time holds it."""
+    with _clock_lock:
+        _FrozenDatetime.frozen = when.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+        shim = types.SimpleNamespace(datetime=_FrozenDatetime, timezone=datetime.timezone,
+                                     timedelta=datetime.timedelta)
+        with contextlib.ExitStack() as patches:
+            patches.enter_context(mock.patch.object(botocore.auth, "datetime", shim))
+            if hasattr(botocore.auth, "get_current_datetime"):
+                patches.enter_context(mock.patch.object(botocore.auth, "get_current_datetime",
+                                                        lambda *a, **k: _FrozenDatetime.frozen))
+            yield
 
 
 class _EmptyBodyHashQueryAuth(botocore.auth.SigV4QueryAuth):
@@ -231,10 +256,7 @@ def botocore_presign(creds=LONG_TERM, region=REGION, host=STS_HOST, cluster=CLUS
     if when is None:
         signer.add_auth(request)
     else:
-        _FrozenDatetime.frozen = when.astimezone(datetime.timezone.utc).replace(tzinfo=None)
-        shim = types.SimpleNamespace(datetime=_FrozenDatetime, timezone=datetime.timezone,
-                                     timedelta=datetime.timedelta)
-        with mock.patch.object(botocore.auth, "datetime", shim):
+        with signing_clock(when):
             signer.add_auth(request)
     return request.url
 

@@ -882,8 +882,6 @@ class SignedVariantTests(HostileCase):
         import botocore.auth
         import botocore.credentials
         from botocore.awsrequest import AWSRequest
-        from unittest import mock
-        import types
         when = when or harness.unique_signing_time()
         query = "&".join(f"{k}={urllib.parse.quote(v, safe='-_.~')}" for k, v in (params or {
             "Action": "GetCallerIdentity", "Version": "2011-06-15"}).items())
@@ -891,12 +889,8 @@ class SignedVariantTests(HostileCase):
         request = AWSRequest(method="GET", url=f"https://{host}/?{query}", headers=headers)
         signer = botocore.auth.SigV4QueryAuth(botocore.credentials.Credentials(
             cred.access_key_id, cred.secret_access_key, cred.session_token), "sts", region, expires=expires)
-        with harness._presign_lock:
-            harness._FrozenDatetime.frozen = when.astimezone(datetime.timezone.utc).replace(tzinfo=None)
-            shim = types.SimpleNamespace(datetime=harness._FrozenDatetime, timezone=datetime.timezone,
-                                         timedelta=datetime.timedelta)
-            with mock.patch.object(botocore.auth, "datetime", shim), harness._frozen_current_datetime():
-                signer.add_auth(request)
+        with harness.signing_clock(when):
+            signer.add_auth(request)
         return record_token(url_to_token(request.url))
 
     def test_signed_but_refused_locally(self):

@@ -18,16 +18,13 @@ dependency of Debian's awscli) only.
 import argparse
 import base64
 import contextlib
-import ctypes
 import datetime
 import http.client
 import itertools
 import json
 import os
 import re
-import select
 import shutil
-import signal
 import socket
 import ssl
 import subprocess
@@ -35,14 +32,15 @@ import sys
 import tempfile
 import threading
 import time
-import types
 import unittest
-from unittest import mock
 
 import botocore.auth
 import botocore.credentials
 import yaml
 from botocore.awsrequest import AWSRequest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "fakests"))
+from fakests_support import PinnedHTTPSConnection, die_with_parent, read_first_line, signing_clock  # noqa: E402,F401
 
 REGION = "us-west-2"
 STS_HOST = f"sts.{REGION}.amazonaws.com"
@@ -123,13 +121,6 @@ def load_credentials(path):
     creds = {c["arn"]: Credential(c) for c in doc["credentials"]}
     instances = {i["instanceId"]: i["privateDnsName"] for i in doc.get("instances", [])}
     return creds, instances
-
-
-def _die_with_parent():
-    """In the child: SIGTERM when the test process dies, even by SIGKILL (a CTest timeout)."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    pr_set_pdeathsig = 1
-    libc.prctl(pr_set_pdeathsig, signal.SIGTERM, 0, 0, 0)
 
 
 def free_port():
@@ -222,8 +213,12 @@ class FakeSts:
                "--cert", self.cert.cert, "--key", self.cert.key, *self.extra_args]
         if RUN_DIR:
             cmd += ["--log-level", "debug"]
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self._log, preexec_fn=_die_with_parent)
-        line = self._first_line(timeout)
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self._log, preexec_fn=die_with_parent)
+        line = read_first_line(self.proc, timeout)
+        if line is None:
+            log = self.log()
+            self.stop()
+            raise RuntimeError(f"stsauth-fake-sts did not start; log: {log[-2000:]}")
         m = re.fullmatch(r"listening on 127\.0\.0\.1:(\d+)", line)
         if not m:
             self.stop()
@@ -233,23 +228,6 @@ class FakeSts:
 
     def credentials_file(self):
         return self.credentials or ARGS.credentials
-
-    def _first_line(self, timeout):
-        deadline = time.monotonic() + timeout
-        buf = b""
-        fd = self.proc.stdout.fileno()
-        while b"\n" not in buf:
-            left = deadline - time.monotonic()
-            if left <= 0 or self.proc.poll() is not None:
-                log = self.log()
-                self.stop()
-                raise RuntimeError(f"stsauth-fake-sts did not start; log: {log[-2000:]}")
-            ready, _, _ = select.select([fd], [], [], left)
-            if ready:
-                chunk = os.read(fd, 4096)
-                if chunk:
-                    buf += chunk
-        return buf.split(b"\n", 1)[0].decode()
 
     def log(self):
         if not self._log.closed:
@@ -298,20 +276,6 @@ class FakeSts:
 
     def clear_faults(self):
         return self.control("POST", "/_faults", {"clear": True})
-
-
-class PinnedHTTPSConnection(http.client.HTTPSConnection):
-    """Connects to 127.0.0.1:<port> whatever the name; SNI and the certificate check use `name`."""
-
-    def __init__(self, name, port, context, timeout=10):
-        super().__init__(name, port, context=context, timeout=timeout)
-
-    def connect(self):
-        sock = socket.create_connection(("127.0.0.1", self.port), self.timeout)
-        # http.client writes headers and body separately: without this, Nagle's algorithm and
-        # delayed ACKs cost 40 ms per keep-alive request.
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
 
 
 class Response:
@@ -376,7 +340,7 @@ class Server:
         env.update(self.env or {})
         self._log = open(self.log_path, "wb")
         self.proc = subprocess.Popen(self.command(), stdin=subprocess.DEVNULL, stdout=self._log, stderr=self._log,
-                                     env=env, cwd=self.dir, preexec_fn=_die_with_parent)
+                                     env=env, cwd=self.dir, preexec_fn=die_with_parent)
         deadline = time.monotonic() + timeout
         while True:
             log = self.log()
@@ -509,18 +473,6 @@ def token_to_url(token):
     return base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)).decode()
 
 
-class _FrozenDatetime(datetime.datetime):
-    frozen = None
-
-    @classmethod
-    def utcnow(cls):
-        return cls.frozen
-
-    @classmethod
-    def now(cls, tz=None):
-        return cls.frozen.replace(tzinfo=tz) if tz else cls.frozen
-
-
 _presign_lock = threading.Lock()
 _unique_seconds = itertools.count(1)
 _signing_base = None  # fixed at the first call: counting down from a moving "now" could repeat a second
@@ -539,13 +491,6 @@ def unique_signing_time():
         return _signing_base - datetime.timedelta(seconds=next(_unique_seconds))
 
 
-def _frozen_current_datetime():
-    """Newer botocore (1.31+) reads the clock through botocore.auth.get_current_datetime."""
-    if hasattr(botocore.auth, "get_current_datetime"):
-        return mock.patch.object(botocore.auth, "get_current_datetime", lambda *a, **k: _FrozenDatetime.frozen)
-    return contextlib.nullcontext()
-
-
 def presign(cred, cluster=CLUSTER_ID, when=None, region=REGION, host=STS_HOST):
     """A token presigned in process by botocore's SigV4QueryAuth (UNSIGNED-PAYLOAD) at `when`
     (default: unique_signing_time())."""
@@ -556,12 +501,8 @@ def presign(cred, cluster=CLUSTER_ID, when=None, region=REGION, host=STS_HOST):
     signer = botocore.auth.SigV4QueryAuth(
         botocore.credentials.Credentials(cred.access_key_id, cred.secret_access_key, cred.session_token), "sts",
         region, expires=60)
-    with _presign_lock:
-        _FrozenDatetime.frozen = when.astimezone(datetime.timezone.utc).replace(tzinfo=None)
-        shim = types.SimpleNamespace(datetime=_FrozenDatetime, timezone=datetime.timezone,
-                                     timedelta=datetime.timedelta)
-        with mock.patch.object(botocore.auth, "datetime", shim), _frozen_current_datetime():
-            signer.add_auth(request)
+    with signing_clock(when):
+        signer.add_auth(request)
     return record_token(url_to_token(request.url))
 
 
