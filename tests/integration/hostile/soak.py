@@ -32,24 +32,13 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "server"))
 import harness  # noqa: E402
-from harness import FakeCert, FakeSts, Server, presign, token_to_url, url_to_token  # noqa: E402
-
-ADMIN_ARN = "arn:aws:sts::111122223333:assumed-role/Admin/alice"
-BOB_ARN = "arn:aws:iam::111122223333:user/bob"
-MALLORY_ARN = "arn:aws:iam::777788889999:user/mallory"
+from harness import (ADMIN_ARN, BOB_ARN, MALLORY_ARN, FakeCert, FakeSts, Server, presign, token_to_url,  # noqa: E402
+                     url_to_token)
 
 
 def config(health_port):
-    return f"""# written by tests/integration/hostile/soak.py
-clusterID: {harness.CLUSTER_ID}
-server:
-  address: 127.0.0.1
-  hostname: localhost
-  healthPort: {health_port}
-  healthAddress: 127.0.0.1
-  shutdownGrace: 5s
-  backendMode: [MountedFile]
-  sts: {{timeout: 5s, cacheTTL: 60s}}
+    head = harness.config_head("tests/integration/hostile/soak.py", health_port)
+    return head + f"""  sts: {{timeout: 5s, cacheTTL: 60s}}
   mapRoles:
   - rolearn: arn:aws:iam::111122223333:role/Admin
     username: "admin:{{{{SessionName}}}}"

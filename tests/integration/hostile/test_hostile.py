@@ -27,14 +27,9 @@ import urllib.parse
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "server"))
 import harness  # noqa: E402
-from harness import (CLUSTER_ID, REGION, STS_HOST, V1BETA1, FakeCert, metric, presign, record_token,  # noqa: E402
-                     review_body, token_to_url, url_to_token, wait_until)
+from harness import (ADMIN_ARN, BOB_ARN, CLUSTER_ID, DEPLOYER_ARN, MALLORY_ARN, REGION, STS_HOST, V1BETA1,  # noqa: E402
+                     FakeCert, metric, presign, record_token, review_body, token_to_url, url_to_token, wait_until)
 from harness import expected_denied as denied  # noqa: E402
-
-ADMIN_ARN = "arn:aws:sts::111122223333:assumed-role/Admin/alice"
-BOB_ARN = "arn:aws:iam::111122223333:user/bob"
-DEPLOYER_ARN = "arn:aws:sts::444455556666:assumed-role/Deployer/ci-run-42"
-MALLORY_ARN = "arn:aws:iam::777788889999:user/mallory"
 
 STS_TIMEOUT_S = 2.0
 READ_TIMEOUT_S = 2.0
@@ -52,16 +47,8 @@ def count(cls, n=1):
 
 
 def config(health_port):
-    return f"""# written by tests/integration/hostile/test_hostile.py
-clusterID: {CLUSTER_ID}
-server:
-  address: 127.0.0.1
-  hostname: localhost
-  healthPort: {health_port}
-  healthAddress: 127.0.0.1
-  shutdownGrace: 5s
-  backendMode: [MountedFile]
-  sts: {{timeout: 2s, cacheTTL: 60s}}
+    head = harness.config_head("tests/integration/hostile/test_hostile.py", health_port)
+    return head + f"""  sts: {{timeout: 2s, cacheTTL: 60s}}
   limits: {{maxBodyBytes: 65536, maxHeaderBytes: 8192, maxConnections: {MAX_CONNECTIONS}, readTimeout: 2s,
             idleTimeout: 3s}}
   reservedPrefixConfig:

@@ -27,25 +27,16 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "server"))
 import harness  # noqa: E402
-from harness import CLUSTER_ID, FakeCert, FakeSts, Server, metric, presign, wait_until  # noqa: E402
+from harness import (ADMIN_ARN, BOB_ARN, CLUSTER_ID, FakeCert, FakeSts, Server, metric, presign,  # noqa: E402
+                     wait_until)
 
-ADMIN_ARN = "arn:aws:sts::111122223333:assumed-role/Admin/alice"
-BOB_ARN = "arn:aws:iam::111122223333:user/bob"
 STS_TIMEOUT_S = 2.0
 WORKDIR = CERT = CREDS = None
 
 
 def config(health_port):
-    return f"""# written by tests/integration/lifecycle/test_lifecycle.py
-clusterID: {CLUSTER_ID}
-server:
-  address: 127.0.0.1
-  hostname: localhost
-  healthPort: {health_port}
-  healthAddress: 127.0.0.1
-  shutdownGrace: 10s
-  backendMode: [MountedFile]
-  sts: {{timeout: 2s, cacheTTL: 60s}}
+    head = harness.config_head("tests/integration/lifecycle/test_lifecycle.py", health_port, shutdown_grace="10s")
+    return head + f"""  sts: {{timeout: 2s, cacheTTL: 60s}}
   mapRoles:
   - rolearn: arn:aws:iam::111122223333:role/Admin
     username: "admin:{{{{SessionName}}}}"

@@ -49,6 +49,12 @@ TOKEN_PREFIX = "k8s-aws-v1."
 V1 = "authentication.k8s.io/v1"
 V1BETA1 = "authentication.k8s.io/v1beta1"
 
+# Principals of tests/data/integration/fake-credentials.yaml that the suites map or refuse.
+ADMIN_ARN = "arn:aws:sts::111122223333:assumed-role/Admin/alice"
+BOB_ARN = "arn:aws:iam::111122223333:user/bob"
+DEPLOYER_ARN = "arn:aws:sts::444455556666:assumed-role/Deployer/ci-run-42"
+MALLORY_ARN = "arn:aws:iam::777788889999:user/mallory"
+
 # Set by test_server.main(): paths of the binaries and data (see test_server.py --help).
 ARGS = None
 
@@ -596,6 +602,22 @@ def expected_authenticated(cred, username, groups, version=V1):
 def expected_denied(reason, version=V1):
     return {"apiVersion": version, "kind": "TokenReview", "metadata": {}, "spec": {},
             "status": {"authenticated": False, "user": {}, "error": reason}}
+
+
+def config_head(writer, health_port, shutdown_grace="5s"):
+    """The start of a MountedFile config as Server runs it: main listener on loopback, the name
+    its certificate and kubeconfig use (localhost), the health listener on 127.0.0.1:health_port.
+    `writer` names the file that wrote it; the caller appends its own `server:` keys."""
+    return f"""# written by {writer}
+clusterID: {CLUSTER_ID}
+server:
+  address: 127.0.0.1
+  hostname: localhost
+  healthPort: {health_port}
+  healthAddress: 127.0.0.1
+  shutdownGrace: {shutdown_grace}
+  backendMode: [MountedFile]
+"""
 
 
 def review_body(token, version=V1):

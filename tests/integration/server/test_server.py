@@ -27,13 +27,10 @@ import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
-from harness import (CLUSTER_ID, REGION, V1, V1BETA1, FakeCert, FakeSts, Server, expected_authenticated,  # noqa: E402
-                     expected_denied, metric, presign, token_to_url, url_to_token, wait_until, write_atomically)
+from harness import (ADMIN_ARN, BOB_ARN, DEPLOYER_ARN, MALLORY_ARN, REGION, V1, V1BETA1, FakeCert,  # noqa: E402
+                     FakeSts, Server, expected_authenticated, expected_denied, metric, presign, token_to_url,
+                     url_to_token, wait_until, write_atomically)
 
-ADMIN_ARN = "arn:aws:sts::111122223333:assumed-role/Admin/alice"
-BOB_ARN = "arn:aws:iam::111122223333:user/bob"
-DEPLOYER_ARN = "arn:aws:sts::444455556666:assumed-role/Deployer/ci-run-42"
-MALLORY_ARN = "arn:aws:iam::777788889999:user/mallory"
 NODE_ARN = "arn:aws:sts::111122223333:assumed-role/KubernetesNode/i-0123456789abcdef0"
 GHOST_NODE_ARN = "arn:aws:sts::111122223333:assumed-role/KubernetesNode/i-0aaaaaaaaaaaaaaaa"
 
@@ -64,16 +61,8 @@ def server_config(health_port, admin_username="admin:{{SessionName}}", admin_gro
                   extra_server=""):
     """The MountedFile config the tests write: one role, one user, one account, a node role."""
     groups = ", ".join(json.dumps(g) for g in admin_groups)
-    return f"""# written by tests/integration/server/test_server.py
-clusterID: {CLUSTER_ID}
-server:
-  address: 127.0.0.1
-  hostname: localhost
-  healthPort: {health_port}
-  healthAddress: 127.0.0.1
-  shutdownGrace: 5s
-  backendMode: [MountedFile]
-  mapRoles:
+    head = harness.config_head("tests/integration/server/test_server.py", health_port)
+    return head + f"""  mapRoles:
   - rolearn: arn:aws:iam::111122223333:role/Admin
     username: "{admin_username}"
     groups: [{groups}]
