@@ -371,18 +371,23 @@ class HttpLayerTests(HostileCase):
         count("http", 2)
 
     def test_slow_and_idle_peers_are_cut_off_without_hurting_others(self):
+        def trickle(raw, data):
+            """Sends `data` one byte every 0.25 s: the seconds until the server cut the connection,
+            or None if it never did."""
+            started = time.monotonic()
+            for b in data:
+                try:
+                    raw.send(bytes([b]))
+                except OSError:
+                    return time.monotonic() - started
+                if raw.closed_within(0.25):
+                    return time.monotonic() - started
+            return None
+
         def slowloris_header():
             raw = Raw(self.server)
             try:
-                started = time.monotonic()
-                for b in req("GET", "/healthz"):
-                    try:
-                        raw.send(bytes([b]))
-                    except OSError:
-                        return time.monotonic() - started
-                    if raw.closed_within(0.25):
-                        return time.monotonic() - started
-                return None
+                return trickle(raw, req("GET", "/healthz"))
             finally:
                 raw.close()
 
@@ -391,15 +396,7 @@ class HttpLayerTests(HostileCase):
             try:
                 body = review_body("hello")
                 raw.send(post(body)[:-len(body)])
-                started = time.monotonic()
-                for b in body:
-                    try:
-                        raw.send(bytes([b]))
-                    except OSError:
-                        return time.monotonic() - started
-                    if raw.closed_within(0.25):
-                        return time.monotonic() - started
-                return None
+                return trickle(raw, body)
             finally:
                 raw.close()
 
