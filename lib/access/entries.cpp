@@ -3,6 +3,7 @@
 #include "arn/arn.hpp"
 #include "common/encoding.hpp"
 #include "config/server_config.hpp"
+#include "mapping/yaml_type.hpp"
 
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
@@ -32,17 +33,6 @@ struct issue {
     std::string where;
     std::string message;
 };
-
-std::string_view type_name(const YAML::Node& n) {
-    switch (n.Type()) {
-        case YAML::NodeType::Sequence: return "a list";
-        case YAML::NodeType::Map: return "a map";
-        case YAML::NodeType::Scalar: return "a string";
-        case YAML::NodeType::Null: return "null";
-        case YAML::NodeType::Undefined: break;
-    }
-    return "nothing";
-}
 
 bool absent(const YAML::Node& n) { return !n.IsDefined() || n.IsNull(); }
 
@@ -75,7 +65,7 @@ public:
         }
         if (!absent(root)) {
             if (!root.IsMap()) {
-                add("bad_shape", "", fmt::format("expected a map at the top level, found {}", type_name(root)));
+                add("bad_shape", "", fmt::format("expected a map at the top level, found {}", mapping::yaml_type_name(root)));
             } else {
                 document(root);
             }
@@ -145,7 +135,7 @@ private:
     std::optional<std::string> str(const YAML::Node& n, const std::string& where) {
         if (absent(n)) return std::nullopt;
         if (!n.IsScalar()) {
-            add("bad_shape", where, fmt::format("expected a string, found {}", type_name(n)));
+            add("bad_shape", where, fmt::format("expected a string, found {}", mapping::yaml_type_name(n)));
             return std::nullopt;
         }
         return n.Scalar();
@@ -155,7 +145,7 @@ private:
         std::vector<std::string> out;
         if (absent(n)) return out;
         if (!n.IsSequence()) {
-            add("bad_shape", where, fmt::format("expected a list of strings, found {}", type_name(n)));
+            add("bad_shape", where, fmt::format("expected a list of strings, found {}", mapping::yaml_type_name(n)));
             return out;
         }
         for (std::size_t i = 0; i < n.size(); ++i) {
@@ -196,7 +186,7 @@ private:
 
         if (!absent(f[3])) {
             if (!f[3].IsSequence()) {
-                add("bad_shape", "accessEntries", fmt::format("expected a list, found {}", type_name(f[3])));
+                add("bad_shape", "accessEntries", fmt::format("expected a list, found {}", mapping::yaml_type_name(f[3])));
             } else {
                 // Past a few hundred problems the file is hopeless; stop rather than validate on
                 // (YAML aliases can make a short file expand into very many entries).
@@ -214,7 +204,7 @@ private:
     void entry(YAML::Node node, std::size_t i) {
         const std::string where = indexed("accessEntries", i);
         if (!node.IsMap()) {
-            add("bad_shape", where, fmt::format("expected a map, found {}", type_name(node)));
+            add("bad_shape", where, fmt::format("expected a map, found {}", mapping::yaml_type_name(node)));
             return;
         }
         // `aws eks describe-access-entry` prints {"accessEntry": {...}}.
@@ -322,7 +312,7 @@ private:
         }
         if (!absent(*policies)) {
             if (!policies->IsSequence()) {
-                add("bad_shape", policies_where, fmt::format("expected a list, found {}", type_name(*policies)));
+                add("bad_shape", policies_where, fmt::format("expected a list, found {}", mapping::yaml_type_name(*policies)));
             } else {
                 if (policies->size() > max_policies_per_entry) {
                     add("too_many_policies", policies_where, "an entry takes at most 20 access policies");
@@ -346,7 +336,7 @@ private:
 
     void association(const YAML::Node& node, const std::string& where, access_entry& e, bool principal_ok, bool type_ok) {
         if (!node.IsMap()) {
-            add("bad_shape", where, fmt::format("expected a map, found {}", type_name(node)));
+            add("bad_shape", where, fmt::format("expected a map, found {}", mapping::yaml_type_name(node)));
             return;
         }
         const auto f = pick<2>(node, where, {"policyArn", "accessScope"}, true);
@@ -388,7 +378,7 @@ private:
         if (absent(scope)) {
             add("missing_access_scope", where + ".accessScope", "accessScope is required");
         } else if (!scope.IsMap()) {
-            add("bad_shape", where + ".accessScope", fmt::format("expected a map, found {}", type_name(scope)));
+            add("bad_shape", where + ".accessScope", fmt::format("expected a map, found {}", mapping::yaml_type_name(scope)));
         } else {
             const auto s = pick<2>(scope, where + ".accessScope", {"type", "namespaces"}, false);
             const auto type = str(s[0], where + ".accessScope.type");
@@ -468,7 +458,7 @@ private:
                 add_tag(str(kv[0], at + ".Key"), str(kv[1], at + ".Value"), at);
             }
         } else {
-            add("bad_shape", where, fmt::format("expected a map or a list, found {}", type_name(node)));
+            add("bad_shape", where, fmt::format("expected a map or a list, found {}", mapping::yaml_type_name(node)));
         }
         if (e.tags.size() > max_tags) add("bad_tags", where, "an entry takes at most 50 tags");
     }

@@ -2,6 +2,7 @@
 
 #include "common/encoding.hpp"
 #include "mapping/fast_roles.hpp"
+#include "mapping/yaml_type.hpp"
 
 #include <fmt/format.h>
 #include <yaml-cpp/eventhandler.h>
@@ -28,19 +29,8 @@ std::string line_of(const YAML::Node& n) {
     return fmt::format(" (line {})", mark.line + 1);
 }
 
-std::string_view type_name(const YAML::Node& n) {
-    switch (n.Type()) {
-        case YAML::NodeType::Sequence: return "a list";
-        case YAML::NodeType::Map: return "a map";
-        case YAML::NodeType::Scalar: return "a string";
-        case YAML::NodeType::Null: return "null";
-        case YAML::NodeType::Undefined: break;
-    }
-    return "nothing";
-}
-
 error shape_error(std::string_view label, std::string_view expected, const YAML::Node& n) {
-    return make_error("invalid_mapping", fmt::format("{}: expected {}, found {}{}", label, expected, type_name(n), line_of(n)));
+    return make_error("invalid_mapping", fmt::format("{}: expected {}, found {}{}", label, expected, yaml_type_name(n), line_of(n)));
 }
 
 // The entries of a map whose key equals one of `names` ignoring case; other keys go to
@@ -374,7 +364,7 @@ result<loaded_mappings> load_configmap_manifest(std::string_view manifest_yaml) 
                 if (!v.IsDefined() || v.IsNull()) continue;
                 if (!v.IsScalar()) {
                     return make_error("bad_configmap", fmt::format("data.{}: expected a string (use a block scalar `|`), "
-                                                                   "found {}{}", data_keys[k], type_name(v), line_of(v)));
+                                                                   "found {}{}", data_keys[k], yaml_type_name(v), line_of(v)));
                 }
                 values[k] = v.Scalar();
             }
@@ -391,6 +381,17 @@ result<loaded_mappings> load_configmap_data(const std::map<std::string, std::str
         if (auto it = data.find(std::string(data_keys[k])); it != data.end()) values[k] = it->second;
     }
     return load_configmap_values(values);
+}
+
+std::string_view yaml_type_name(const YAML::Node& n) {
+    switch (n.Type()) {
+        case YAML::NodeType::Sequence: return "a list";
+        case YAML::NodeType::Map: return "a map";
+        case YAML::NodeType::Scalar: return "a string";
+        case YAML::NodeType::Null: return "null";
+        case YAML::NodeType::Undefined: break;
+    }
+    return "nothing";
 }
 
 }  // namespace stsauth::mapping
