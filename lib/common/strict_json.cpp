@@ -2,11 +2,11 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
-#include <deque>
 #include <memory>
 #include <string>
 #include <unordered_set>
@@ -79,11 +79,14 @@ std::size_t utf8_sequence(const unsigned char* p, const unsigned char* end, std:
 class reader {
 public:
     reader(std::string_view text, const strict_limits& limits, strict_handler* handler)
-        : p_(text.data()), begin_(text.data()), end_(text.data() + text.size()), limits_(limits), handler_(handler) {}
+        : p_(text.data()), begin_(text.data()), end_(text.data() + text.size()), limits_(limits), handler_(handler) {
+        stack_.reserve(std::min<std::size_t>(limits_.max_depth, 8));
+    }
 
     std::optional<error> run() {
         skip_ws();
         if (p_ == end_) return syntax();
+        if (!limits_.object_only) return any_value();
         if (*p_ != '{') {
             if (*p_ == '[') return not_object();
             // A well-formed scalar is "not an object"; anything else is not JSON at all.
@@ -92,12 +95,13 @@ public:
             if (!scalar(&type, &text)) return take();
             return not_object();
         }
-        if (!document()) return take();
-        skip_ws();
-        if (p_ != end_) {
-            return make_error("trailing_data", fmt::format("data after the {}", limits_.document));
-        }
-        return std::nullopt;
+        if (!document(true)) return take();
+        return end();
+    }
+
+    /// Byte offset where reading stopped, and whether the text ended inside a value.
+    strict_failure_position position() const noexcept {
+        return {static_cast<std::size_t>(p_ - begin_), eof_};
     }
 
 private:
@@ -116,6 +120,7 @@ private:
         return false;
     }
     bool syntax_fail() {
+        if (!failure_) eof_ = p_ == end_;
         return fail("not_json", fmt::format("request body is not valid JSON (syntax error at byte {})",
                                             static_cast<std::size_t>(p_ - begin_)));
     }
@@ -127,6 +132,41 @@ private:
         return make_error("not_object", fmt::format("request body is not a {}", limits_.document));
     }
     std::optional<error> take() { return std::move(failure_); }
+
+    std::optional<error> end() {
+        skip_ws();
+        if (p_ != end_) {
+            return make_error("trailing_data", fmt::format("data after the {}", limits_.document));
+        }
+        return std::nullopt;
+    }
+
+    /// object_only off: one value of any type, reported at depth 0.
+    std::optional<error> any_value() {
+        const char c = *p_;
+        if (c == '{' || c == '[') {
+            if (handler_ != nullptr) handler_->value(0, c == '{' ? value_type::object : value_type::array, {});
+            if (!document(c == '{')) return take();
+            return end();
+        }
+        value_type type{};
+        std::string_view text;
+        if (!scalar(&type, &text)) return take();
+        if (type == value_type::string && text.size() > limits_.max_string_bytes) {
+            fail("string_too_long", fmt::format("a string value is longer than {} bytes", limits_.max_string_bytes));
+            return take();
+        }
+        if (handler_ != nullptr) handler_->value(0, type, text);
+        return end();
+    }
+
+    /// A syntax error because the text ended where `expected` (a fixed spelling: a literal, an
+    /// escape) was still being read: p_ moves to the end when what is left is a prefix of it.
+    bool truncated_fail(std::string_view expected) {
+        const auto left = static_cast<std::size_t>(end_ - p_);
+        if (left < expected.size() && std::memcmp(p_, expected.data(), left) == 0) p_ = end_;
+        return syntax_fail();
+    }
 
     void skip_ws() noexcept {
         while (p_ != end_ && is_ws(*p_)) ++p_;
@@ -148,9 +188,9 @@ private:
 
     void close_frame() {
         frame& f = stack_.back();
-        if (f.object) {
+        if (f.object && limits_.unique_keys) {
             keys_.resize(f.keys_begin);
-            while (owned_.size() > f.owned_begin) owned_.pop_back();
+            owned_.resize(f.owned_begin);
         }
         const std::size_t depth = stack_.size();
         const value_type type = f.object ? value_type::object : value_type::array;
@@ -158,9 +198,10 @@ private:
         if (handler_ != nullptr) handler_->close(depth, type);
     }
 
-    bool document() {
-        ++p_;  // '{'
-        if (!open(true)) return false;
+    /// The top object (or, object_only off, array) and everything in it; p_ at its bracket.
+    bool document(bool object) {
+        ++p_;
+        if (!open(object)) return false;
         // State: after an opening bracket (a member or the closing bracket may follow), or after
         // a value (a comma or the closing bracket).
         bool after_open = true;
@@ -221,7 +262,11 @@ private:
         if (k.size() > limits_.max_key_bytes) {
             return fail("string_too_long", fmt::format("an object key is longer than {} bytes", limits_.max_key_bytes));
         }
-        if (unescaped) k = owned_.emplace_back(k);  // the scratch buffer is reused
+        if (!limits_.unique_keys) {
+            if (handler_ != nullptr) handler_->key(stack_.size(), k);
+            return true;
+        }
+        if (unescaped) k = *owned_.emplace_back(std::make_unique<std::string>(k));  // scratch_ is reused
         const std::size_t count = keys_.size() - f.keys_begin;
         bool duplicate = false;
         if (f.index) {
@@ -260,7 +305,7 @@ private:
         const char* start = p_;
         auto literal = [&](std::string_view word, value_type t) {
             if (static_cast<std::size_t>(end_ - p_) < word.size() || std::memcmp(p_, word.data(), word.size()) != 0) {
-                return syntax_fail();
+                return truncated_fail(word);
             }
             p_ += word.size();
             *type = t;
@@ -276,6 +321,31 @@ private:
     /// A string at p_ ('"'). Without escapes the view points into the text; with them, into
     /// scratch_ (valid until the next string), and *unescaped is set.
     bool string(std::string_view* out, bool* unescaped) {
+        const char* start = p_ + 1;
+        const bool ok = string_body(out, unescaped);
+        if (locate_bad_utf8_) {
+            // The bytes read so far, before any other error in this string: the first invalid
+            // sequence is the offence (the end of the text, when it cut a valid beginning short).
+            const char* read_end = ok ? p_ - 1 : p_;
+            const auto* b = reinterpret_cast<const unsigned char*>(start);
+            const auto* e = reinterpret_cast<const unsigned char*>(read_end);
+            const auto* text_end = reinterpret_cast<const unsigned char*>(end_);
+            for (const auto* q = b; q < e;) {
+                std::size_t prefix = 0;
+                const std::size_t n = utf8_sequence(q, text_end, &prefix);
+                if (n == 0) {
+                    const bool cut = q + prefix == text_end && *q >= 0xC2U && *q <= 0xF4U;
+                    p_ = cut ? end_ : reinterpret_cast<const char*>(q);
+                    failure_.reset();
+                    return syntax_fail();
+                }
+                q += n;
+            }
+        }
+        return ok;
+    }
+
+    bool string_body(std::string_view* out, bool* unescaped) {
         const char* start = ++p_;
         // Fast path: a run without escapes or control characters (UTF-8 was checked up front),
         // skipped 8 bytes at a time while no byte of the word is '"', '\\' or below 0x20.
@@ -326,13 +396,17 @@ private:
                 case 't': scratch_.push_back('\t'); break;
                 case 'u': {
                     std::uint32_t cp = 0;
-                    if (!hex4(&cp)) return syntax_fail();
+                    if (!hex4(&cp)) return false;
                     if (cp >= 0xDC00U && cp <= 0xDFFFU) return syntax_fail();  // a lone low surrogate
                     if (cp >= 0xD800U && cp <= 0xDBFFU) {
                         std::uint32_t low = 0;
-                        if (end_ - p_ < 3 || p_[1] != '\\' || p_[2] != 'u') return syntax_fail();
+                        if (end_ - p_ < 3 || p_[1] != '\\' || p_[2] != 'u') {
+                            ++p_;
+                            return truncated_fail("\\u");
+                        }
                         p_ += 2;
-                        if (!hex4(&low) || low < 0xDC00U || low > 0xDFFFU) return syntax_fail();
+                        if (!hex4(&low)) return false;
+                        if (low < 0xDC00U || low > 0xDFFFU) return syntax_fail();
                         cp = 0x10000U + ((cp - 0xD800U) << 10U) + (low - 0xDC00U);
                     }
                     append_utf8(scratch_, cp);
@@ -345,13 +419,20 @@ private:
         return syntax_fail();
     }
 
-    /// Reads the 4 hex digits after "\u" (p_ at 'u'), leaving p_ on the last digit.
+    /// Reads the 4 hex digits after "\u" (p_ at 'u'), leaving p_ on the last digit; a syntax
+    /// error (p_ on the first bad digit, or at the end) otherwise.
     bool hex4(std::uint32_t* cp) {
-        if (end_ - p_ < 5) return false;
         std::uint32_t v = 0;
         for (int i = 1; i <= 4; ++i) {
+            if (p_ + i == end_) {
+                p_ = end_;
+                return syntax_fail();
+            }
             const int h = hex_value(p_[i]);
-            if (h < 0) return false;
+            if (h < 0) {
+                p_ += i;
+                return syntax_fail();
+            }
             v = (v << 4U) | static_cast<std::uint32_t>(h);
         }
         p_ += 4;
@@ -406,9 +487,15 @@ private:
     strict_handler* handler_;
     std::vector<frame> stack_;
     std::vector<std::string_view> keys_;  ///< keys of every open object, innermost last
-    std::deque<std::string> owned_;       ///< unescaped keys (stable addresses)
+    std::vector<std::unique_ptr<std::string>> owned_;  ///< unescaped keys (stable addresses)
     std::string scratch_;
     std::optional<error> failure_;
+    bool eof_ = false;  ///< the failure came from the text ending inside a value
+
+public:
+    /// For position() after "bad_utf8": strings are checked for UTF-8 as they are read, so the
+    /// first offence in document order is found (a syntax error may come before the bad bytes).
+    bool locate_bad_utf8_ = false;
 };
 
 }  // namespace
@@ -438,9 +525,28 @@ bool valid_utf8(std::string_view s) noexcept {
 }
 
 std::optional<error> strict_parse(std::string_view text, const strict_limits& limits, strict_handler* handler) {
-    if (!valid_utf8(text)) return make_error("bad_utf8", "request body is not valid UTF-8");
-    if (text.starts_with("\xEF\xBB\xBF")) return make_error("not_json", "request body starts with a byte order mark");
-    return reader(text, limits, handler).run();
+    return strict_parse(text, limits, handler, nullptr);
+}
+
+std::optional<error> strict_parse(std::string_view text, const strict_limits& limits, strict_handler* handler,
+                                  strict_failure_position* where) {
+    if (!valid_utf8(text)) {
+        if (where != nullptr) {
+            reader r(text, limits, nullptr);
+            r.locate_bad_utf8_ = true;
+            (void)r.run();
+            *where = r.position();
+        }
+        return make_error("bad_utf8", "request body is not valid UTF-8");
+    }
+    if (text.starts_with("\xEF\xBB\xBF")) {
+        if (where != nullptr) *where = {0, false};
+        return make_error("not_json", "request body starts with a byte order mark");
+    }
+    reader r(text, limits, handler);
+    auto failure = r.run();
+    if (failure && where != nullptr) *where = r.position();
+    return failure;
 }
 
 void append_escaped(std::string& out, std::string_view s) {

@@ -8,8 +8,9 @@
 ///
 /// It builds no document: it reports keys and values to a handler as it meets them (strings
 /// already unescaped, numbers and literals as their text), so a caller keeps only the few fields
-/// it needs. Without a handler it is a pure checker. Used by lib/tokenreview (TokenReview) and
-/// usable for any other strictly read request body (e.g. SubjectAccessReview).
+/// it needs. Without a handler it is a pure checker. Used by lib/tokenreview (TokenReview),
+/// lib/access (SubjectAccessReview) and, with repeated keys and any top-level value allowed
+/// (strict_limits::unique_keys, object_only), lib/sts for STS answers read as Go reads them.
 ///
 /// Error codes (the first violation in document order; the whole text is UTF-8 checked first):
 /// "bad_utf8", "not_json", "not_object", "trailing_data", "duplicate_key", "too_deep",
@@ -28,6 +29,13 @@ struct strict_limits {
     std::size_t max_string_bytes = 32 * 1024;  ///< any string value, after unescaping
     std::size_t max_key_bytes = 1024;          ///< any object key, after unescaping
     std::string_view document = "JSON object";  ///< names the top object in messages
+    /// false: a repeated key in an object is no error; the handler sees every occurrence (for
+    /// formats read as Go's encoding/json does, where the last one wins).
+    bool unique_keys = true;
+    /// false: any JSON value is accepted at the top, not only an object; the handler then also
+    /// sees the top value itself, at depth 0 (an object's or array's members still come at 1).
+    /// "not_object" is never reported.
+    bool object_only = true;
 };
 
 enum class value_type { object, array, string, number, boolean, null };
@@ -60,6 +68,17 @@ bool valid_utf8(std::string_view s) noexcept;
 /// seen part of a text that is then refused: callers act on what it kept only on success.
 std::optional<error> strict_parse(std::string_view text, const strict_limits& limits,
                                   strict_handler* handler = nullptr);
+
+/// Where a refused text went wrong, for callers with their own messages.
+struct strict_failure_position {
+    std::size_t offset = 0;    ///< byte offset of the offending byte (or text.size())
+    bool end_of_input = false;  ///< the text ended inside a value (truncated): offset == text.size()
+};
+
+/// strict_parse, which on failure also says where: for "bad_utf8" the first byte of the first
+/// invalid sequence; for syntax errors the byte the reader stopped at.
+std::optional<error> strict_parse(std::string_view text, const strict_limits& limits, strict_handler* handler,
+                                  strict_failure_position* where);
 
 /// Appends `s` to `out` as the body of a JSON string (no quotes), byte for byte as nlohmann's
 /// dump() (ensure_ascii off) writes it: `"` and `\` escaped, \b \f \n \r \t short forms,

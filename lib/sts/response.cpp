@@ -1,6 +1,7 @@
 #include "sts/response.hpp"
 
 #include "common/encoding.hpp"
+#include "common/strict_json.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -12,7 +13,7 @@
 namespace stsauth::sts {
 namespace {
 
-using json = nlohmann::json;
+using json_dom = nlohmann::json;
 
 bool ascii_lower_equal(char a, char b) noexcept {
     auto lower = [](char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; };
@@ -46,63 +47,16 @@ bool go_fold_equal(std::string_view key, std::string_view field) noexcept {
 /// Where the value after the current key goes.
 enum class slot : std::uint8_t { none, response, result, arn, account, user_id };
 
-/// SAX consumer mirroring Go's reflection-driven decoding of
-/// struct{GetCallerIdentityResponse struct{GetCallerIdentityResult struct{Arn, Account, UserId string}}}.
-/// No DOM is built: this is the uncached hot path.
-class identity_sax {
+/// Mirrors Go's reflection-driven decoding of
+/// struct{GetCallerIdentityResponse struct{GetCallerIdentityResult struct{Arn, Account, UserId string}}}
+/// over the one-pass reader's events (json::strict_parse with repeated keys and any top-level
+/// value allowed). No document is built: this is the uncached hot path.
+class identity_reader final : public json::strict_handler {
 public:
-    explicit identity_sax(caller_identity& out) : out_(out) {}
+    explicit identity_reader(caller_identity& out) : out_(out) {}
 
-    bool null() { return consume_scalar(true, nullptr); }
-    bool boolean(bool) { return consume_scalar(false, nullptr); }
-    bool number_integer(json::number_integer_t) { return consume_scalar(false, nullptr); }
-    bool number_unsigned(json::number_unsigned_t) { return consume_scalar(false, nullptr); }
-    bool number_float(json::number_float_t, const std::string&) { return consume_scalar(false, nullptr); }
-    bool binary(json::binary_t&) { return consume_scalar(false, nullptr); }
-    bool string(std::string& s) { return consume_scalar(false, &s); }
-
-    bool start_object(std::size_t) {
-        if (skip_ > 0) {
-            ++skip_;
-            return true;
-        }
-        const slot s = std::exchange(pending_, slot::none);
-        if (level_ == 0 || (level_ == 1 && s == slot::response) || (level_ == 2 && s == slot::result)) {
-            ++level_;
-            return true;
-        }
-        if (s != slot::none) type_mismatch(s, "object");
-        skip_ = 1;
-        return true;
-    }
-    bool end_object() {
-        if (skip_ > 0) {
-            --skip_;
-        } else {
-            --level_;
-        }
-        return true;
-    }
-    bool start_array(std::size_t) {
-        if (skip_ > 0) {
-            ++skip_;
-            return true;
-        }
-        const slot s = std::exchange(pending_, slot::none);
-        if (level_ == 0) {
-            type_mismatch(slot::none, "array");
-        } else if (s != slot::none) {
-            type_mismatch(s, "array");
-        }
-        skip_ = 1;
-        return true;
-    }
-    bool end_array() {
-        --skip_;
-        return true;
-    }
-    bool key(std::string& k) {
-        if (skip_ > 0) return true;
+    void key(std::size_t, std::string_view k) override {
+        if (skip_ > 0) return;
         pending_ = slot::none;
         if (level_ == 1) {
             if (go_fold_equal(k, "GetCallerIdentityResponse")) pending_ = slot::response;
@@ -117,38 +71,65 @@ public:
                 pending_ = slot::user_id;
             }
         }
-        return true;
-    }
-    bool parse_error(std::size_t position, const std::string&, const nlohmann::detail::exception&) {
-        syntax_error_at_ = position;
-        return false;
     }
 
-    std::size_t syntax_error_at() const { return syntax_error_at_; }
+    void value(std::size_t, json::value_type type, std::string_view text) override {
+        if (skip_ > 0) {
+            if (type == json::value_type::object || type == json::value_type::array) ++skip_;
+            return;
+        }
+        const slot p = std::exchange(pending_, slot::none);
+        switch (type) {
+            case json::value_type::object:
+                if (level_ == 0 || (level_ == 1 && p == slot::response) || (level_ == 2 && p == slot::result)) {
+                    ++level_;
+                    return;
+                }
+                if (p != slot::none) type_mismatch(p, "object");
+                skip_ = 1;
+                return;
+            case json::value_type::array:
+                if (level_ == 0) {
+                    type_mismatch(slot::none, "array");
+                } else if (p != slot::none) {
+                    type_mismatch(p, "array");
+                }
+                skip_ = 1;
+                return;
+            case json::value_type::null: return;  // Go: null into a string or struct is a no-op
+            case json::value_type::string:
+                switch (p) {
+                    case slot::arn: out_.arn.assign(text); return;
+                    case slot::account: out_.account.assign(text); return;
+                    case slot::user_id: out_.user_id.assign(text); return;
+                    default: break;
+                }
+                [[fallthrough]];
+            case json::value_type::number:
+            case json::value_type::boolean: {
+                const bool is_string = type == json::value_type::string;
+                if (level_ == 0) {
+                    type_mismatch(slot::none, is_string ? "string" : "scalar");
+                } else if (p != slot::none) {
+                    type_mismatch(p, is_string ? "string" : "non-string");
+                }
+                return;
+            }
+        }
+    }
+
+    void close(std::size_t, json::value_type) override {
+        if (skip_ > 0) {
+            --skip_;
+        } else {
+            --level_;
+        }
+    }
+
     /// Go reports the first type mismatch after the whole value was decoded.
     const std::string& type_error() const { return type_error_; }
 
 private:
-    bool consume_scalar(bool is_null, std::string* s) {
-        if (skip_ > 0) return true;
-        const slot p = std::exchange(pending_, slot::none);
-        if (is_null) return true;  // Go: null into a string or struct is a no-op
-        if (s != nullptr) {
-            switch (p) {
-                case slot::arn: out_.arn = std::move(*s); return true;
-                case slot::account: out_.account = std::move(*s); return true;
-                case slot::user_id: out_.user_id = std::move(*s); return true;
-                default: break;
-            }
-        }
-        if (level_ == 0) {
-            type_mismatch(slot::none, s != nullptr ? "string" : "scalar");
-        } else if (p != slot::none) {
-            type_mismatch(p, s != nullptr ? "string" : "non-string");
-        }
-        return true;
-    }
-
     void type_mismatch(slot where, std::string_view got) {
         if (!type_error_.empty()) return;
         static constexpr std::array<std::string_view, 6> names = {
@@ -163,7 +144,6 @@ private:
     int level_ = 0;         // objects entered along the tracked path (1 = root object)
     std::size_t skip_ = 0;  // depth inside an ignored value
     slot pending_ = slot::none;
-    std::size_t syntax_error_at_ = 0;
     std::string type_error_;
 };
 
@@ -190,7 +170,7 @@ struct sts_error_info {
 /// DOM is fine here.
 sts_error_info extract_sts_error(std::string_view body) {
     sts_error_info info;
-    const json doc = json::parse(body.begin(), body.end(), nullptr, false);
+    const json_dom doc = json_dom::parse(body.begin(), body.end(), nullptr, false);
     if (!doc.is_discarded()) {
         if (!doc.is_object()) return info;
         for (const auto& [k, v] : doc.items()) {
@@ -232,20 +212,29 @@ result<caller_identity> parse_caller_identity(std::string_view body) {
     if (body.substr(0, 3) == "\xEF\xBB\xBF") {
         return make_error("sts_bad_json", "STS response is not valid JSON: invalid character at byte 1");
     }
-    identity_sax sax(id);
-    const bool parsed = json::sax_parse(body.begin(), body.end(), &sax);
-    if (!parsed) {
+    // Go's encoding/json: any value at the top, repeated keys (the last wins), no depth or size
+    // limits of our own (the client bounds the body, and the reader's stack is on the heap).
+    json::strict_limits limits;
+    limits.unique_keys = false;
+    limits.object_only = false;
+    limits.max_depth = body.size() + 1;
+    limits.max_string_bytes = body.size();
+    limits.max_key_bytes = body.size();
+    identity_reader reader(id);
+    json::strict_failure_position where;
+    if (json::strict_parse(body, limits, &reader, &where)) {
         const auto first = std::find_if_not(body.begin(), body.end(), is_json_space);
         if (first != body.end() && *first == '<') {
             return make_error("sts_xml_body", "STS answered XML; a JSON body was expected");
         }
-        if (sax.syntax_error_at() > body.size() || first == body.end()) {
+        if (where.end_of_input || first == body.end()) {
             return make_error("sts_bad_json", "STS response is not valid JSON: unexpected end of JSON input");
         }
+        // As Go's SyntaxError.Offset: the bytes read up to and including the offending one.
         return make_error("sts_bad_json", "STS response is not valid JSON: invalid character at byte " +
-                                              std::to_string(sax.syntax_error_at()));
+                                              std::to_string(where.offset + 1));
     }
-    if (!sax.type_error().empty()) return make_error("sts_bad_shape", "STS response: " + sax.type_error());
+    if (!reader.type_error().empty()) return make_error("sts_bad_shape", "STS response: " + reader.type_error());
     return id;
 }
 

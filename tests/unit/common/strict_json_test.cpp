@@ -237,3 +237,98 @@ TEST_CASE("strict_json: specials are found at every offset of the word-at-a-time
         CHECK(r.events.at(1) == "1v2:" + pad + "\n" + pad);
     }
 }
+
+TEST_CASE("strict_json: unique_keys off reports every occurrence of a repeated key", "[strict_json]") {
+    strict_limits lenient;
+    lenient.unique_keys = false;
+    recorder r;
+    REQUIRE_FALSE(json::strict_parse(R"({"a":1,"a":{"k":1,"\u006b":2},"A":3,"a":4})", lenient, &r));
+    const std::vector<std::string> expected = {"1k:a", "1v3:1", "1k:a", "1v0:", "2k:k", "2v3:1", "2k:k",
+                                               "2v3:2", "2c0", "1k:A", "1v3:3", "1k:a", "1v3:4", "1c0"};
+    CHECK(r.events == expected);
+    // Every other rule still holds.
+    CHECK(code_of(R"({"a":1,"a":})", lenient) == "not_json");
+    CHECK(code_of("{\"a\":\"\xFF\",\"a\":1}", lenient) == "bad_utf8");
+    CHECK(code_of("[1]", lenient) == "not_object");
+    CHECK(code_of("{}{}", lenient) == "trailing_data");
+    // Many repeated keys (past the hashed index) are fine too.
+    std::string many = "{";
+    for (int i = 0; i < 100; ++i) many += "\"k\":" + std::to_string(i) + ",";
+    CHECK(code_of(many + "\"k\":0}", lenient) == "ok");
+}
+
+TEST_CASE("strict_json: object_only off takes any value at the top, reported at depth 0", "[strict_json]") {
+    strict_limits any;
+    any.object_only = false;
+    auto events = [&](std::string_view text) {
+        recorder r;
+        const auto e = json::strict_parse(text, any, &r);
+        return e ? "error:" + e->code : [&] {
+            std::string all;
+            for (const auto& ev : r.events) all += ev + " ";
+            return all;
+        }();
+    };
+    CHECK(events(" 42 ") == "0v3:42 ");
+    CHECK(events("\"s\\n\"") == "0v2:s\n ");
+    CHECK(events("null") == "0v5:null ");
+    CHECK(events("true") == "0v4:true ");
+    CHECK(events("[1,[]]") == "0v1: 1v3:1 1v1: 2c1 1c1 ");  // close(depth of the members)
+    CHECK(events("{\"a\":[]}") == "0v0: 1k:a 1v1: 2c1 1c0 ");
+    CHECK(events("[1") == "error:not_json");
+    CHECK(events("1 2") == "error:trailing_data");
+    CHECK(events("[] x") == "error:trailing_data");
+    CHECK(events("01") == "error:trailing_data");
+    CHECK(events("") == "error:not_json");
+    CHECK(events("tru") == "error:not_json");
+    CHECK(events("1e999") == "error:not_json");
+    CHECK(events("\"\xFF\"") == "error:bad_utf8");
+    any.max_string_bytes = 2;
+    CHECK(events("\"abc\"") == "error:string_too_long");
+    any.max_depth = 2;
+    CHECK(events("[[1]]") == "0v1: 1v1: 2v3:1 2c1 1c1 ");
+    CHECK(events("[[[1]]]") == "error:too_deep");
+}
+
+TEST_CASE("strict_json: where a refused text went wrong", "[strict_json]") {
+    strict_limits any;
+    any.object_only = false;
+    struct row {
+        std::string text;
+        std::size_t offset;
+        bool end_of_input;
+    };
+    for (const auto& r : {
+             row{"", 0, true}, row{"   ", 3, true}, row{"x", 0, false}, row{"{\"a\" 123}", 5, false},
+             row{"{\"a\":1,}", 7, false}, row{"{} x", 3, false}, row{"{\"a\":1e999}", 5, false},
+             row{"{\"a\":\"\\x\"}", 7, false}, row{"{\"a\":\"\\u12g4\"}", 10, false},
+             row{"{\"a\":\"\\ud800\\u0041\"}", 17, false},
+             // The text ends inside a value: a string, an escape, a literal, a number, a container.
+             row{"{\"a\":\"abc", 9, true}, row{"{\"a\":\"\\", 7, true}, row{"{\"a\":\"\\u00", 10, true},
+             row{"{\"a\":\"\\ud800", 12, true}, row{"{\"a\":\"\\ud800\\", 13, true}, row{"{\"a\":tru", 8, true},
+             row{"{\"a\":-", 6, true}, row{"{\"a\":1.", 7, true}, row{"{\"a\":1e+", 8, true}, row{"[[", 2, true},
+             row{"{\"a\":1", 6, true}, row{"{\"a\"", 4, true},
+             // Not a cut-off literal: the bytes differ from it.
+             row{"{\"a\":trux", 5, false}, row{"tru\xC3", 0, false},
+             // Invalid UTF-8: the first offence in document order.
+             row{"{\"a\":\"\xFF\"}", 6, false}, row{"{\"a\" \xFF \"\xFF\"}", 5, false},
+             row{"{\"a\":\"x\x01\xFF\"}", 7, false}, row{"{\"a\":\"\xFF\x01\"}", 6, false},
+             row{"{\"\xC0\xAF\":1}", 2, false}, row{"{\xC3", 1, false}, row{"{} \xFF", 3, false},
+             row{"{\"a\":\"\xC3", 7, true}, row{"{\"a\":\"\xF0\x9F\x98", 9, true},
+             row{"{\"a\":\"\xE2\x82x\"}", 6, false}}) {
+        INFO(r.text);
+        json::strict_failure_position where;
+        const auto e = json::strict_parse(r.text, any, nullptr, &where);
+        REQUIRE(e);
+        CHECK(where.offset == r.offset);
+        CHECK(where.end_of_input == r.end_of_input);
+        // The plain overload refuses it the same way.
+        const auto again = json::strict_parse(r.text, any);
+        REQUIRE(again);
+        CHECK(again->code == e->code);
+    }
+    json::strict_failure_position bom;
+    REQUIRE(json::strict_parse("\xEF\xBB\xBF{}", {}, nullptr, &bom));
+    CHECK(bom.offset == 0);
+    CHECK_FALSE(bom.end_of_input);
+}
