@@ -35,6 +35,7 @@ struct answer {
     std::string body;
     bool close = false;  ///< the server said Connection: close
     clock::time_point scheduled;
+    clock::time_point sent;  ///< when the write started
     clock::time_point finished;
 };
 
@@ -120,6 +121,7 @@ public:
     void exchange(std::string request, clock::time_point scheduled, answer_handler done, write_handler on_written = {}) {
         request_ = std::move(request);
         scheduled_ = scheduled;
+        sent_ = clock::now();
         buffer_.clear();
         arm(options_.request_timeout);
         asio::async_write(stream_, asio::buffer(request_),
@@ -182,6 +184,7 @@ private:
         a.close = head_->close;
         a.body = buffer_.substr(head_->header_bytes);
         a.scheduled = scheduled_;
+        a.sent = sent_;
         a.finished = clock::now();
         head_.reset();
         done(shared_from_this(), std::move(a));
@@ -193,6 +196,7 @@ private:
         answer a;
         a.error = std::move(error);
         a.scheduled = scheduled_;
+        a.sent = sent_;
         a.finished = clock::now();
         done(shared_from_this(), std::move(a));
     }
@@ -205,7 +209,7 @@ private:
     std::string buffer_;
     std::array<char, 16 * 1024> chunk_{};
     std::optional<head> head_;
-    clock::time_point scheduled_;
+    clock::time_point scheduled_, sent_;
 };
 
 class runner {
@@ -220,6 +224,8 @@ public:
         ioc_.run();
         if (!open_error_.empty()) return make_error("open_failed", open_error_);
         std::sort(report_.latencies_us.begin(), report_.latencies_us.end());
+        std::sort(report_.send_lag_us.begin(), report_.send_lag_us.end());
+        std::sort(report_.service_us.begin(), report_.service_us.end());
         return std::move(report_);
     }
 
@@ -412,6 +418,7 @@ private:
                 send(std::move(c), build_request(), t);
             } else {
                 pending_.push_back(t);
+                report_.max_queued = std::max(report_.max_queued, pending_.size());
             }
         }
         if (scheduled_ >= total_) return maybe_finish();
@@ -472,8 +479,13 @@ private:
     void record(const answer& a) {
         ++report_.completed;
         ++report_.statuses[a.status];
-        const auto us = std::chrono::duration_cast<std::chrono::microseconds>(a.finished - a.scheduled).count();
-        report_.latencies_us.push_back(static_cast<std::uint32_t>(std::clamp<std::int64_t>(us, 0, UINT32_MAX)));
+        auto micros = [](clock::duration d) {
+            const auto us = std::chrono::duration_cast<std::chrono::microseconds>(d).count();
+            return static_cast<std::uint32_t>(std::clamp<std::int64_t>(us, 0, UINT32_MAX));
+        };
+        report_.latencies_us.push_back(micros(a.finished - a.scheduled));
+        report_.send_lag_us.push_back(micros(a.sent - a.scheduled));
+        report_.service_us.push_back(micros(a.finished - a.sent));
         if (options_.kind != request_kind::review) return;
         if (a.body.find(R"("authenticated":true)") != std::string::npos) {
             ++report_.authenticated;
@@ -561,13 +573,15 @@ std::uint64_t run_report::error_count() const {
     return n;
 }
 
-double run_report::percentile_ms(double p) const {
-    if (latencies_us.empty()) return 0;
-    const auto n = latencies_us.size();
+double run_report::percentile_ms(double p) const { return percentile_ms(latencies_us, p); }
+
+double run_report::percentile_ms(const std::vector<std::uint32_t>& sorted_us, double p) {
+    if (sorted_us.empty()) return 0;
+    const auto n = sorted_us.size();
     // The epsilon keeps 99.9% of 1000 at rank 999 despite binary floating point.
     auto rank = static_cast<std::size_t>(std::ceil(p * static_cast<double>(n) / 100.0 - 1e-9));
     rank = std::clamp<std::size_t>(rank, 1, n);
-    return latencies_us[rank - 1] / 1000.0;
+    return sorted_us[rank - 1] / 1000.0;
 }
 
 result<run_report> run_load(const run_options& options) { return runner(options).run(); }
@@ -598,6 +612,12 @@ std::string format_report(const run_report& r) {
     line("p99_ms", fmt::format("{:.3f}", r.percentile_ms(99)));
     line("p999_ms", fmt::format("{:.3f}", r.percentile_ms(99.9)));
     line("max_ms", fmt::format("{:.3f}", r.percentile_ms(100)));
+    for (const auto& [name, samples] : {std::pair{"lag", &r.send_lag_us}, std::pair{"svc", &r.service_us}}) {
+        line(fmt::format("{}_p50_ms", name), fmt::format("{:.3f}", run_report::percentile_ms(*samples, 50)));
+        line(fmt::format("{}_p99_ms", name), fmt::format("{:.3f}", run_report::percentile_ms(*samples, 99)));
+        line(fmt::format("{}_p999_ms", name), fmt::format("{:.3f}", run_report::percentile_ms(*samples, 99.9)));
+    }
+    line("max_queued", r.max_queued);
     line("send_spread_ms", fmt::format("{:.3f}", r.send_spread_ms));
     line("probe_matched", r.probe_matched ? 1 : 0);
     return out;

@@ -67,12 +67,19 @@ struct run_report {
     std::uint64_t other = 0;           ///< answers that are neither
     double elapsed_s = 0;              ///< first send to last answer (or deadline)
     double send_spread_ms = 0;         ///< burst: first to last request written
-    std::vector<std::uint32_t> latencies_us;  ///< one per completed request, sorted
+    std::vector<std::uint32_t> latencies_us;  ///< one per completed request, sorted: answer - scheduled time
+    /// The two parts of each latency, sorted: the client's own delay (write started - scheduled
+    /// time: waiting for an idle connection, or a late client) and the server's share as the
+    /// client sees it (answer - write started: network, TLS, the server's queue and work).
+    std::vector<std::uint32_t> send_lag_us, service_us;
+    std::size_t max_queued = 0;        ///< rate mode: most requests ever waiting for a connection
     bool probe_matched = false;
 
     std::uint64_t error_count() const;
     /// Nearest-rank percentile in milliseconds (p in [0, 100]); 0 without samples.
     double percentile_ms(double p) const;
+    /// The same over any sorted sample vector (microseconds in, milliseconds out).
+    static double percentile_ms(const std::vector<std::uint32_t>& sorted_us, double p);
     double rps() const { return elapsed_s > 0 ? static_cast<double>(completed) / elapsed_s : 0; }
 };
 

@@ -203,4 +203,19 @@ TEST_CASE("report percentiles are nearest-rank over the sorted samples") {
     CHECK(text.find("errors=3\nerr_timeout=3\n") != std::string::npos);
     CHECK(text.find("denied_sts_rejected=10\n") != std::string::npos);
     CHECK(text.find("p99_ms=990.000\n") != std::string::npos);
+    CHECK(text.find("lag_p99_ms=0.000\n") != std::string::npos);  // no samples
+}
+
+TEST_CASE("the report splits latency into the client's send lag and the service time") {
+    load::run_report r;
+    for (std::uint32_t i = 1; i <= 100; ++i) {
+        r.send_lag_us.push_back(i * 10);    // 0.01 .. 1 ms
+        r.service_us.push_back(i * 1000);   // 1 .. 100 ms
+    }
+    r.max_queued = 7;
+    CHECK(load::run_report::percentile_ms(r.service_us, 99) == Approx(99));
+    const auto text = load::format_report(r);
+    CHECK(text.find("lag_p50_ms=0.500\nlag_p99_ms=0.990\nlag_p999_ms=1.000\n") != std::string::npos);
+    CHECK(text.find("svc_p50_ms=50.000\nsvc_p99_ms=99.000\nsvc_p999_ms=100.000\n") != std::string::npos);
+    CHECK(text.find("max_queued=7\n") != std::string::npos);
 }
