@@ -186,6 +186,7 @@ f2() { awk "BEGIN { printf \"%.2f\", ($1) }"; }
 clk_tck=$(getconf CLK_TCK)
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
 rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
+minflt() { awk '{ print $10 }' "/proc/$1/stat" 2>/dev/null || echo 0; }  # minor page faults so far
 now_ns() { date +%s%N; }
 
 # sched_stats PID: "RUNQ_NS INVOLUNTARY VOLUNTARY" summed over PID's threads: the time they waited
@@ -199,12 +200,14 @@ sched_stats() {
 # measure NAME PID CMD...: runs CMD (output to $out_dir/NAME.out), sampling PID's RSS every 0.2 s;
 # sets R[NAME.rss_peak_mib] and R[NAME.cpu_pct] (CPU of PID over the run, 100 = one core), and
 # where the CPUs went: R[NAME.runq_us] (PID's threads' wait for a CPU per answer, µs),
-# R[NAME.preempt_per_s] (PID's involuntary context switches per second), R[NAME.cmd_runq_us] (the
-# same wait of CMD itself — the load client — sampled until its last 0.2 s).
+# R[NAME.preempt_per_s] (PID's involuntary context switches per second), R[NAME.sleeps_per_req]
+# (its voluntary ones — a thread going to sleep — per answer), R[NAME.minflt_per_req] (its minor
+# page faults per answer), R[NAME.cmd_runq_us] (the CPU wait of CMD itself — the load client —
+# sampled until its last 0.2 s).
 measure() {
   local name=$1 pid=$2; shift 2
   local t0 c0 peak=0 r s0 cs=(0 0 0)
-  t0=$(now_ns); c0=$(cpu_ticks "$pid"); read -ra s0 <<<"$(sched_stats "$pid")"
+  t0=$(now_ns); c0=$(cpu_ticks "$pid"); read -ra s0 <<<"$(sched_stats "$pid")"; local m0; m0=$(minflt "$pid")
   "$@" >"$out_dir/$name.out" 2>"$out_dir/$name.err" &
   local cmd=$!
   while kill -0 "$cmd" 2>/dev/null; do
@@ -223,6 +226,8 @@ measure() {
   R[$name.cpu_us]=$(calc "$answers > 0 ? ($c1 - $c0) / $clk_tck * 1e6 / $answers : 0")
   R[$name.runq_us]=$(calc "$answers > 0 ? (${s1[0]:-0} - ${s0[0]:-0}) / 1e3 / $answers : 0")
   R[$name.preempt_per_s]=$(calc "int((${s1[1]:-0} - ${s0[1]:-0}) / (($t1 - $t0) / 1e9))")
+  R[$name.sleeps_per_req]=$(calc "$answers > 0 ? (${s1[2]:-0} - ${s0[2]:-0}) / $answers : 0")
+  R[$name.minflt_per_req]=$(calc "$answers > 0 ? ($(minflt "$pid") - m0) / $answers : 0")
   R[$name.cmd_runq_us]=$(calc "$answers > 0 ? ${cs[0]} / 1e3 / $answers : 0")
 }
 
@@ -555,7 +560,8 @@ fixed_verdict() {
     "$(f2 "$(num rate_stsauth.runq_us)") / $(f2 "$(num rate_stsauth.fake_runq_us)") / $(f2 "$(num rate_stsauth.cmd_runq_us)") us"
   note "  CPU wait per request, fake alone: fake / client" \
     "$(f2 "$(num rate_fake.runq_us)") / $(f2 "$(num rate_fake.cmd_runq_us)") us"
-  note "  server preemptions per second" "$(num rate_stsauth.preempt_per_s)"
+  note "  server: preemptions/s, sleeps and page faults per review" \
+    "$(num rate_stsauth.preempt_per_s), $(f2 "$(num rate_stsauth.sleeps_per_req)"), $(f2 "$(num rate_stsauth.minflt_per_req)")"
 }
 hiding_verdict() {
   local r ok
@@ -572,6 +578,10 @@ hiding_verdict() {
   note "  stsauth's own time per review p50/p99 (STS incl.)" "$(num hide.srv_p50_ms)/$(num hide.srv_p99_ms) ms"
   note "  TCP connects (machine-wide) less the client's" \
     "$(num hide.new_conns) (to STS: $(num hide.sts_conns_before) -> $(num hide.sts_conns_after))"
+  note "  server: CPU wait, cpu per review (64 conns: uncached)" \
+    "$(f2 "$(num hide.runq_us)"), $(f2 "$(num hide.cpu_us)") us ($(f2 "$(num uncached.cpu_us)") us)"
+  note "  server: sleeps and page faults per review (64 conns)" \
+    "$(f2 "$(num hide.sleeps_per_req)"), $(f2 "$(num hide.minflt_per_req)") ($(f2 "$(num uncached.sleeps_per_req)"), $(f2 "$(num uncached.minflt_per_req)"))"
 }
 
 # ---- --only fixed | hiding -----------------------------------------------------------------------------
