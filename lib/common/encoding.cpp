@@ -157,6 +157,23 @@ void uri_encode_to(std::string& out, std::string_view bytes, bool encode_slash) 
     }
 }
 
+bool uri_canonical(std::string_view text) noexcept {
+    auto upper_hex = [](unsigned char c) { return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'F'); };
+    auto nibble = [](unsigned char c) { return c <= '9' ? c - '0' : c - 'A' + 10; };
+    const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+    const auto* end = p + text.size();
+    while (p < end) {
+        if (unreserved_table[*p]) {
+            ++p;
+            continue;
+        }
+        if (*p != '%' || end - p < 3 || !upper_hex(p[1]) || !upper_hex(p[2])) return false;
+        if (unreserved_table[static_cast<std::size_t>(nibble(p[1]) << 4 | nibble(p[2]))]) return false;
+        p += 3;
+    }
+    return true;
+}
+
 std::string uri_encode(std::string_view bytes, bool encode_slash) {
     std::string out;
     out.reserve(bytes.size() + bytes.size() / 4);
@@ -167,6 +184,12 @@ std::string uri_encode(std::string_view bytes, bool encode_slash) {
 result<std::string> percent_decode(std::string_view text, bool plus_as_space) {
     std::string out;
     out.reserve(text.size());
+    if (!percent_decode_to(out, text, plus_as_space))
+        return make_error("bad_percent_encoding", "invalid or truncated percent escape");
+    return out;
+}
+
+bool percent_decode_to(std::string& out, std::string_view text, bool plus_as_space) {
     std::size_t i = 0;
     while (i < text.size()) {
         // Copy the run up to the next escape (or '+') in one go.
@@ -180,15 +203,14 @@ result<std::string> percent_decode(std::string_view text, bool plus_as_space) {
             ++i;
             continue;
         }
-        if (i + 2 >= text.size())
-            return make_error("bad_percent_encoding", "truncated percent escape");
+        if (i + 2 >= text.size()) return false;
         const int hi = hex_value(text[i + 1]);
         const int lo = hex_value(text[i + 2]);
-        if (hi < 0 || lo < 0) return make_error("bad_percent_encoding", "invalid percent escape");
+        if (hi < 0 || lo < 0) return false;
         out += static_cast<char>(hi << 4 | lo);
         i += 3;
     }
-    return out;
+    return true;
 }
 
 bool iequals(std::string_view s, std::string_view t) noexcept {

@@ -35,11 +35,17 @@ std::string hex_encode(std::string_view bytes);
 std::string uri_encode(std::string_view bytes, bool encode_slash = true);
 /// Same, appended to `out` (no temporary string).
 void uri_encode_to(std::string& out, std::string_view bytes, bool encode_slash = true);
+/// True when `text` is already what uri_encode(percent_decode(text, true)) would make of it:
+/// only unreserved bytes and "%XX" escapes (upper-case hex) of bytes that are not unreserved.
+/// Lets a caller keep an already-canonical query component instead of re-encoding it.
+bool uri_canonical(std::string_view text) noexcept;
 
 /// Percent-decoding of one query component: "%XX" with hex digits (either case) is decoded,
 /// '+' stays '+' unless plus_as_space. A '%' not followed by two hex digits is an error
 /// ("bad_percent_encoding").
 result<std::string> percent_decode(std::string_view text, bool plus_as_space = false);
+/// Same, appended to `out`; false (with `out` holding a partial result) on a bad escape.
+bool percent_decode_to(std::string& out, std::string_view text, bool plus_as_space = false);
 
 /// True when s equals t ignoring ASCII case.
 bool iequals(std::string_view s, std::string_view t) noexcept;

@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdint>
+#include <cstring>
 #include <optional>
 
 namespace stsauth::token {
@@ -46,19 +48,24 @@ constexpr std::string_view expected_version = "2011-06-15";
 constexpr std::string_view cluster_id_header = "x-k8s-aws-id";
 
 struct query_param {
-    std::string_view key;    ///< decoded; points into the URL or key_buf
-    std::string_view value;  ///< decoded; points into the URL or value_buf
-    std::string key_buf;     ///< used only when the raw key had escapes
-    std::string value_buf;
+    std::string_view key;    ///< decoded; points into the URL or parsed_query::decoded
+    std::string_view value;  ///< decoded; points into the URL or parsed_query::decoded
 };
 
-// Parsed query, string_views over the decoded URL. Not movable: views may point into the buffers.
+// Parsed query, string_views over the URL. Not movable: views may point into `decoded`.
 struct parsed_query {
     std::array<query_param, max_query_params> items;
     std::size_t size = 0;
     std::array<const query_param*, param_count> by_id{};
+    /// The components that had escapes, decoded one after the other. Its capacity is reserved
+    /// for the whole raw query at the first escape (decoding never grows a component), so the
+    /// views into it stay valid.
+    std::string decoded;
+    std::size_t raw_size;
+    /// Every component is already in SigV4's URI encoding: the rebuilt target is the raw query.
+    bool canonical = true;
 
-    parsed_query() = default;
+    explicit parsed_query(std::size_t raw_query_size) : raw_size(raw_query_size) {}
     parsed_query(const parsed_query&) = delete;
     parsed_query& operator=(const parsed_query&) = delete;
 
@@ -81,6 +88,23 @@ std::string printable_name(std::string_view name) {
     return out;
 }
 
+// Every byte in 0x21..0x7e; eight bytes at a time.
+bool visible_ascii(std::string_view s) {
+    constexpr std::uint64_t ones = 0x0101010101010101ULL;
+    constexpr std::uint64_t highs = 0x8080808080808080ULL;
+    std::size_t i = 0;
+    for (; i + 8 <= s.size(); i += 8) {
+        std::uint64_t w;
+        std::memcpy(&w, s.data() + i, sizeof w);
+        const std::uint64_t below = (w - ones * 0x21U) & ~w & highs;  // a byte < 0x21 (exact when none is)
+        const std::uint64_t above = ((w + ones) | w) & highs;        // a byte >= 0x7f (carries only from 0xff)
+        if ((below | above) != 0) return false;
+    }
+    for (; i < s.size(); ++i)
+        if (s[i] < 0x21 || s[i] > 0x7e) return false;
+    return true;
+}
+
 bool valid_scheme(std::string_view s) {
     auto alpha = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); };
     if (s.empty() || !alpha(s.front())) return false;
@@ -90,21 +114,31 @@ bool valid_scheme(std::string_view s) {
 }
 
 // Query-component decoding as Go's url.QueryUnescape ('+' is a space); no copy without escapes.
-bool decode_component(std::string_view raw, std::string& buf, std::string_view& out) {
-    if (raw.find_first_of("%+") == npos) {
+bool decode_component(std::string_view raw, parsed_query& q, std::string_view& out) {
+    bool escaped = false;
+    if (q.canonical && encoding::uri_canonical(raw)) {
+        escaped = raw.find('%') != npos;  // canonical: no '+'
+    } else {
+        q.canonical = false;
+        escaped = std::any_of(raw.begin(), raw.end(), [](char c) { return c == '%' || c == '+'; });
+    }
+    if (!escaped) {
         out = raw;
         return true;
     }
-    auto decoded = encoding::percent_decode(raw, true);
-    if (!decoded) return false;
-    buf = std::move(*decoded);
-    out = buf;
+    if (q.decoded.empty()) q.decoded.reserve(q.raw_size);
+    const std::size_t begin = q.decoded.size();
+    if (!encoding::percent_decode_to(q.decoded, raw, true)) return false;
+    out = std::string_view(q.decoded).substr(begin);
     return true;
 }
 
+// Case-insensitive equality, the length compared inline first (most pairs differ in length).
+bool same_name(std::string_view a, std::string_view b) { return a.size() == b.size() && encoding::iequals(a, b); }
+
 std::optional<param_id> lookup(std::string_view key) {
     for (std::size_t i = 0; i < param_count; ++i)
-        if (encoding::iequals(key, param_names[i].lower)) return static_cast<param_id>(i);
+        if (same_name(key, param_names[i].lower)) return static_cast<param_id>(i);
     return std::nullopt;
 }
 
@@ -121,8 +155,7 @@ status parse_query(std::string_view raw, parsed_query& q) {
         if (eq == npos) return fail("malformed_query", "query parameter without '=' in pre-signed URL");
         if (eq == 0) return fail("malformed_query", "query parameter without a name in pre-signed URL");
         auto& item = q.items[q.size++];
-        if (!decode_component(pair.substr(0, eq), item.key_buf, item.key) ||
-            !decode_component(pair.substr(eq + 1), item.value_buf, item.value))
+        if (!decode_component(pair.substr(0, eq), q, item.key) || !decode_component(pair.substr(eq + 1), q, item.value))
             return fail("malformed_query", "malformed query parameter: invalid percent-encoding");
         if (amp == npos) break;
         pos = amp + 1;
@@ -133,19 +166,30 @@ status parse_query(std::string_view raw, parsed_query& q) {
 // Phases 10-12: case-variant duplicates (CVE-2022-2385) over the whole query, then per key in URL
 // order: allow-list and a single occurrence.
 status index_query(parsed_query& q) {
-    for (std::size_t i = 0; i < q.size; ++i)
-        for (std::size_t j = 0; j < i; ++j)
-            if (q.items[i].key != q.items[j].key && encoding::iequals(q.items[i].key, q.items[j].key))
-                return fail("duplicate_parameter", "duplicate query parameter found: " + printable_name(q.items[i].key));
+    // Each key's allow-list entry, looked up once (param_count: not allowed).
+    std::array<std::size_t, max_query_params> id{};
+    std::array<std::size_t, param_count> count{};
     for (std::size_t i = 0; i < q.size; ++i) {
-        const auto id = lookup(q.items[i].key);
-        if (!id) return fail("unknown_parameter", "non-allowed query parameter " + printable_name(q.items[i].key));
-        if (q.by_id[*id] != nullptr) continue;  // a later occurrence: already refused below
-        for (std::size_t j = i + 1; j < q.size; ++j)
-            if (q.items[j].key == q.items[i].key)
-                return fail("multiple_values", "query parameter with multiple values not supported: " +
-                                                   std::string(param_names[*id].display));
-        q.by_id[*id] = &q.items[i];
+        const auto found = lookup(q.items[i].key);
+        id[i] = found ? *found : param_count;
+        if (found) ++count[*found];
+    }
+    // Case variants match the same entry (lookup ignores case) or, both unknown, each other.
+    for (std::size_t i = 0; i < q.size; ++i)
+        for (std::size_t j = 0; j < i; ++j) {
+            if (id[i] != id[j] || q.items[i].key == q.items[j].key) continue;
+            if (id[i] != param_count || same_name(q.items[i].key, q.items[j].key))
+                return fail("duplicate_parameter", "duplicate query parameter found: " + printable_name(q.items[i].key));
+        }
+    // No case variants now: keys with the same entry are the same bytes.
+    for (std::size_t i = 0; i < q.size; ++i) {
+        if (id[i] == param_count)
+            return fail("unknown_parameter", "non-allowed query parameter " + printable_name(q.items[i].key));
+        if (q.by_id[id[i]] != nullptr) continue;  // a later occurrence: already refused below
+        if (count[id[i]] > 1)
+            return fail("multiple_values", "query parameter with multiple values not supported: " +
+                                               std::string(param_names[id[i]].display));
+        q.by_id[id[i]] = &q.items[i];
     }
     return ok_status();
 }
@@ -206,8 +250,15 @@ bool valid_signature(std::string_view s) {
            std::all_of(s.begin(), s.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
 }
 
-std::string rebuild_target(const parsed_query& q, std::size_t raw_size) {
+std::string rebuild_target(const parsed_query& q, std::string_view raw_query) {
     std::string target;
+    if (q.canonical) {  // what the loop below would write, byte for byte
+        target.reserve(raw_query.size() + 2);
+        target += "/?";
+        target += raw_query;
+        return target;
+    }
+    const std::size_t raw_size = raw_query.size();
     target.reserve(raw_size + raw_size / 8 + 16);  // re-encoding rarely grows the query
     target += "/?";
     for (std::size_t i = 0; i < q.size; ++i) {
@@ -227,8 +278,7 @@ result<std::string> decode_token(std::string_view token, std::size_t max_bytes) 
         return fail("bad_prefix", "token is missing expected \"" + std::string(token_prefix) + "\" prefix");
     auto url = encoding::base64url_decode(token.substr(token_prefix.size()));
     if (!url) return fail("bad_base64", url.err().message);
-    const bool printable = std::all_of(url->begin(), url->end(), [](char c) { return c >= 0x21 && c <= 0x7e; });
-    if (!printable) return fail("bad_url_bytes", "pre-signed URL contains a byte outside 0x21..0x7e");
+    if (!visible_ascii(*url)) return fail("bad_url_bytes", "pre-signed URL contains a byte outside 0x21..0x7e");
     return url;
 }
 
@@ -248,9 +298,10 @@ result<validated_token> validate(std::string_view token, const validation_config
     rest.remove_prefix(2);
 
     // Phase 6: authority, fragment, host allow-list.
-    const auto authority_end = rest.find_first_of("/?#");
+    const auto authority_end = static_cast<std::size_t>(
+        std::find_if(rest.begin(), rest.end(), [](char c) { return c == '/' || c == '?' || c == '#'; }) - rest.begin());
     const auto host = rest.substr(0, authority_end);
-    const auto tail = authority_end == npos ? std::string_view{} : rest.substr(authority_end);
+    const auto tail = rest.substr(authority_end);
     if (host.find('@') != npos) return fail("userinfo", "user information in pre-signed URL");
     if (!host.starts_with('[') && host.find(':') != npos) return fail("port", "explicit port in pre-signed URL");
     if (tail.find('#') != npos) return fail("fragment", "fragment in pre-signed URL");
@@ -262,7 +313,7 @@ result<validated_token> validate(std::string_view token, const validation_config
     const auto raw_query = qmark == npos ? std::string_view{} : tail.substr(qmark + 1);
 
     // Phases 9-12: query syntax, duplicates, allow-list, single values.
-    parsed_query q;
+    parsed_query q(raw_query.size());
     if (auto s = parse_query(raw_query, q); !s) return s.err();
     if (auto s = index_query(q); !s) return s.err();
 
@@ -316,7 +367,7 @@ result<validated_token> validate(std::string_view token, const validation_config
     out.access_key_id = std::string(credential->value.substr(0, credential->value.find('/')));
     out.signed_at = *signed_at;
     out.expires_at = *signed_at + presigned_url_lifetime;
-    out.target = rebuild_target(q, raw_query.size());
+    out.target = rebuild_target(q, raw_query);
     return out;
 }
 

@@ -5,6 +5,10 @@
 #include <catch2/catch.hpp>
 #include <fmt/format.h>
 
+#include <random>
+#include <string>
+#include <vector>
+
 using namespace stsauth;
 using namespace stsauth::encoding;
 
@@ -53,6 +57,45 @@ TEST_CASE("percent_decode", "[encoding]") {
     CHECK(percent_decode("60%gh").code() == "bad_percent_encoding");
     CHECK(percent_decode("abc%").code() == "bad_percent_encoding");
     CHECK(percent_decode("abc%4").code() == "bad_percent_encoding");
+}
+
+TEST_CASE("percent_decode_to appends, and says when an escape is bad", "[encoding]") {
+    std::string out = "x";
+    CHECK(encoding::percent_decode_to(out, "a%2Fb+c", true));
+    CHECK(out == "xa/b c");
+    CHECK(encoding::percent_decode_to(out, "+", false));
+    CHECK(out == "xa/b c+");
+    for (const char* bad : {"%", "%4", "%g1", "a%1g", "%%41"}) {
+        INFO(bad);
+        std::string o;
+        CHECK_FALSE(encoding::percent_decode_to(o, bad, true));
+    }
+}
+
+TEST_CASE("uri_canonical is exactly uri_encode(percent_decode(x)) == x", "[encoding]") {
+    CHECK(encoding::uri_canonical(""));
+    CHECK(encoding::uri_canonical("AZaz09-_.~"));
+    CHECK(encoding::uri_canonical("a%2Fb%3Bc%20%E1%88%B4%2B%3D"));
+    for (const char* not_canonical : {"a/b", "a+b", "a b", "a=b", "%2f", "%41", "%7E", "%2", "%", "%G0", "a%2Fb%2f"}) {
+        INFO(not_canonical);
+        CHECK_FALSE(encoding::uri_canonical(not_canonical));
+    }
+    // Against the definition, on random strings biased towards escapes.
+    const std::vector<std::string> pieces = {"a", "Z", "0", "-", "_", ".", "~", "/", "+", "=", "&", " ", "%", "%2F",
+                                             "%2f", "%41", "%7E", "%20", "%E1", "%FF", "%0", "%G1", "\xff"};
+    std::mt19937 rng(99);
+    int canonical = 0;
+    for (int i = 0; i < 20000; ++i) {
+        std::string s;
+        const int n = static_cast<int>(rng() % 8);
+        for (int k = 0; k < n; ++k) s += pieces[rng() % pieces.size()];
+        const auto decoded = percent_decode(s, true);
+        const bool expected = decoded.ok() && uri_encode(*decoded) == s;
+        INFO(s);
+        REQUIRE(encoding::uri_canonical(s) == expected);
+        canonical += expected ? 1 : 0;
+    }
+    CHECK(canonical > 500);
 }
 
 TEST_CASE("case helpers", "[encoding]") {
