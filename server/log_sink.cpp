@@ -3,12 +3,19 @@
 #include <fmt/format.h>
 
 #include <cerrno>
+#include <utility>
 #include <unistd.h>
 
 namespace stsauth::server {
 
-batching_fd_sink::batching_fd_sink(int fd, std::chrono::microseconds window, std::size_t max_pending)
-    : fd_(fd), window_(window), max_pending_(max_pending), writer_([this] { run(); }) {}
+batching_fd_sink::batching_fd_sink(int fd, std::chrono::microseconds window, std::size_t max_pending,
+                                   std::chrono::microseconds busy_window, std::size_t busy_lines_per_s)
+    : fd_(fd),
+      window_(window),
+      max_pending_(max_pending),
+      busy_window_(busy_window),
+      busy_lines_per_s_(busy_lines_per_s),
+      writer_([this] { run(); }) {}
 
 batching_fd_sink::~batching_fd_sink() {
     {
@@ -26,6 +33,11 @@ std::size_t batching_fd_sink::dropped() {
     return dropped_total_;
 }
 
+std::size_t batching_fd_sink::batches() {
+    std::lock_guard lock(mutex_);
+    return batches_;
+}
+
 void batching_fd_sink::sink_it_(const spdlog::details::log_msg& msg) {
     if (pending_.size() >= max_pending_) {
         ++dropped_total_;
@@ -39,6 +51,7 @@ void batching_fd_sink::sink_it_(const spdlog::details::log_msg& msg) {
     spdlog::memory_buf_t formatted;
     formatter_->format(msg, formatted);
     pending_.append(formatted.data(), formatted.size());
+    ++pending_lines_;
     if (msg.level >= spdlog::level::err) {
         write_pending_locked();  // at once: it may be the last thing the process says
         return;
@@ -56,27 +69,41 @@ void batching_fd_sink::write_pending_locked() {
     std::lock_guard w(write_mu_);  // after any batch the writer is writing now
     write_all(pending_);
     pending_.clear();
+    pending_lines_ = 0;
 }
 
 void batching_fd_sink::run() {
+    using clock = std::chrono::steady_clock;
     std::string batch;
+    auto last_write = clock::now();
+    bool busy = false;  // the last batch came at busy_lines_per_s_ or more
     std::unique_lock lock(mutex_);
     for (;;) {
         cv_.wait(lock, [this] { return stop_ || !pending_.empty(); });
         if (pending_.empty()) break;  // stop_, nothing left
-        if (!stop_ && window_.count() > 0) {
+        // Busy: the last batches came fast and this line follows the last write closely. After
+        // a quiet spell longer than the busy window the short window applies again.
+        const bool gather_long = busy && clock::now() - last_write < busy_window_;
+        const auto window = gather_long ? busy_window_ : window_;
+        if (!stop_ && window.count() > 0) {
             // Let the lines of the next instants join this write; producers do not notify
             // meanwhile (writer_idle_ is false), only the destructor does, to stop at once.
-            cv_.wait_for(lock, window_, [this] { return stop_; });
+            cv_.wait_for(lock, window, [this] { return stop_; });
         }
         batch.swap(pending_);
+        const std::size_t lines = std::exchange(pending_lines_, 0);
         std::unique_lock w(write_mu_);
         lock.unlock();
         write_all(batch);
         w.unlock();
         batch.clear();
         if (batch.capacity() > (1U << 20U)) batch.shrink_to_fit();
+        const auto now = clock::now();
+        const auto since_us = std::chrono::duration_cast<std::chrono::microseconds>(now - last_write).count();
+        busy = static_cast<double>(lines) * 1e6 >= static_cast<double>(busy_lines_per_s_) * static_cast<double>(since_us);
+        last_write = now;
         lock.lock();
+        ++batches_;
         if (pending_.empty()) writer_idle_ = true;
     }
 }

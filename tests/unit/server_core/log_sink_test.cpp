@@ -6,6 +6,7 @@
 #include <spdlog/pattern_formatter.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <memory>
 #include <string>
@@ -103,4 +104,72 @@ TEST_CASE("log sink: a stuck output drops lines and says how many, instead of gr
     logger->info("after");
     logger->flush();
     CHECK(p.read_available() == "[log] 16 lines dropped: the log output did not keep up\ninfo after\n");
+}
+
+namespace {
+
+/// Reads the pipe until `text` has arrived or `limit` passed; returns how long it took.
+std::chrono::milliseconds wait_for_text(const pipe_fds& p, std::string& seen, const std::string& text,
+                                        std::chrono::milliseconds limit) {
+    const auto t0 = std::chrono::steady_clock::now();
+    while (seen.find(text) == std::string::npos && std::chrono::steady_clock::now() - t0 < limit) {
+        seen += p.read_available();
+        std::this_thread::sleep_for(1ms);
+    }
+    seen += p.read_available();
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
+}
+
+}  // namespace
+
+TEST_CASE("log sink: under sustained logging the writer gathers lines for the busy window", "[log_sink]") {
+    pipe_fds p;
+    std::string seen;
+    std::size_t batches = 0;
+    {
+        // Short window 1 ms, busy window 200 ms from 500 lines/s on.
+        auto sink = std::make_shared<stsauth::server::batching_fd_sink>(p.w, 1ms, 8U << 20U, 200ms, 500);
+        auto logger = make_logger(sink);
+        // 300 bursts of 20 lines 2 ms apart: >= 500 lines/s even if each sleep takes 10x longer.
+        // With the 1 ms window alone every burst would be its own write (~300 batches).
+        for (int burst = 0; burst < 300; ++burst) {
+            for (int i = 0; i < 20; ++i) logger->info("b{} l{}", burst, i);
+            std::this_thread::sleep_for(2ms);
+            seen += p.read_available();  // keep the pipe from filling up
+        }
+        batches = sink->batches();
+    }
+    seen += p.read_available();
+    CHECK(seen.find("info b0 l0\n") != std::string::npos);
+    CHECK(seen.find("info b299 l19\n") != std::string::npos);
+    CHECK(std::count(seen.begin(), seen.end(), '\n') == 6000);
+    CHECK(batches >= 2);
+    CHECK(batches < 60);  // at least 0.6 s of bursts in 200 ms windows, plus the first short ones
+}
+
+TEST_CASE("log sink: after a quiet spell a line is written within the short window again", "[log_sink]") {
+    pipe_fds p;
+    std::string seen;
+    // Busy window 1 s from 100 lines/s on: a line written in the busy mode would take a second.
+    auto sink = std::make_shared<stsauth::server::batching_fd_sink>(p.w, 1ms, 8U << 20U, 1s, 100);
+    auto logger = make_logger(sink);
+    // Busy for longer than the busy window, so the last batch too comes at a busy rate.
+    int bursts = 0;
+    for (const auto t0 = std::chrono::steady_clock::now(); std::chrono::steady_clock::now() - t0 < 1300ms; ++bursts) {
+        for (int i = 0; i < 20; ++i) logger->info("busy {} {}", bursts, i);
+        std::this_thread::sleep_for(2ms);
+        seen += p.read_available();
+    }
+    const auto last = "info busy " + std::to_string(bursts - 1) + " 19\n";
+    wait_for_text(p, seen, last, 5s);
+    REQUIRE(seen.find(last) != std::string::npos);
+    std::this_thread::sleep_for(1200ms);  // quiet for longer than the busy window
+    logger->info("after the quiet spell");
+    CHECK(wait_for_text(p, seen, "info after the quiet spell\n", 5s) < 600ms);
+    // Sporadic lines (well under 500/s) stay on the short window.
+    for (int i = 0; i < 3; ++i) {
+        std::this_thread::sleep_for(100ms);
+        logger->info("sporadic {}", i);
+        CHECK(wait_for_text(p, seen, "info sporadic " + std::to_string(i) + "\n", 5s) < 600ms);
+    }
 }
