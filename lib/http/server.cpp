@@ -3,6 +3,7 @@
 #include "common/encoding.hpp"
 #include "http/header_scan.hpp"
 #include "http/tls_context.hpp"
+#include "http/tls_stream.hpp"
 
 // GCC 12 at -O2 reports -Wnull-dereference false positives inside Asio's executor comparisons
 // (any_executor::equal_ex); they are in Boost's code, not ours.
@@ -21,11 +22,9 @@
 #include <boost/asio/strand.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
-#include <boost/beast/ssl/ssl_stream.hpp>
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
 #endif
@@ -193,7 +192,7 @@ struct server::state : std::enable_shared_from_this<server::state> {
 namespace {
 
 // ---------------------------------------------------------------------------------------------
-// One connection. Tls selects beast::ssl_stream<tcp_stream> or a plain tcp_stream; everything
+// One connection. Tls selects a tls_stream or a plain timed_socket (tls_stream.hpp); everything
 // else is shared. All member functions after start() run on the connection's strand (the
 // socket's executor), so no member needs a lock.
 
@@ -204,7 +203,7 @@ struct context_keeper {
 
 template <bool Tls>
 class session final : public session_base, private context_keeper {
-    using stream_type = std::conditional_t<Tls, beast::ssl_stream<beast::tcp_stream>, beast::tcp_stream>;
+    using stream_type = std::conditional_t<Tls, tls_stream, timed_socket>;
     enum class phase { handshake, idle, reading, handling, writing, closing, closed };
 
 public:
@@ -261,12 +260,18 @@ private:
     };
 
     std::shared_ptr<session> self() { return std::static_pointer_cast<session>(shared_from_this()); }
-    auto& lowest() { return beast::get_lowest_layer(stream_); }
+    timed_socket& lowest() {
+        if constexpr (Tls) {
+            return stream_.next_layer();
+        } else {
+            return stream_;
+        }
+    }
     const limits& lim() const { return state_->config.limits; }
 
     stream_type make_stream(tcp::socket&& socket) {
         if constexpr (Tls) {
-            return stream_type(std::move(socket), *tls_ctx_);
+            return stream_type(std::move(socket), *tls_ctx_, tls_stream::server);
         } else {
             return stream_type(std::move(socket));
         }
@@ -279,7 +284,7 @@ private:
         if constexpr (Tls) {
             phase_ = phase::handshake;
             lowest().expires_after(lim().read_timeout);
-            stream_.async_handshake(ssl::stream_base::server, [self = self()](const error_code& e) { self->on_handshake(e); });
+            stream_.async_handshake([self = self()](const error_code& e) { self->on_handshake(e); });
         } else {
             do_read_header();
         }
@@ -329,6 +334,20 @@ private:
         } else {
             phase_ = phase::reading;
         }
+        if (buffer_.size() == 0) {
+            // Nothing buffered (between requests, or before the first): wait for bytes without
+            // holding a read buffer, so that an idle or waiting connection costs no 8 KiB.
+            if (buffer_.capacity() != 0) buffer_.shrink_to_fit();
+            stream_.async_wait_readable([self = self()](const error_code& ec) {
+                if (ec) return self->on_read_header(ec, 0);
+                self->read_header_some();
+            });
+            return;
+        }
+        read_header_some();
+    }
+
+    void read_header_some() {
         const std::size_t room = buffer_.max_size() - buffer_.size();
         stream_.async_read_some(buffer_.prepare(std::min(read_chunk, room)),
                                 [self = self()](const error_code& ec, std::size_t n) { self->on_read_header(ec, n); });
@@ -455,6 +474,7 @@ private:
         version_ = msg.version();
 
         phase_ = phase::handling;
+        if (buffer_.size() == 0) buffer_.shrink_to_fit();  // not held while the handler waits (STS)
         lowest().expires_never();  // the handler may take long (STS); the write sets its own deadline
         counted_in_flight_ = true;
         state_->request_begun();

@@ -1,12 +1,13 @@
 #include "sts/https_sts_client.hpp"
 
+#include "http/tls_stream.hpp"
+
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/ssl/error.hpp>
-#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/write.hpp>
@@ -319,7 +320,7 @@ private:
     }
 
     void new_stream() {
-        stream_.emplace(strand_, owner_->tls());
+        stream_.emplace(strand_, owner_->tls(), stsauth::http::tls_stream::client);
         buffer_.clear();
         connected_ = false;
         SSL* ssl = stream_->native_handle();
@@ -356,7 +357,7 @@ private:
         if (stale(g)) return;
         if (ec) return fail("sts_resolve_failed", ec);
         phase_ = phase::connect;
-        asio::async_connect(stream_->next_layer(), results,
+        asio::async_connect(stream_->next_layer().socket(), results,
                             [self = shared_from_this(), g](const error_code& e, const tcp::endpoint&) {
                                 self->on_connect(g, e);
                             });
@@ -367,12 +368,12 @@ private:
         if (ec) return fail("sts_connect_failed", ec);
         owner_->connections_opened.fetch_add(1, std::memory_order_relaxed);
         error_code ignored;
-        stream_->next_layer().set_option(tcp::no_delay(true), ignored);
+        stream_->next_layer().socket().set_option(tcp::no_delay(true), ignored);
         phase_ = phase::handshake;
         if (!tls_setup_ok_) {
             return finish(transport_failure("sts_tls_failed", "cannot set SNI / host name check"), false);
         }
-        stream_->async_handshake(ssl::stream_base::client, [self = shared_from_this(), g](const error_code& e) {
+        stream_->async_handshake([self = shared_from_this(), g](const error_code& e) {
             self->on_handshake(g, e);
         });
     }
@@ -485,7 +486,7 @@ private:
 
     void close_socket() {
         error_code ignored;
-        stream_->next_layer().close(ignored);
+        stream_->next_layer().socket().close(ignored);
         connected_ = false;
     }
 
@@ -494,7 +495,7 @@ private:
     asio::strand<asio::io_context::executor_type> strand_;
     tcp::resolver resolver_;
     asio::steady_timer timer_;  ///< attempt deadline while active, idle timeout while pooled
-    std::optional<ssl::stream<tcp::socket>> stream_;
+    std::optional<stsauth::http::tls_stream> stream_;  ///< no buffers of its own (lib/http/tls_stream.hpp)
     beast::flat_buffer buffer_;
     std::optional<http::response_parser<http::string_body>> parser_;
     std::string request_;  ///< serialised request, reused across exchanges
