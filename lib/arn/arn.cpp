@@ -64,9 +64,16 @@ bool glob_match(std::string_view pattern, std::string_view text) {
 }  // namespace
 
 result<arn_parts> parse(std::string_view arn) {
+    auto v = parse_view(arn);
+    if (!v) return v.err();
+    return arn_parts{std::string(v->partition), std::string(v->service), std::string(v->region),
+                     std::string(v->account), std::string(v->resource)};
+}
+
+result<arn_view> parse_view(std::string_view arn) {
     std::array<std::string_view, section_count> s;
     if (const auto err = split_sections(arn, s); !err.empty()) return make_error("bad_arn", std::string(err));
-    return arn_parts{std::string(s[1]), std::string(s[2]), std::string(s[3]), std::string(s[4]), std::string(s[5])};
+    return arn_view{s[1], s[2], s[3], s[4], s[5]};
 }
 
 std::span<const std::string_view> partitions() noexcept { return partition_names; }
@@ -87,7 +94,7 @@ std::string_view to_string(principal_type type) noexcept {
 }
 
 result<canonical> canonicalize(std::string_view arn) {
-    auto parsed = parse(arn);
+    auto parsed = parse_view(arn);
     if (!parsed) return make_error("bad_arn", "arn " + quoted(arn) + " is invalid: " + quoted(parsed.err().message));
     const auto& p = *parsed;
     if (!known_partition(p.partition))
@@ -102,20 +109,26 @@ result<canonical> canonicalize(std::string_view arn) {
             const auto last = p.resource.rfind('/');
             if (first == last)
                 return make_error("assumed_role_without_role", "assumed-role arn " + quoted(arn) + " does not have a role");
-            const auto role = std::string_view(p.resource).substr(first + 1, last - first - 1);
-            return canonical{principal_type::assumed_role,
-                             "arn:" + p.partition + ":iam::" + p.account + ":role/" + std::string(role)};
+            const auto role = p.resource.substr(first + 1, last - first - 1);
+            constexpr std::string_view arn_prefix = "arn:";
+            constexpr std::string_view iam = ":iam::";
+            constexpr std::string_view role_prefix = ":role/";
+            std::string out;
+            out.reserve(arn_prefix.size() + p.partition.size() + iam.size() + p.account.size() + role_prefix.size() +
+                        role.size());
+            out.append(arn_prefix).append(p.partition).append(iam).append(p.account).append(role_prefix).append(role);
+            return canonical{principal_type::assumed_role, std::move(out)};
         }
-        return make_error("unsupported_resource", "unrecognized resource " + p.resource + " for service sts");
+        return make_error("unsupported_resource", "unrecognized resource " + std::string(p.resource) + " for service sts");
     }
     if (p.service == "iam") {
         if (type == "role") return canonical{principal_type::role, std::string(arn)};
         if (type == "user") return canonical{principal_type::user, std::string(arn)};
         if (type == "root") return canonical{principal_type::root, std::string(arn)};
-        return make_error("unsupported_resource", "unrecognized resource " + p.resource + " for service iam");
+        return make_error("unsupported_resource", "unrecognized resource " + std::string(p.resource) + " for service iam");
     }
-    return make_error("unsupported_service",
-                      "service " + p.service + " in arn " + std::string(arn) + " is not a valid service for identities");
+    return make_error("unsupported_service", "service " + std::string(p.service) + " in arn " + std::string(arn) +
+                                                 " is not a valid service for identities");
 }
 
 result<std::string> strip_path(std::string_view arn) {

@@ -37,6 +37,17 @@ struct arn_parts {
 /// Error code `bad_arn` ("arn: invalid prefix" / "arn: not enough sections").
 result<arn_parts> parse(std::string_view arn);
 
+/// The same sections as views into the parsed text (no copies); valid while that text is.
+struct arn_view {
+    std::string_view partition;
+    std::string_view service;
+    std::string_view region;
+    std::string_view account;
+    std::string_view resource;
+};
+/// parse() without copies: same rules, same errors.
+result<arn_view> parse_view(std::string_view arn);
+
 /// The partitions stsauth recognises (`aws`, `aws-cn`, `aws-us-gov`, `aws-iso`, `aws-iso-b`,
 /// `aws-iso-e`, `aws-iso-f`, `aws-eusc`), in SPEC-reference §1.3 table order.
 std::span<const std::string_view> partitions() noexcept;

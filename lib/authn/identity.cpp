@@ -11,13 +11,13 @@ result<mapping::identity> make_identity(const sts::caller_identity& caller, std:
     // STS always answers with the account of the principal's ARN. An answer that does not is
     // not trusted: the username comes from the ARN and the uid from Account, so accepting it
     // would let the two disagree about who this is.
-    const auto parts = arn::parse(caller.arn);
+    const auto parts = arn::parse_view(caller.arn);
     if (!parts) return parts.err();
     if (parts->account != caller.account)
         // Both account ids, not the ARN: with no trusted identity, server.scrubbedAccounts cannot
         // be applied to it.
         return make_error("sts_identity_mismatch", "STS Account \"" + caller.account + "\" differs from the account \"" +
-                                                      parts->account + "\" of its Arn");
+                                                      std::string(parts->account) + "\" of its Arn");
 
     mapping::identity id;
     id.arn = caller.arn;

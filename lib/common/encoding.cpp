@@ -116,11 +116,11 @@ result<std::string> base64_decode(std::string_view text) {
 }
 
 std::string hex_encode(std::span<const std::uint8_t> bytes) {
-    std::string out;
-    out.reserve(bytes.size() * 2);
+    std::string out(bytes.size() * 2, '\0');
+    char* p = out.data();
     for (auto b : bytes) {
-        out += hex_digits[b >> 4];
-        out += hex_digits[b & 15];
+        *p++ = hex_digits[b >> 4];
+        *p++ = hex_digits[b & 15];
     }
     return out;
 }
@@ -163,6 +163,11 @@ bool uri_canonical(std::string_view text) noexcept {
     const auto* p = reinterpret_cast<const unsigned char*>(text.data());
     const auto* end = p + text.size();
     while (p < end) {
+        // Runs of unreserved bytes, four at a time.
+        while (end - p >= 4 &&
+               unreserved_table[p[0]] + unreserved_table[p[1]] + unreserved_table[p[2]] + unreserved_table[p[3]] == 4)
+            p += 4;
+        if (p == end) break;
         if (unreserved_table[*p]) {
             ++p;
             continue;

@@ -23,6 +23,9 @@ bool ascii_lower_equal(char a, char b) noexcept {
 /// Go's bytes.EqualFold restricted to an ASCII field name: ASCII letters fold by case, and the
 /// only non-ASCII runes folding onto ASCII letters are U+017F (ſ ~ s) and U+212A (Kelvin ~ k).
 bool go_fold_equal(std::string_view key, std::string_view field) noexcept {
+    // A folded rune is never shorter than the ASCII letter it matches, and at most 3 bytes.
+    if (key.size() < field.size() || key.size() > 3 * field.size()) return false;
+    if (key == field) return true;  // the spelling STS uses
     std::size_t i = 0;
     for (char f : field) {
         if (i >= key.size()) return false;

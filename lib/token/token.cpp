@@ -137,8 +137,11 @@ bool decode_component(std::string_view raw, parsed_query& q, std::string_view& o
 bool same_name(std::string_view a, std::string_view b) { return a.size() == b.size() && encoding::iequals(a, b); }
 
 std::optional<param_id> lookup(std::string_view key) {
-    for (std::size_t i = 0; i < param_count; ++i)
-        if (same_name(key, param_names[i].lower)) return static_cast<param_id>(i);
+    for (std::size_t i = 0; i < param_count; ++i) {
+        if (key.size() != param_names[i].lower.size()) continue;
+        // The spelling presigners use first (a plain compare), then any other case.
+        if (key == param_names[i].display || encoding::iequals(key, param_names[i].lower)) return static_cast<param_id>(i);
+    }
     return std::nullopt;
 }
 

@@ -42,6 +42,28 @@ TEST_CASE("parse splits six sections and keeps ':' in the resource", "[arn]") {
     CHECK(arn::parse("arn:::::").ok());  // six empty-ish sections: syntactically an ARN
 }
 
+TEST_CASE("parse_view gives parse's sections and errors, as views into the text", "[arn]") {
+    for (const std::string text : {"arn:aws:iam::123456789012:user/Alice", "arn:aws:sts::1:assumed-role/a/b/c",
+                                   "arn:aws:testservice::0:some/wacky:resource:with:colon", "arn:::::", "NOT AN ARN",
+                                   "ARN:aws:iam::1:root", "arn:aws:iam:0:role/r", "arn:", ""}) {
+        INFO(text);
+        const auto copy = arn::parse(text);
+        const auto view = arn::parse_view(text);
+        REQUIRE(copy.ok() == view.ok());
+        if (!copy.ok()) {
+            CHECK(view.code() == copy.code());
+            CHECK(view.err().message == copy.err().message);
+            continue;
+        }
+        CHECK(view->partition == copy->partition);
+        CHECK(view->service == copy->service);
+        CHECK(view->region == copy->region);
+        CHECK(view->account == copy->account);
+        CHECK(view->resource == copy->resource);
+        CHECK(view->resource.data() + view->resource.size() == text.data() + text.size());  // no copy
+    }
+}
+
 TEST_CASE("the eight partitions", "[arn]") {
     for (auto p : {"aws", "aws-cn", "aws-us-gov", "aws-iso", "aws-iso-b", "aws-iso-e", "aws-iso-f", "aws-eusc"})
         CHECK(arn::known_partition(p));
