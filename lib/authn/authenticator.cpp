@@ -82,11 +82,11 @@ void authenticator::authenticate(std::string_view token, completion done) {
     sts_.get_caller_identity(std::move(request),
                              [this, facts = std::move(facts), d = std::move(d), done = std::move(done)](
                                  const sts::sts_outcome& outcome) mutable {
-                                 on_sts(outcome, facts, std::move(d), std::move(done));
+                                 on_sts(outcome, std::move(facts), std::move(d), std::move(done));
                              });
 }
 
-void authenticator::on_sts(const sts::sts_outcome& outcome, const token_facts& facts, decision d, completion done) {
+void authenticator::on_sts(const sts::sts_outcome& outcome, token_facts&& facts, decision d, completion done) {
     d.sts = sts_call{outcome.http_status, outcome.kind};
     switch (outcome.kind) {
         case sts::outcome_kind::ok: {
@@ -97,16 +97,18 @@ void authenticator::on_sts(const sts::sts_outcome& outcome, const token_facts& f
                 done(deny(std::move(d), id.err().code, "sts_error", id.err().message));
                 return;
             }
+            // The facts are not needed past this point: the cache entry takes their strings.
             cache_.store(facts.key,
-                         cached_answer{true, outcome.identity, {}, {}, facts.host, facts.sts_region, facts.access_key_id},
+                         cached_answer{true, outcome.identity, {}, {}, std::move(facts.host), std::move(facts.sts_region),
+                                       std::move(facts.access_key_id)},
                          facts.expires_at, clock_());
             map(std::move(*id), std::move(d), std::move(done));
             return;
         }
         case sts::outcome_kind::rejected:
             cache_.store(facts.key,
-                         cached_answer{false, {}, outcome.reason, outcome.sts_error_code, facts.host, facts.sts_region,
-                                       facts.access_key_id},
+                         cached_answer{false, {}, outcome.reason, outcome.sts_error_code, std::move(facts.host),
+                                       std::move(facts.sts_region), std::move(facts.access_key_id)},
                          facts.expires_at, clock_());
             done(deny(std::move(d), outcome.reason, "sts_error", outcome.detail));
             return;

@@ -116,7 +116,7 @@ private:
         std::string sts_region;
         std::chrono::system_clock::time_point expires_at;
     };
-    void on_sts(const sts::sts_outcome& outcome, const token_facts& facts, decision d, completion done);
+    void on_sts(const sts::sts_outcome& outcome, token_facts&& facts, decision d, completion done);
     void on_identity(const sts::caller_identity& caller, std::string_view access_key_id, std::string_view host,
                      decision d, completion done) const;
 
