@@ -80,7 +80,7 @@ class reader {
 public:
     reader(std::string_view text, const strict_limits& limits, strict_handler* handler)
         : p_(text.data()), begin_(text.data()), end_(text.data() + text.size()), limits_(limits), handler_(handler) {
-        stack_.reserve(std::min<std::size_t>(limits_.max_depth, 8));
+        if (limits_.unique_keys) objects_.reserve(std::min<std::size_t>(limits_.max_depth, 8));
     }
 
     std::optional<error> run() {
@@ -105,8 +105,8 @@ public:
     }
 
 private:
+    /// What duplicate detection keeps about an open object (unique_keys only).
     struct frame {
-        bool object = false;
         std::size_t keys_begin = 0;   ///< this object's keys in keys_
         std::size_t owned_begin = 0;  ///< this object's unescaped keys in owned_
         std::unique_ptr<std::unordered_set<std::string_view>> index;  ///< past linear_keys keys
@@ -172,48 +172,53 @@ private:
         while (p_ != end_ && is_ws(*p_)) ++p_;
     }
 
-    // --- containers, iteratively (the depth limit bounds the frame stack, not the C++ stack).
+    // --- containers, iteratively (the depth limit bounds the open-container stack, one byte a
+    // level, not the C++ stack).
+
+    bool top_is_object() const noexcept { return open_.back() == '{'; }
 
     bool open(bool object) {
-        if (stack_.size() >= limits_.max_depth) {
+        if (open_.size() >= limits_.max_depth) {
             return fail("too_deep", fmt::format("JSON nesting deeper than {}", limits_.max_depth));
         }
-        frame f;
-        f.object = object;
-        f.keys_begin = keys_.size();
-        f.owned_begin = owned_.size();
-        stack_.push_back(std::move(f));
+        open_.push_back(object ? '{' : '[');
+        if (object && limits_.unique_keys) {
+            frame f;
+            f.keys_begin = keys_.size();
+            f.owned_begin = owned_.size();
+            objects_.push_back(std::move(f));
+        }
         return true;
     }
 
     void close_frame() {
-        frame& f = stack_.back();
-        if (f.object && limits_.unique_keys) {
+        const bool object = top_is_object();
+        if (object && limits_.unique_keys) {
+            const frame& f = objects_.back();
             keys_.resize(f.keys_begin);
             owned_.resize(f.owned_begin);
+            objects_.pop_back();
         }
-        const std::size_t depth = stack_.size();
-        const value_type type = f.object ? value_type::object : value_type::array;
-        stack_.pop_back();
-        if (handler_ != nullptr) handler_->close(depth, type);
+        const std::size_t depth = open_.size();
+        open_.pop_back();
+        if (handler_ != nullptr) handler_->close(depth, object ? value_type::object : value_type::array);
     }
 
     /// The top object (or, object_only off, array) and everything in it; p_ at its bracket.
-    bool document(bool object) {
+    bool document(bool top_object) {
         ++p_;
-        if (!open(object)) return false;
+        if (!open(top_object)) return false;
         // State: after an opening bracket (a member or the closing bracket may follow), or after
         // a value (a comma or the closing bracket).
         bool after_open = true;
         for (;;) {
             skip_ws();
             if (p_ == end_) return syntax_fail();
-            frame& f = stack_.back();
-            const char closer = f.object ? '}' : ']';
-            if (*p_ == closer) {  // after '{', '[' or a value; after a comma it is a syntax error below
+            const bool object = top_is_object();
+            if (*p_ == (object ? '}' : ']')) {  // after '{', '[' or a value; after a comma it is a syntax error below
                 ++p_;
                 close_frame();
-                if (stack_.empty()) return true;
+                if (open_.empty()) return true;
                 after_open = false;
                 continue;
             }
@@ -223,10 +228,10 @@ private:
                 skip_ws();
                 if (p_ == end_) return syntax_fail();
             }
-            const std::size_t depth = stack_.size();
-            if (f.object) {
+            const std::size_t depth = open_.size();
+            if (object) {
                 if (*p_ != '"') return syntax_fail();
-                if (!member_key(f)) return false;
+                if (!member_key()) return false;
                 skip_ws();
                 if (p_ == end_ || *p_ != ':') return syntax_fail();
                 ++p_;
@@ -255,7 +260,7 @@ private:
         }
     }
 
-    bool member_key(frame& f) {
+    bool member_key() {
         std::string_view k;
         bool unescaped = false;
         if (!string(&k, &unescaped)) return false;
@@ -263,9 +268,10 @@ private:
             return fail("string_too_long", fmt::format("an object key is longer than {} bytes", limits_.max_key_bytes));
         }
         if (!limits_.unique_keys) {
-            if (handler_ != nullptr) handler_->key(stack_.size(), k);
+            if (handler_ != nullptr) handler_->key(open_.size(), k);
             return true;
         }
+        frame& f = objects_.back();
         if (unescaped) k = *owned_.emplace_back(std::make_unique<std::string>(k));  // scratch_ is reused
         const std::size_t count = keys_.size() - f.keys_begin;
         bool duplicate = false;
@@ -286,7 +292,7 @@ private:
         }
         if (duplicate) return fail("duplicate_key", "a JSON object has a duplicate key");
         keys_.push_back(k);
-        if (handler_ != nullptr) handler_->key(stack_.size(), k);
+        if (handler_ != nullptr) handler_->key(open_.size(), k);
         return true;
     }
 
@@ -485,7 +491,8 @@ private:
     const char* end_;
     const strict_limits& limits_;
     strict_handler* handler_;
-    std::vector<frame> stack_;
+    std::string open_;            ///< the open containers, '{' or '[', innermost last
+    std::vector<frame> objects_;  ///< the open objects' key records (unique_keys only)
     std::vector<std::string_view> keys_;  ///< keys of every open object, innermost last
     std::vector<std::unique_ptr<std::string>> owned_;  ///< unescaped keys (stable addresses)
     std::string scratch_;
