@@ -22,7 +22,7 @@ std::shared_ptr<const cached_answer> identity_cache::find(const crypto::digest& 
         misses_.fetch_add(1, std::memory_order_relaxed);
         return nullptr;
     }
-    if (it->second.expires <= now) {
+    if (it->second.lru->expires <= now) {
         s.lru.erase(it->second.lru);
         s.map.erase(it);
         entries_.fetch_sub(1, std::memory_order_relaxed);
@@ -44,29 +44,35 @@ void identity_cache::store(const crypto::digest& key, cached_answer answer, time
     auto& s = shard_for(key);
     std::lock_guard lock(s.mu);
     drop_expired_tail(s, now, expired_per_store);
-    if (const auto it = s.map.find(key); it != s.map.end()) {
+    // One lookup finds or makes the slot (a store is a miss's sequel: usually a new key).
+    const auto [it, inserted] = s.map.try_emplace(key);
+    if (!inserted) {
         it->second.answer = std::move(shared);
-        it->second.expires = expires;
+        it->second.lru->expires = expires;
         s.lru.splice(s.lru.begin(), s.lru, it->second.lru);
         return;
     }
-    while (s.map.size() >= per_shard_max_ && !s.lru.empty()) {
-        s.map.erase(s.lru.back());
+    try {
+        s.lru.push_front(lru_node{key, expires});
+    } catch (...) {
+        s.map.erase(it);
+        throw;
+    }
+    it->second = entry{std::move(shared), s.lru.begin()};
+    entries_.fetch_add(1, std::memory_order_relaxed);
+    // The bound: the new entry is at the front, so the tail is never it.
+    while (s.map.size() > per_shard_max_ && s.lru.size() > 1) {
+        s.map.erase(s.lru.back().key);
         s.lru.pop_back();
         entries_.fetch_sub(1, std::memory_order_relaxed);
         evictions_.fetch_add(1, std::memory_order_relaxed);
     }
-    s.lru.push_front(key);
-    s.map.emplace(key, entry{std::move(shared), expires, s.lru.begin()});
-    entries_.fetch_add(1, std::memory_order_relaxed);
 }
 
 std::size_t identity_cache::drop_expired_tail(shard& s, time_point now, std::size_t limit) {
     std::size_t dropped = 0;
-    while (dropped < limit && !s.lru.empty()) {
-        const auto it = s.map.find(s.lru.back());
-        if (it->second.expires > now) break;
-        s.map.erase(it);
+    while (dropped < limit && !s.lru.empty() && s.lru.back().expires <= now) {
+        s.map.erase(s.lru.back().key);
         s.lru.pop_back();
         ++dropped;
     }

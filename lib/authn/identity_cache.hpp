@@ -75,11 +75,14 @@ private:
     struct digest_hash {
         std::size_t operator()(const crypto::digest& d) const noexcept;
     };
-    struct entry;
-    using lru_list = std::list<crypto::digest>;
+    /// The expiry sits in the LRU node: the tail's can be checked without a map lookup.
+    struct lru_node {
+        crypto::digest key;
+        time_point expires;
+    };
+    using lru_list = std::list<lru_node>;
     struct entry {
         std::shared_ptr<const cached_answer> answer;
-        time_point expires;
         lru_list::iterator lru;
     };
     struct shard {
