@@ -34,6 +34,7 @@
 #include <atomic>
 #include <cctype>
 #include <condition_variable>
+#include <deque>
 #include <mutex>
 #include <optional>
 #include <type_traits>
@@ -64,6 +65,8 @@ public:
     virtual void post_drain() = 0;
     /// Posted to the session's strand: close now.
     virtual void post_stop() = 0;
+    /// From any thread: a handshake slot was given to this waiting session.
+    virtual void post_admitted() = 0;
 };
 
 bool is_token_char(unsigned char c) {
@@ -140,7 +143,80 @@ struct server::state : std::enable_shared_from_this<server::state> {
     std::atomic<std::size_t> in_flight{0};
 
     std::atomic<std::uint64_t> accepted{0}, rejected_connections{0}, tls_handshake_failures{0}, timeouts{0}, bad_requests{0},
-        requests{0};
+        requests{0}, handshakes_queued{0}, handshake_stall_releases{0};
+
+    // TLS handshake admission (limits::max_handshakes, limits::handshake_stall).
+    std::mutex hs_mu;
+    std::size_t hs_active = 0;
+    std::deque<std::shared_ptr<session_base>> hs_waiting;  ///< owned here while they wait (no operation pending)
+    std::chrono::steady_clock::time_point hs_progress{};  ///< last handshake start or end
+    bool hs_timer_armed = false;
+    net::steady_timer hs_timer{acceptor.get_executor()};  ///< on the acceptor's strand
+
+    /// True: the caller holds a slot now. False: it is queued and gets post_admitted() later.
+    bool admit_handshake(const std::shared_ptr<session_base>& s) {
+        std::lock_guard lock(hs_mu);
+        if (hs_active < config.limits.max_handshakes && hs_waiting.empty()) {
+            ++hs_active;
+            hs_progress = std::chrono::steady_clock::now();
+            return true;
+        }
+        hs_waiting.push_back(s);
+        handshakes_queued.fetch_add(1, std::memory_order_relaxed);
+        if (!hs_timer_armed) {
+            hs_timer_armed = true;
+            net::post(hs_timer.get_executor(), [self = shared_from_this()] { self->arm_stall_timer(); });
+        }
+        return false;
+    }
+
+    /// A slot holder's handshake ended (either way): the slot goes to the next waiter.
+    void handshake_done() {
+        std::vector<std::shared_ptr<session_base>> admitted;
+        {
+            std::lock_guard lock(hs_mu);
+            --hs_active;
+            hs_progress = std::chrono::steady_clock::now();
+            admit_waiters_locked(config.limits.max_handshakes, admitted);
+        }
+        for (auto& a : admitted) a->post_admitted();
+    }
+
+    /// Under hs_mu: gives slots to waiters while fewer than `cap` are held.
+    void admit_waiters_locked(std::size_t cap, std::vector<std::shared_ptr<session_base>>& out) {
+        while (hs_active < cap && !hs_waiting.empty()) {
+            auto w = std::move(hs_waiting.front());
+            hs_waiting.pop_front();
+            ++hs_active;
+            out.push_back(std::move(w));
+        }
+    }
+
+    void arm_stall_timer() {
+        hs_timer.expires_after(config.limits.handshake_stall);
+        hs_timer.async_wait([self = shared_from_this()](const error_code& ec) {
+            if (!ec) self->on_stall_timer();
+        });
+    }
+
+    /// Every handshake_stall while connections wait: if no handshake started or ended in that
+    /// time, the slot holders are stalled peers; every waiter goes ahead.
+    void on_stall_timer() {
+        std::vector<std::shared_ptr<session_base>> admitted;
+        bool again = false;
+        {
+            std::lock_guard lock(hs_mu);
+            if (!hs_waiting.empty() && std::chrono::steady_clock::now() - hs_progress >= config.limits.handshake_stall) {
+                admit_waiters_locked(static_cast<std::size_t>(-1), admitted);
+                handshake_stall_releases.fetch_add(admitted.size(), std::memory_order_relaxed);
+                hs_progress = std::chrono::steady_clock::now();
+            }
+            again = !hs_waiting.empty() && accepting.load();
+            hs_timer_armed = again;
+        }
+        for (auto& a : admitted) a->post_admitted();
+        if (again) arm_stall_timer();
+    }
 
     void do_accept();
     void on_accept(const error_code& ec, tcp::socket socket);
@@ -217,6 +293,7 @@ public:
     }
 
     ~session() override {
+        release_slot();
         finish_in_flight();
         state_->remove(this);
     }
@@ -229,6 +306,14 @@ public:
     }
     void post_stop() override {
         net::post(stream_.get_executor(), [self = self()] { self->close_now(); });
+    }
+    void post_admitted() override {
+        if constexpr (Tls) {
+            net::post(stream_.get_executor(), [self = self()] {
+                self->holds_slot_ = true;
+                self->begin_handshake();
+            });
+        }
     }
 
     /// Any thread: hands the handler's answer back to the strand.
@@ -284,13 +369,36 @@ private:
         if constexpr (Tls) {
             phase_ = phase::handshake;
             lowest().expires_after(lim().read_timeout);
-            stream_.async_handshake([self = self()](const error_code& e) { self->on_handshake(e); });
+            // A handshake slot is taken once the ClientHello starts to arrive, not at accept: a
+            // peer that connects and sends nothing holds none.
+            stream_.async_wait_readable([self = self()](const error_code& e) {
+                if (e) return self->on_handshake(e);
+                if (self->state_->admit_handshake(self)) {
+                    self->holds_slot_ = true;
+                    self->begin_handshake();
+                }
+            });
         } else {
             do_read_header();
         }
     }
 
+    void begin_handshake() {
+        if (phase_ != phase::handshake || draining()) {  // closed or drained while waiting
+            release_slot();
+            return close_now();
+        }
+        if constexpr (Tls) stream_.async_handshake([self = self()](const error_code& e) { self->on_handshake(e); });
+    }
+
+    void release_slot() {
+        if (!holds_slot_) return;
+        holds_slot_ = false;
+        state_->handshake_done();
+    }
+
     void on_handshake(const error_code& ec) {
+        if constexpr (Tls) release_slot();
         if (ec) {
             if (draining_ && ec == net::error::operation_aborted) return close_now();
             state_->tls_handshake_failures.fetch_add(1, std::memory_order_relaxed);
@@ -632,6 +740,7 @@ private:
     bool head_ = false;
     bool draining_ = false;
     bool counted_in_flight_ = false;
+    bool holds_slot_ = false;  ///< one of the server's max_handshakes slots
 };
 
 bool retry_later(const error_code& ec) {
@@ -688,6 +797,15 @@ void server::state::close_acceptor() {
         error_code ignored;
         self->acceptor.close(ignored);
         self->retry_timer.cancel();
+        self->hs_timer.cancel();
+        std::vector<std::shared_ptr<session_base>> waiting;
+        {
+            std::lock_guard lock(self->hs_mu);
+            self->hs_timer_armed = false;
+            // Stopped or draining: waiters get their slot now and close at once (they see the drain).
+            self->admit_waiters_locked(static_cast<std::size_t>(-1), waiting);
+        }
+        for (auto& w : waiting) w->post_admitted();
     });
 }
 
@@ -798,6 +916,12 @@ server_stats server::stats() const {
     out.timeouts = st.timeouts.load();
     out.bad_requests = st.bad_requests.load();
     out.requests = st.requests.load();
+    {
+        std::lock_guard lock(st.hs_mu);
+        out.handshakes_in_progress = st.hs_active;
+    }
+    out.handshakes_queued = st.handshakes_queued.load();
+    out.handshake_stall_releases = st.handshake_stall_releases.load();
     return out;
 }
 

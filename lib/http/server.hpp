@@ -46,6 +46,15 @@ struct limits {
     /// Closing a connection: TLS close_notify exchange, or (plain) the bounded read of what the
     /// peer still sends after our FIN, so an early error answer is not lost to a reset.
     std::chrono::milliseconds linger_timeout{2'000};
+    /// TLS handshakes in progress at once (from the ClientHello's first bytes to the end of the
+    /// handshake). A handshake holds ~25 KiB until it ends (OpenSSL's 16 KiB message buffer, key
+    /// shares, transcript): 1,000 connections opened at once would hold ~25 MiB together.
+    /// Further connections wait, holding nothing but their socket, until one ends.
+    std::size_t max_handshakes = 64;
+    /// When no handshake has ended or started for this long while connections wait (peers that
+    /// stall mid-handshake hold every slot), the waiting connections go ahead anyway: a few
+    /// stalled peers can delay new connections by this much, never block them.
+    std::chrono::milliseconds handshake_stall{100};
 };
 
 struct server_config {
@@ -69,6 +78,9 @@ struct server_stats {
     std::uint64_t timeouts = 0;            ///< connections closed by a read/idle/write deadline
     std::uint64_t bad_requests = 0;        ///< rejected by the server itself (4xx/5xx before the handler)
     std::uint64_t requests = 0;            ///< handed to the handler
+    std::size_t handshakes_in_progress = 0;  ///< TLS handshakes holding a slot now
+    std::uint64_t handshakes_queued = 0;   ///< TLS handshakes that waited for a slot (max_handshakes)
+    std::uint64_t handshake_stall_releases = 0;  ///< waiting handshakes let through by handshake_stall
 };
 
 /// All member functions are thread-safe. Destroy the server before its io_context.

@@ -9,9 +9,11 @@
 
 #include <unistd.h>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <thread>
 
 using namespace stsauth;
 using namespace stsauth::test;
@@ -300,4 +302,81 @@ TEST_CASE("tls: holder load fails on missing files", "[tls][reload]") {
     auto h = http::tls_context_holder::load({dir.path / "cert.pem", dir.path / "key.pem", {}});
     REQUIRE_FALSE(h.ok());
     CHECK(h.code() == "io_error");
+}
+
+namespace {
+
+/// A ClientHello record header announcing 512 bytes, and a few of them: the server's handshake
+/// starts (a slot is taken) and then waits for the rest.
+const std::string stalled_client_hello("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 11);
+
+}  // namespace
+
+TEST_CASE("tls: handshakes over max_handshakes wait for a slot, and get it when one ends", "[tls][handshakes]") {
+    const auto pair = server_pair();
+    auto lim = test_limits();
+    lim.max_handshakes = 1;
+    lim.handshake_stall = 60'000ms;  // no stall release in this test
+    lim.read_timeout = 800ms;        // the stalled peer's handshake ends (times out) after this
+    server_fixture f(lim, holder_for(pair));
+    conn staller(f.port());
+    REQUIRE(staller.send(stalled_client_hello));
+    REQUIRE(eventually([&] { return f.srv().stats().handshakes_in_progress == 1; }));
+
+    const auto ok = trusting(pair);
+    const auto t0 = std::chrono::steady_clock::now();
+    auto r = request_once(f.port(), get("/queued"), &ok);
+    const auto waited = std::chrono::steady_clock::now() - t0;
+    REQUIRE(r);
+    CHECK(r->status == 200);
+    // It could only start once the staller's slot was freed by its read deadline.
+    CHECK(waited >= 500ms);
+    const auto st = f.srv().stats();
+    CHECK(st.handshakes_queued >= 1);
+    CHECK(st.handshake_stall_releases == 0);
+    CHECK(eventually([&] { return f.srv().stats().handshakes_in_progress == 0; }));
+}
+
+TEST_CASE("tls: peers stalled in their handshakes delay new connections by handshake_stall, never block them",
+          "[tls][handshakes]") {
+    const auto pair = server_pair();
+    auto lim = test_limits();
+    lim.max_handshakes = 2;
+    lim.handshake_stall = 100ms;
+    lim.read_timeout = 20'000ms;  // the stallers would hold their slots this long
+    server_fixture f(lim, holder_for(pair));
+    conn staller1(f.port());
+    conn staller2(f.port());
+    REQUIRE(staller1.send(stalled_client_hello));
+    REQUIRE(staller2.send(stalled_client_hello));
+    REQUIRE(eventually([&] { return f.srv().stats().handshakes_in_progress == 2; }));
+
+    const auto ok = trusting(pair);
+    const auto t0 = std::chrono::steady_clock::now();
+    auto r = request_once(f.port(), get("/through"), &ok);
+    const auto waited = std::chrono::steady_clock::now() - t0;
+    REQUIRE(r);
+    CHECK(r->status == 200);
+    CHECK(waited < 10'000ms);  // far below the stallers' 20 s deadline
+    CHECK(f.srv().stats().handshake_stall_releases >= 1);
+}
+
+TEST_CASE("tls: many concurrent handshakes through two slots all complete", "[tls][handshakes]") {
+    const auto pair = server_pair();
+    auto lim = test_limits();
+    lim.max_handshakes = 2;
+    lim.read_timeout = 5000ms;
+    server_fixture f(lim, holder_for(pair));
+    const auto ok = trusting(pair);
+    std::atomic<int> good{0};
+    std::vector<std::thread> clients;
+    for (int i = 0; i < 16; ++i) {
+        clients.emplace_back([&] {
+            auto r = request_once(f.port(), get("/many"), &ok, 10'000ms);
+            if (r && r->status == 200) ++good;
+        });
+    }
+    for (auto& t : clients) t.join();
+    CHECK(good == 16);
+    CHECK(eventually([&] { return f.srv().stats().handshakes_in_progress == 0; }));
 }
