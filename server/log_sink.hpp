@@ -8,8 +8,9 @@
 /// were dropped is written when it drains.
 ///
 /// The window adapts to the rate: a line after a quiet spell is written within `window` (1 ms),
-/// but while lines keep coming at `busy_lines_per_s` or more (one review line each at thousands
-/// of reviews a second) the writer gathers them for `busy_window` (20 ms) before each write. Each
+/// but while lines keep coming at `busy_lines_per_s` or more over 100 ms periods (one review line
+/// each at thousands of reviews a second) the writer gathers them for `busy_window` (20 ms)
+/// before each write. Each
 /// batch is one wake-up of the writer thread, and the I/O thread that logs the first line of a
 /// batch pays a futex wake for it: at 5,000-5,800 reviews/s the 1 ms window alone meant
 /// 1,150-1,550 wake-ups a second and 2-3% of a CPU, with the busy window ~130 (docs/benchmarks.md).

@@ -130,9 +130,10 @@ TEST_CASE("log sink: under sustained logging the writer gathers lines for the bu
         // Short window 1 ms, busy window 200 ms from 500 lines/s on.
         auto sink = std::make_shared<stsauth::server::batching_fd_sink>(p.w, 1ms, 8U << 20U, 200ms, 500);
         auto logger = make_logger(sink);
-        // 300 bursts of 20 lines 2 ms apart: >= 500 lines/s even if each sleep takes 10x longer.
-        // With the 1 ms window alone every burst would be its own write (~300 batches).
-        for (int burst = 0; burst < 300; ++burst) {
+        // 750 bursts of 20 lines 2 ms apart: >= 500 lines/s even if each sleep takes 10x longer.
+        // With the 1 ms window alone every burst would be its own write (~750 batches); busy
+        // mode starts after the first 100 ms period (~50 batches).
+        for (int burst = 0; burst < 750; ++burst) {
             for (int i = 0; i < 20; ++i) logger->info("b{} l{}", burst, i);
             std::this_thread::sleep_for(2ms);
             seen += p.read_available();  // keep the pipe from filling up
@@ -141,10 +142,23 @@ TEST_CASE("log sink: under sustained logging the writer gathers lines for the bu
     }
     seen += p.read_available();
     CHECK(seen.find("info b0 l0\n") != std::string::npos);
-    CHECK(seen.find("info b299 l19\n") != std::string::npos);
-    CHECK(std::count(seen.begin(), seen.end(), '\n') == 6000);
+    CHECK(seen.find("info b749 l19\n") != std::string::npos);
+    CHECK(std::count(seen.begin(), seen.end(), '\n') == 15000);
     CHECK(batches >= 2);
-    CHECK(batches < 60);  // at least 0.6 s of bursts in 200 ms windows, plus the first short ones
+    CHECK(batches < 150);  // >= 1.5 s of bursts: the first 100 ms short, then 200 ms windows
+}
+
+TEST_CASE("log sink: lines one at a time close together keep the short window", "[log_sink]") {
+    pipe_fds p;
+    std::string seen;
+    // Busy window 10 s: a line written in the busy mode would take ten seconds.
+    auto sink = std::make_shared<stsauth::server::batching_fd_sink>(p.w, 1ms, 8U << 20U, 10s, 2000);
+    auto logger = make_logger(sink);
+    // 50 lines, each as soon as the previous one is out: a few hundred a second at most.
+    for (int i = 0; i < 50; ++i) {
+        logger->info("one {}", i);
+        CHECK(wait_for_text(p, seen, "info one " + std::to_string(i) + "\n", 20s) < 5s);
+    }
 }
 
 TEST_CASE("log sink: after a quiet spell a line is written within the short window again", "[log_sink]") {
