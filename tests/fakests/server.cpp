@@ -4,6 +4,7 @@
 
 #include "common/encoding.hpp"
 #include "crypto/crypto.hpp"
+#include "http/tls_stream.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -12,7 +13,6 @@
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <boost/beast/ssl.hpp>
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
@@ -89,7 +89,7 @@ reply control_reply(int status, std::string body) {
 class session : public std::enable_shared_from_this<session> {
 public:
     session(tcp::socket socket, ssl::context& ctx, shared_state& state)
-        : stream_(std::move(socket), ctx), state_(state), timer_(stream_.get_executor()) {}
+        : stream_(std::move(socket), ctx, stsauth::http::tls_stream::server), state_(state), timer_(stream_.get_executor()) {}
 
     void run() {
         net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->do_handshake(); });
@@ -97,9 +97,8 @@ public:
 
 private:
     void do_handshake() {
-        beast::get_lowest_layer(stream_).expires_after(handshake_timeout);
-        stream_.async_handshake(ssl::stream_base::server,
-                                [self = shared_from_this()](beast::error_code ec) { self->on_handshake(ec); });
+        stream_.next_layer().expires_after(handshake_timeout);
+        stream_.async_handshake([self = shared_from_this()](beast::error_code ec) { self->on_handshake(ec); });
     }
 
     void on_handshake(beast::error_code ec) {
@@ -114,7 +113,7 @@ private:
         parser_.emplace();
         parser_->body_limit(body_limit);
         parser_->header_limit(header_limit);
-        beast::get_lowest_layer(stream_).expires_after(read_timeout);
+        stream_.next_layer().expires_after(read_timeout);
         http::async_read(stream_, buffer_, *parser_,
                          [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
     }
@@ -208,7 +207,7 @@ private:
         if (slow > milliseconds(0) && !is_control && !body_.empty()) {
             pieces_left_ = static_cast<int>(std::min<std::size_t>(slow_body_pieces, body_.size()));
             piece_delay_ = slow / pieces_left_;
-            beast::get_lowest_layer(stream_).expires_after(write_timeout + slow);
+            stream_.next_layer().expires_after(write_timeout + slow);
             net::async_write(stream_, net::buffer(head_),
                              [self = shared_from_this()](beast::error_code ec, std::size_t) {
                                  if (!ec) self->wait_next_piece();
@@ -216,7 +215,7 @@ private:
             return;
         }
         head_ += body_;
-        beast::get_lowest_layer(stream_).expires_after(write_timeout);
+        stream_.next_layer().expires_after(write_timeout);
         net::async_write(stream_, net::buffer(head_),
                          [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_write(ec); });
     }
@@ -250,23 +249,23 @@ private:
 
     // An abortive close: RST, no TLS close_notify, no answer.
     void do_reset() {
-        auto& sock = beast::get_lowest_layer(stream_).socket();
+        auto& sock = stream_.next_layer().socket();
         beast::error_code ignored;
         sock.set_option(tcp::socket::linger(true, 0), ignored);
         sock.close(ignored);
     }
 
     void do_shutdown() {
-        beast::get_lowest_layer(stream_).expires_after(seconds(5));
+        stream_.next_layer().expires_after(seconds(5));
         stream_.async_shutdown([self = shared_from_this()](beast::error_code) {
             // The peer may already be gone (short read / reset): nothing else to do either way.
             beast::error_code ignored;
-            beast::get_lowest_layer(self->stream_).socket().shutdown(tcp::socket::shutdown_both, ignored);
-            beast::get_lowest_layer(self->stream_).close();
+            self->stream_.next_layer().socket().shutdown(tcp::socket::shutdown_both, ignored);
+            self->stream_.next_layer().close();
         });
     }
 
-    beast::ssl_stream<beast::tcp_stream> stream_;
+    stsauth::http::tls_stream stream_;  ///< the server's own TLS stream (lib/http/tls_stream.hpp)
     shared_state& state_;
     net::steady_timer timer_;
     beast::flat_buffer buffer_;
