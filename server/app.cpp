@@ -1,4 +1,5 @@
 #include "app.hpp"
+#include "cpus.hpp"
 
 #include "access/entries.hpp"
 #include "authorize.hpp"
@@ -177,8 +178,10 @@ int run_server(const config::server_config& cfg, const std::string& config_path,
     set_dynamic_gauges(*(*sources)->chain(), ref);
     if (auto entries = (*sources)->access_entries()) set_access_entry_gauges(*entries, own);
 
-    const unsigned threads = std::max(1u, std::thread::hardware_concurrency());
+    // server.ioThreads, or the CPUs this process may use (a cgroup quota counts).
+    const unsigned threads = cfg.io_threads > 0 ? static_cast<unsigned>(cfg.io_threads) : usable_cpus();
     asio::io_context ioc(static_cast<int>(threads));
+    spdlog::info("{} network thread{}{}", threads, threads == 1 ? "" : "s", cfg.io_threads > 0 ? " (server.ioThreads)" : "");
 
     sts::https_sts_client_config sts_cfg;
     sts_cfg.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(cfg.sts.timeout);

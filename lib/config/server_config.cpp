@@ -409,6 +409,7 @@ void parser::parse_server(const YAML::Node& n) {
         {"ec2", nested(ec2_defs)},
         {"limits", nested(limits_defs)},
         {"shutdownGrace", dur(c.shutdown_grace)},
+        {"ioThreads", integer(c.io_threads)},
         {"healthPort", integer(c.health_port)},
         {"healthAddress", str(c.health_address)},
         {"clientCAFile", str(c.client_ca_file)},
@@ -688,6 +689,7 @@ std::vector<config_issue> validator::run() {
     range("server.limits.maxHeaderBytes", c_.limits.max_header_bytes, 1024, 1 << 20, "bad_limit");
     range("server.limits.maxConnections", c_.limits.max_connections, 1, 1'000'000, "bad_limit");
     range("server.sts.maxConnectionsPerHost", c_.sts.max_connections_per_host, 1, 10'000, "bad_limit");
+    range("server.ioThreads", c_.io_threads, 0, 256, "bad_limit");
     if (c_.max_token_bytes < 1 || c_.max_token_bytes > c_.limits.max_body_bytes)
         add("server.maxTokenBytes", "bad_limit",
             "must be between 1 and server.limits.maxBodyBytes (" + std::to_string(c_.limits.max_body_bytes) +
@@ -879,6 +881,7 @@ std::vector<std::string> restart_only_changes(const server_config& a, const serv
     check("server.kubeconfig", a.kubeconfig != b.kubeconfig);
     check("server.master", a.master != b.master);
     check("server.maxTokenBytes", a.max_token_bytes != b.max_token_bytes);
+    check("server.ioThreads", a.io_threads != b.io_threads);
     check("server.awsAuthFile", a.aws_auth_file != b.aws_auth_file);
     check("server.sts.timeout", a.sts.timeout != b.sts.timeout);
     check("server.sts.connectOverride", a.sts.connect_override != b.sts.connect_override);

@@ -157,6 +157,7 @@ struct server_config {
     ec2_settings ec2;
     limits_settings limits;
     duration shutdown_grace = std::chrono::seconds(10);  ///< > 0
+    std::int64_t io_threads = 0;               ///< network threads; 0 = the CPUs the process may use
     std::int64_t health_port = 21363;          ///< 0 turns the health listener off
     std::string health_address;                ///< "" = all interfaces
     std::string client_ca_file;                ///< mTLS from the apiserver when set

@@ -152,6 +152,7 @@ TEST_CASE("defaults are the reference's and ours", "[config][defaults]") {
     CHECK(c.kubeconfig.empty());
     CHECK(c.master.empty());
     CHECK(c.max_token_bytes == 16384);
+    CHECK(c.io_threads == 0);
     CHECK(c.aws_auth_file.empty());
     CHECK(c.sts.timeout == 10s);
     CHECK(c.sts.connect_override.empty());
@@ -356,6 +357,8 @@ TEST_CASE("every validation rule rejects with its field and code", "[config][val
     require_single_issue(ok + "server: {sts: {maxConnectionsPerHost: 0}}\n", "server.sts.maxConnectionsPerHost",
                          "bad_limit");
     require_single_issue(ok + "server: {maxTokenBytes: 0}\n", "server.maxTokenBytes", "bad_limit");
+    require_single_issue(ok + "server: {ioThreads: -1}\n", "server.ioThreads", "bad_limit");
+    require_single_issue(ok + "server: {ioThreads: 257}\n", "server.ioThreads", "bad_limit");
     require_single_issue(ok + "server: {maxTokenBytes: 70000}\n", "server.maxTokenBytes", "bad_limit");
     require_single_issue(ok + "server: {ec2DescribeInstancesQps: -1}\n", "server.ec2DescribeInstancesQps",
                          "bad_rate_limit");
