@@ -1,3 +1,4 @@
+#include "support/temp_dir.hpp"
 #include "config/reload.hpp"
 
 #include <catch2/catch.hpp>
@@ -16,19 +17,8 @@ namespace fs = std::filesystem;
 namespace {
 
 /// A fresh directory under the system temp dir, removed at scope exit.
-struct temp_dir {
-    fs::path path;
-    temp_dir() {
-        std::random_device rd;
-        path = fs::temp_directory_path() / ("stsauth-config-test-" + std::to_string(rd()) + std::to_string(rd()));
-        fs::create_directories(path);
-    }
-    ~temp_dir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-    temp_dir(const temp_dir&) = delete;
-    temp_dir& operator=(const temp_dir&) = delete;
+struct temp_dir : stsauth::test::temp_dir {
+    temp_dir() : stsauth::test::temp_dir("stsauth-config-test") {}
 };
 
 void write(const fs::path& p, const std::string& content) {

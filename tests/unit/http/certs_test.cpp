@@ -1,3 +1,4 @@
+#include "support/temp_dir.hpp"
 #include "http/certs.hpp"
 #include "http/openssl_handles.hpp"
 
@@ -51,17 +52,8 @@ sans read_sans(X509* cert) {
     return out;
 }
 
-struct temp_dir {
-    fs::path path;
-    temp_dir() {
-        std::random_device rd;
-        path = fs::temp_directory_path() / ("stsauth-certs-" + std::to_string(::getpid()) + "-" + std::to_string(rd()));
-        fs::create_directories(path);
-    }
-    ~temp_dir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
+struct temp_dir : stsauth::test::temp_dir {
+    temp_dir() : stsauth::test::temp_dir("stsauth-certs") {}
 };
 
 unsigned mode_of(const fs::path& p) {

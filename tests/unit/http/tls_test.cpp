@@ -1,5 +1,6 @@
 // TLS: the context policy (versions, ciphers, ALPN), mTLS, reload, and the TLS listener.
 
+#include "support/temp_dir.hpp"
 #include "http/certs.hpp"
 #include "http/tls_context.hpp"
 #include "server_fixture.hpp"
@@ -39,19 +40,6 @@ tls_client_options trusting(const http::pem_pair& pair) {
     o.trusted_ca_pem = pair.cert_pem;
     return o;
 }
-
-struct temp_dir {
-    fs::path path;
-    temp_dir() {
-        std::random_device rd;
-        path = fs::temp_directory_path() / ("stsauth-tls-" + std::to_string(::getpid()) + "-" + std::to_string(rd()));
-        fs::create_directories(path);
-    }
-    ~temp_dir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-};
 
 /// Replaces a file through a rename, as an atomic writer (or a Secret volume update) does.
 void replace_file(const fs::path& p, const std::string& text) {
@@ -224,7 +212,7 @@ TEST_CASE("tls: make_server_tls_context rejections", "[tls]") {
 }
 
 TEST_CASE("tls: the holder reloads changed files, refuses broken ones and keeps serving", "[tls][reload]") {
-    temp_dir dir;
+    temp_dir dir("stsauth-tls");
     const fs::path cert = dir.path / "cert.pem", key = dir.path / "key.pem";
     const auto first = server_pair();
     replace_file(cert, first.cert_pem);
@@ -298,7 +286,7 @@ TEST_CASE("tls: the holder reloads changed files, refuses broken ones and keeps 
 }
 
 TEST_CASE("tls: holder load fails on missing files", "[tls][reload]") {
-    temp_dir dir;
+    temp_dir dir("stsauth-tls");
     auto h = http::tls_context_holder::load({dir.path / "cert.pem", dir.path / "key.pem", {}});
     REQUIRE_FALSE(h.ok());
     CHECK(h.code() == "io_error");

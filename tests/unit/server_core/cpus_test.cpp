@@ -1,14 +1,12 @@
 // How many network threads the server starts: cgroup CPU quotas (server/cpus).
 
 #include "cpus.hpp"
+#include "support/temp_dir.hpp"
 
 #include <catch2/catch.hpp>
 
-#include <unistd.h>
-
 #include <filesystem>
 #include <fstream>
-#include <random>
 #include <thread>
 
 using stsauth::server::cpus_from_cfs;
@@ -18,17 +16,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct temp_root {
-    fs::path path;
-    temp_root() {
-        std::random_device rd;
-        path = fs::temp_directory_path() / ("stsauth-cpus-" + std::to_string(::getpid()) + "-" + std::to_string(rd()));
-        fs::create_directories(path);
-    }
-    ~temp_root() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
+struct temp_root : stsauth::test::temp_dir {
+    temp_root() : stsauth::test::temp_dir("stsauth-cpus") {}
     void write(const fs::path& rel, const std::string& text) {
         fs::create_directories((path / rel).parent_path());
         std::ofstream(path / rel) << text;

@@ -1,5 +1,6 @@
 // Each file backend of `stsauth server`: first load, reload on change, last good kept when a
 // file turns bad, and the chain order of --backend-mode.
+#include "support/temp_dir.hpp"
 #include "config/server_config.hpp"
 #include "mapping_sources.hpp"
 
@@ -18,17 +19,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct temp_dir {
-    fs::path path;
-    temp_dir() {
-        path = fs::temp_directory_path() / ("stsauth-sources-" + std::to_string(::getpid()) + "-" +
-                                            std::to_string(reinterpret_cast<std::uintptr_t>(this)));
-        fs::create_directories(path);
-    }
-    ~temp_dir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
+struct temp_dir : stsauth::test::temp_dir {
+    temp_dir() : stsauth::test::temp_dir("stsauth-sources") {}
 };
 
 // Writes through a temporary file and a rename, as editors and kubelet do; bumps the mtime.
