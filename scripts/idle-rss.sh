@@ -34,33 +34,10 @@ for _ in $(seq 100); do grep -q 'listening on' "$work/fake.out" 2>/dev/null && b
 fake_port=$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$work/fake.out")
 [ -n "$fake_port" ] || { echo "idle-rss.sh: the fake STS did not start: $(cat "$work/fake.log")" >&2; exit 1; }
 
-# The bench's 10-role config (scripts/bench.sh write_config).
-{
-  cat <<YAML
-clusterID: stsauth-load
-server:
-  address: 127.0.0.1
-  port: 0
-  hostname: localhost
-  stateDir: $work/state
-  generateKubeconfig: $work/kubeconfig.yaml
-  healthPort: 0
-  backendMode: [MountedFile]
-  sts:
-    connectOverride: 127.0.0.1:$fake_port
-    caFile: $work/fake-ca.pem
-  mapRoles:
-YAML
-  awk -v n=9 -v acct=$account 'BEGIN {
-    for (i = 1; i <= n; i++)
-      printf "  - rolearn: arn:aws:iam::%s:role/load-role-%d\n    username: \"load-%d:{{SessionName}}\"\n    groups: [load-group-%d]\n", acct, i, i, i % 100
-  }'
-  cat <<YAML
-  - rolearn: arn:aws:iam::$account:role/Admin
-    username: "admin:{{SessionName}}"
-    groups: [system:masters]
-YAML
-} >"$work/server-10.yaml"
+# The bench's 10-role config.
+cluster_id=stsauth-load
+source "$(dirname "$0")/bench-config.sh"
+write_config "$work/server-10.yaml" 10
 
 values=()
 for i in $(seq "$n"); do
