@@ -1,7 +1,8 @@
 #pragma once
 /// \file
 /// SHA-256 and HMAC-SHA256 through OpenSSL EVP; the only place in stsauth that includes
-/// OpenSSL's digest headers.
+/// OpenSSL's digest headers. Thread-safe: the algorithms are fetched once per process and each
+/// thread re-uses one digest and one MAC context (no algorithm look-up or context per call).
 
 #include <array>
 #include <cstdint>
