@@ -9,6 +9,7 @@
 #include "config/kubeconfig.hpp"
 #include "ec2/factory.hpp"
 #include "http/certs.hpp"
+#include "http/io_pool.hpp"
 #include "http/server.hpp"
 #include "http/tls_context.hpp"
 #include "mapping_sources.hpp"
@@ -180,7 +181,11 @@ int run_server(const config::server_config& cfg, const std::string& config_path,
 
     // server.ioThreads, or the CPUs this process may use (a cgroup quota counts).
     const unsigned threads = cfg.io_threads > 0 ? static_cast<unsigned>(cfg.io_threads) : usable_cpus();
-    asio::io_context ioc(static_cast<int>(threads));
+    // One io_context per network thread (lib/http/io_pool.hpp): a connection, and the pooled STS
+    // connections its reviews use, stay on one thread. Context 0 also runs the listeners'
+    // acceptors, the health listener, the EC2 client and the signal handler.
+    http::io_pool io(threads);
+    asio::io_context& ioc = io.at(0);
     spdlog::info("{} network thread{}{}", threads, threads == 1 ? "" : "s", cfg.io_threads > 0 ? " (server.ioThreads)" : "");
 
     sts::https_sts_client_config sts_cfg;
@@ -189,7 +194,7 @@ int run_server(const config::server_config& cfg, const std::string& config_path,
     sts_cfg.ca_file = cfg.sts.ca_file;
     sts_cfg.max_connections_per_host = static_cast<std::size_t>(cfg.sts.max_connections_per_host);
     sts_cfg.user_agent = std::string("stsauth/") + STSAUTH_VERSION;
-    sts::https_sts_client sts(ioc, sts_cfg);
+    sts::https_sts_client sts(io, sts_cfg);
 
     authn::authenticator_config auth_cfg;
     auth_cfg.validation.hosts = std::move(*hosts);
@@ -218,7 +223,7 @@ int run_server(const config::server_config& cfg, const std::string& config_path,
     const bool authorization = cfg.authorization.enabled;
     if (authorization && cfg.access_entries.file.empty())
         spdlog::warn("server.authorization.enabled without server.accessEntries.file: /authorize always has no opinion");
-    http::server main_server(ioc, {cfg.address, static_cast<std::uint16_t>(cfg.port), *tls, limits, "main"},
+    http::server main_server(io, {cfg.address, static_cast<std::uint16_t>(cfg.port), *tls, limits, "main"},
                              [&hook, &authz, authorization](http::request&& req, http::responder respond) {
                                  if (authorization && req.path() == "/authorize") return respond(authz.handle(req));
                                  hook.handle(std::move(req), std::move(respond));
@@ -302,7 +307,7 @@ int run_server(const config::server_config& cfg, const std::string& config_path,
             }
             if (stopping) {
                 spdlog::warn("second signal: exiting now");
-                ioc.stop();
+                io.stop();
                 return;
             }
             stopping = true;
@@ -316,7 +321,7 @@ int run_server(const config::server_config& cfg, const std::string& config_path,
                 signals.cancel();
                 main_server.stop();
                 if (health_server) health_server->stop();
-                ioc.stop();
+                io.stop();
             });
             wait_signal();
         });
@@ -324,10 +329,7 @@ int run_server(const config::server_config& cfg, const std::string& config_path,
     wait_signal();
 
     std::thread reload_thread([&reload_ioc] { reload_ioc.run(); });
-    std::vector<std::thread> pool;
-    for (unsigned i = 1; i < threads; ++i) pool.emplace_back([&ioc] { ioc.run(); });
-    ioc.run();
-    for (auto& t : pool) t.join();
+    io.run();
     reload_ioc.stop();  // a reload under way finishes first; the timer is not waited for
     reload_thread.join();
     return 0;

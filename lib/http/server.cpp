@@ -3,6 +3,7 @@
 #include "common/encoding.hpp"
 #include "http/header_scan.hpp"
 #include "http/tls_context.hpp"
+#include "http/io_pool.hpp"
 #include "http/tls_stream.hpp"
 
 // GCC 12 at -O2 reports -Wnull-dereference false positives inside Asio's executor comparisons
@@ -124,10 +125,11 @@ struct drain_waiter {
 };
 
 struct server::state : std::enable_shared_from_this<server::state> {
-    state(net::io_context& io, server_config cfg, handler h)
-        : ioc(io), config(std::move(cfg)), on_request(std::move(h)), acceptor(net::make_strand(io)), retry_timer(acceptor.get_executor()) {}
+    state(net::io_context& io, io_pool* p, server_config cfg, handler h)
+        : ioc(io), pool(p), config(std::move(cfg)), on_request(std::move(h)), acceptor(net::make_strand(io)), retry_timer(acceptor.get_executor()) {}
 
-    net::io_context& ioc;
+    net::io_context& ioc;  ///< the acceptor's, the timers' and (without a pool) the connections'
+    io_pool* const pool;   ///< when set, connections go round-robin to its single-threaded contexts
     const server_config config;
     const handler on_request;
     tcp::acceptor acceptor;
@@ -269,8 +271,8 @@ namespace {
 
 // ---------------------------------------------------------------------------------------------
 // One connection. Tls selects a tls_stream or a plain timed_socket (tls_stream.hpp); everything
-// else is shared. All member functions after start() run on the connection's strand (the
-// socket's executor), so no member needs a lock.
+// else is shared. All member functions after start() run on the socket's executor (a strand, or
+// a pool context's one thread), so no member needs a lock.
 
 /// Keeps the TLS context alive at least as long as the stream built from it (declared first).
 struct context_keeper {
@@ -311,6 +313,9 @@ public:
         if constexpr (Tls) {
             net::post(stream_.get_executor(), [self = self()] {
                 self->holds_slot_ = true;
+                // The handshake's deadline runs from now: the time spent waiting for a slot was
+                // not the peer's doing (a connection that waits holds only its socket).
+                if (self->phase_ == phase::handshake) self->lowest().expires_after(self->lim().read_timeout);
                 self->begin_handshake();
             });
         }
@@ -754,9 +759,16 @@ bool retry_later(const error_code& ec) {
 // Accepting.
 
 void server::state::do_accept() {
-    acceptor.async_accept(net::make_strand(ioc), [self = shared_from_this()](const error_code& ec, tcp::socket socket) {
+    auto on_done = [self = shared_from_this()](const error_code& ec, tcp::socket socket) {
         self->on_accept(ec, std::move(socket));
-    });
+    };
+    // A pool context has one thread, which serialises the connection's handlers by itself; a
+    // shared io_context needs a strand per connection.
+    if (pool) {
+        acceptor.async_accept(net::any_io_executor(pool->next().get_executor()), std::move(on_done));
+    } else {
+        acceptor.async_accept(net::any_io_executor(net::make_strand(ioc)), std::move(on_done));
+    }
 }
 
 void server::state::on_accept(const error_code& ec, tcp::socket socket) {
@@ -813,7 +825,10 @@ void server::state::close_acceptor() {
 // server
 
 server::server(net::io_context& ioc, server_config config, handler h)
-    : state_(std::make_shared<state>(ioc, std::move(config), std::move(h))) {}
+    : state_(std::make_shared<state>(ioc, nullptr, std::move(config), std::move(h))) {}
+
+server::server(io_pool& pool, server_config config, handler h)
+    : state_(std::make_shared<state>(pool.at(0), &pool, std::move(config), std::move(h))) {}
 
 server::~server() { stop(); }
 

@@ -9,7 +9,7 @@
 /// boost::asio::io_context ioc;
 /// http::server srv(ioc, {.address = "127.0.0.1", .port = 21362, .tls = holder}, handler);
 /// if (auto s = srv.start(); !s) ...;          // binds and starts accepting
-/// // N threads run ioc.run()
+/// // N threads run ioc.run()  (or: http::io_pool pool(n); http::server srv(pool, ...); pool.run())
 /// srv.drain();                                // SIGTERM: stop accepting, close idle conns
 /// srv.wait_drained(grace);                    // from a non-io thread (or async_wait_drained)
 /// srv.stop();                                 // close whatever is left
@@ -32,6 +32,7 @@ class io_context;
 namespace stsauth::http {
 
 class tls_context_holder;
+class io_pool;
 
 /// Per-connection limits (A1 `server.limits`, A11).
 struct limits {
@@ -88,6 +89,10 @@ class server {
 public:
     /// `handler` is called on the connection's strand for each valid request.
     server(boost::asio::io_context& ioc, server_config config, handler handler);
+    /// Connections are spread round-robin over the pool's contexts and stay on theirs (no strand:
+    /// each context has one thread); the listener, its timers and drain waiters use context 0.
+    /// `handler` is called on the connection's context thread.
+    server(io_pool& pool, server_config config, handler handler);
     /// Stops (as stop()). Sessions still running keep the shared state alive until they end.
     ~server();
     server(const server&) = delete;

@@ -1,5 +1,6 @@
 #include "sts/https_sts_client.hpp"
 
+#include "http/io_pool.hpp"
 #include "http/tls_stream.hpp"
 
 #include <boost/asio/connect.hpp>
@@ -175,10 +176,14 @@ bool is_http_protocol_error(const error_code& ec) {
 
 class connection;
 
-/// Connections and queued calls for one STS host. Guarded by the client's mutex.
+/// Connections and queued calls for one STS host on one io_context (a lane: with an io_pool,
+/// each context has its own, so a review never leaves its thread). Guarded by the client's mutex.
 struct host_pool {
-    host_pool(std::string h, const asio::any_io_executor& ex) : host(std::move(h)), queue_timer(ex) {}
+    host_pool(std::string h, asio::io_context& io, std::size_t max_open)
+        : host(std::move(h)), ioc(io), cap(max_open), queue_timer(io.get_executor()) {}
     const std::string host;
+    asio::io_context& ioc;  ///< where its connections run
+    const std::size_t cap;  ///< this lane's share of max_connections_per_host
     std::vector<std::shared_ptr<connection>> idle;  ///< most recently used last
     std::size_t open = 0;                            ///< idle + busy + being opened
     std::deque<flight_ptr> queue;
@@ -188,18 +193,22 @@ struct host_pool {
 
 class https_sts_client_impl : public std::enable_shared_from_this<https_sts_client_impl> {
 public:
-    https_sts_client_impl(asio::io_context& ioc, https_sts_client_config config)
-        : ioc_(ioc),
-          config_(validated(std::move(config))),
+    https_sts_client_impl(std::vector<asio::io_context*> contexts, const stsauth::http::io_pool* pool,
+                          https_sts_client_config config)
+        : config_(validated(std::move(config))),
           override_(parse_connect_override(config_.connect_override)),
-          tls_(make_tls_context(config_)) {}
+          tls_(make_tls_context(config_)),
+          io_pool_(pool),
+          // Every lane holds at least one connection: never more lanes than connections.
+          contexts_(std::move(contexts)) {
+        if (contexts_.size() > config_.max_connections_per_host) contexts_.resize(config_.max_connections_per_host);
+    }
 
     void submit(sts_request request, sts_client::callback cb);
     void shutdown();
     sts_client_stats stats() const;
 
     // ---- used by connections -----------------------------------------------------------------
-    asio::io_context& io() { return ioc_; }
     const https_sts_client_config& config() const { return config_; }
     ssl::context& tls() { return tls_; }
     std::string_view connect_host(const host_pool& pool) const {
@@ -219,7 +228,10 @@ public:
     std::atomic<std::uint64_t> retries{0};
 
 private:
-    host_pool& pool_for(const std::string& host);
+    /// The lane for a call from this thread: its own context's when it runs one of the pool's,
+    /// else round-robin.
+    std::size_t lane() noexcept;
+    host_pool& pool_for(const std::string& host, std::size_t lane);
     void forget(const flight& f);
     void enqueue(host_pool& pool, flight_ptr f);
     void arm_queue_timer(host_pool& pool);
@@ -232,14 +244,17 @@ private:
         return transport_failure("sts_shutdown", "the STS client is shutting down");
     }
 
-    asio::io_context& ioc_;
     const https_sts_client_config config_;
     const std::optional<endpoint_override> override_;
     ssl::context tls_;
+    const stsauth::http::io_pool* const io_pool_;  ///< null: one io_context
+    std::vector<asio::io_context*> contexts_;      ///< one lane each
+    std::atomic<std::size_t> next_lane_{0};
 
     mutable std::mutex mu_;
     std::atomic<bool> stopped_{false};  ///< written under mu_; read without it only by stopped()
-    std::unordered_map<std::string, std::unique_ptr<host_pool>> pools_;
+    /// Per host, one host_pool per lane (contexts_).
+    std::unordered_map<std::string, std::vector<std::unique_ptr<host_pool>>> pools_;
     std::unordered_map<std::string_view, flight_ptr> flights_;  ///< keys point into flight::key
     std::size_t in_flight_ = 0;
     std::uint64_t shared_calls_ = 0;
@@ -253,7 +268,7 @@ public:
     connection(std::shared_ptr<https_sts_client_impl> owner, host_pool& pool)
         : owner_(std::move(owner)),
           pool_(pool),
-          strand_(asio::make_strand(owner_->io())),
+          strand_(asio::make_strand(pool.ioc)),
           resolver_(strand_),
           timer_(strand_) {
         new_stream();
@@ -510,12 +525,28 @@ private:
 
 // ---- https_sts_client_impl ------------------------------------------------------------------------
 
-host_pool& https_sts_client_impl::pool_for(const std::string& host) {
+std::size_t https_sts_client_impl::lane() noexcept {
+    const std::size_t lanes = contexts_.size();
+    if (lanes == 1) return 0;
+    if (io_pool_) {
+        if (const auto here = io_pool_->current_index(); here != stsauth::http::io_pool::npos) return here % lanes;
+    }
+    return next_lane_.fetch_add(1, std::memory_order_relaxed) % lanes;
+}
+
+host_pool& https_sts_client_impl::pool_for(const std::string& host, std::size_t lane) {
     auto it = pools_.find(host);
     if (it == pools_.end()) {
-        it = pools_.emplace(host, std::make_unique<host_pool>(host, ioc_.get_executor())).first;
+        // max_connections_per_host split over the lanes (each gets at least one: see the constructor).
+        const std::size_t lanes = contexts_.size(), max = config_.max_connections_per_host;
+        std::vector<std::unique_ptr<host_pool>> per_lane;
+        per_lane.reserve(lanes);
+        for (std::size_t i = 0; i < lanes; ++i) {
+            per_lane.push_back(std::make_unique<host_pool>(host, *contexts_[i], max / lanes + (i < max % lanes ? 1 : 0)));
+        }
+        it = pools_.emplace(host, std::move(per_lane)).first;
     }
-    return *it->second;
+    return *it->second[lane];
 }
 
 void https_sts_client_impl::forget(const flight& f) {
@@ -527,8 +558,9 @@ void https_sts_client_impl::forget(const flight& f) {
 }
 
 void https_sts_client_impl::submit(sts_request request, sts_client::callback cb) {
+    const std::size_t here = lane();
     if (auto refused = check_request(request)) {
-        asio::post(ioc_, [cb = std::move(cb), o = std::move(*refused)] { cb(o); });
+        asio::post(*contexts_[here], [cb = std::move(cb), o = std::move(*refused)] { cb(o); });
         return;
     }
     std::string key;
@@ -543,7 +575,7 @@ void https_sts_client_impl::submit(sts_request request, sts_client::callback cb)
         std::unique_lock lock(mu_);
         if (stopped_) {
             lock.unlock();
-            asio::post(ioc_, [cb = std::move(cb), o = shutdown_outcome()] { cb(o); });
+            asio::post(*contexts_[here], [cb = std::move(cb), o = shutdown_outcome()] { cb(o); });
             return;
         }
         if (!key.empty()) {
@@ -557,11 +589,11 @@ void https_sts_client_impl::submit(sts_request request, sts_client::callback cb)
         f->deadline = steady::now() + config_.timeout;
         if (!f->key.empty()) flights_.emplace(f->key, f);
         ++in_flight_;
-        pool = &pool_for(f->request.host);
+        pool = &pool_for(f->request.host, here);
         if (!pool->idle.empty()) {
             conn = std::move(pool->idle.back());
             pool->idle.pop_back();
-        } else if (pool->open < config_.max_connections_per_host) {
+        } else if (pool->open < pool->cap) {
             ++pool->open;
         } else {
             enqueue(*pool, std::move(f));
@@ -681,21 +713,23 @@ void https_sts_client_impl::shutdown() {
         std::lock_guard lock(mu_);
         if (stopped_) return;
         stopped_ = true;
-        for (auto& [host, pool] : pools_) {
-            pool->open -= pool->idle.size();
-            std::move(pool->idle.begin(), pool->idle.end(), std::back_inserter(idle));
-            pool->idle.clear();
-            for (auto& f : pool->queue) {
-                forget(*f);
-                queued.push_back(std::move(f));
+        for (auto& [host, lanes] : pools_) {
+            for (auto& pool : lanes) {
+                pool->open -= pool->idle.size();
+                std::move(pool->idle.begin(), pool->idle.end(), std::back_inserter(idle));
+                pool->idle.clear();
+                for (auto& f : pool->queue) {
+                    forget(*f);
+                    queued.push_back(std::move(f));
+                }
+                pool->queue.clear();
+                pool->queue_timer.cancel();
             }
-            pool->queue.clear();
-            pool->queue_timer.cancel();
         }
     }
     for (auto& c : idle) c->close_async();
     for (auto& f : queued) {
-        asio::post(ioc_, [f, o = shutdown_outcome()] { deliver(*f, o); });
+        asio::post(*contexts_.front(), [f, o = shutdown_outcome()] { deliver(*f, o); });
     }
 }
 
@@ -703,10 +737,12 @@ sts_client_stats https_sts_client_impl::stats() const {
     sts_client_stats s;
     {
         std::lock_guard lock(mu_);
-        for (const auto& [host, pool] : pools_) {
-            s.open_connections += pool->open;
-            s.idle_connections += pool->idle.size();
-            s.queued += pool->queue.size();
+        for (const auto& [host, lanes] : pools_) {
+            for (const auto& pool : lanes) {
+                s.open_connections += pool->open;
+                s.idle_connections += pool->idle.size();
+                s.queued += pool->queue.size();
+            }
         }
         s.in_flight = in_flight_;
         s.shared_calls = shared_calls_;
@@ -722,7 +758,19 @@ sts_client_stats https_sts_client_impl::stats() const {
 // ---- https_sts_client ------------------------------------------------------------------------------
 
 https_sts_client::https_sts_client(boost::asio::io_context& ioc, https_sts_client_config config)
-    : impl_(std::make_shared<detail::https_sts_client_impl>(ioc, std::move(config))) {}
+    : impl_(std::make_shared<detail::https_sts_client_impl>(std::vector<boost::asio::io_context*>{&ioc}, nullptr,
+                                                            std::move(config))) {}
+
+namespace {
+std::vector<boost::asio::io_context*> contexts_of(stsauth::http::io_pool& pool) {
+    std::vector<boost::asio::io_context*> out;
+    for (std::size_t i = 0; i < pool.size(); ++i) out.push_back(&pool.at(i));
+    return out;
+}
+}  // namespace
+
+https_sts_client::https_sts_client(stsauth::http::io_pool& pool, https_sts_client_config config)
+    : impl_(std::make_shared<detail::https_sts_client_impl>(contexts_of(pool), &pool, std::move(config))) {}
 
 https_sts_client::~https_sts_client() { impl_->shutdown(); }
 

@@ -14,6 +14,9 @@
 namespace boost::asio {
 class io_context;
 }
+namespace stsauth::http {
+class io_pool;
+}
 
 namespace stsauth::sts {
 
@@ -68,15 +71,21 @@ struct sts_client_stats {
 /// - one deadline per attempt covering every phase; body capped at `max_body_bytes`; a 1xx
 ///   answer is a bad_response and its connection is not reused;
 /// - concurrent calls with the same (dedupe_key, cluster_id) share one upstream request.
-/// Thread-safe; all I/O and callbacks run on the io_context given at construction. Destroying the
-/// client closes idle connections and fails queued calls ("sts_shutdown"); calls already on the
-/// wire finish (bounded by `timeout`) and then close. The io_context must outlive the client's
-/// pending work.
+/// Thread-safe; all I/O and callbacks run on the io_context (or the io_pool's contexts) given at
+/// construction. Destroying the client closes idle connections and fails queued calls
+/// ("sts_shutdown"); calls already on the wire finish (bounded by `timeout`) and then close. The
+/// io_context must outlive the client's pending work.
 class https_sts_client final : public sts_client {
 public:
     /// Throws std::invalid_argument for an invalid config (naming the `server.sts.*` key) and
     /// std::runtime_error when `ca_file` cannot be loaded: start-up only.
     https_sts_client(boost::asio::io_context& ioc, https_sts_client_config config);
+    /// One lane per pool context, each with its share of `max_connections_per_host` (never
+    /// fewer than one connection a lane: with fewer connections than contexts, fewer lanes). A
+    /// call made on a pool thread uses that thread's lane, so its exchange and its callback stay
+    /// on that thread; a call from any other thread takes the lanes in turn. Concurrent calls
+    /// for the same token still share one request, whichever lanes they come from.
+    https_sts_client(stsauth::http::io_pool& pool, https_sts_client_config config);
     ~https_sts_client() override;
     https_sts_client(const https_sts_client&) = delete;
     https_sts_client& operator=(const https_sts_client&) = delete;

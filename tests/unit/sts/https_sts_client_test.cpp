@@ -3,10 +3,12 @@
 // Every wait is bounded.
 #include "sts/https_sts_client.hpp"
 
+#include "http/io_pool.hpp"
 #include "test_tls_server.hpp"
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <catch2/catch.hpp>
 
 #include <unistd.h>
@@ -797,4 +799,121 @@ TEST_CASE("client: configuration is validated at construction", "[sts][client]")
     CHECK_THROWS_AS(make([](auto& c) { c.ca_file = "/nonexistent/ca.pem"; }), std::runtime_error);
     CHECK_THROWS_WITH(make([](auto& c) { c.ca_file = "/nonexistent/ca.pem"; }),
                       Catch::Contains("server.sts.caFile"));
+}
+
+// ---- on an io_pool: one lane per context --------------------------------------------------------
+
+namespace {
+
+using stsauth::http::io_pool;
+
+/// An io_pool run on a thread of its own; stopped and joined on scope exit.
+struct pool_runner {
+    explicit pool_runner(std::size_t n) : pool(n), runner([this] { pool.run(); }) {}
+    ~pool_runner() {
+        pool.stop();
+        runner.join();
+    }
+    pool_runner(const pool_runner&) = delete;
+    pool_runner& operator=(const pool_runner&) = delete;
+    io_pool pool;
+    std::thread runner;
+};
+
+/// Runs `f` on context `i` of the pool and waits for it (bounded); returns that thread's id.
+template <class F>
+std::thread::id on_context(io_pool& pool, std::size_t i, F f) {
+    auto p = std::make_shared<std::promise<std::thread::id>>();
+    auto fut = p->get_future();
+    boost::asio::post(pool.at(i), [p, f = std::move(f)]() mutable {
+        f();
+        p->set_value(std::this_thread::get_id());
+    });
+    REQUIRE(fut.wait_for(5s) == std::future_status::ready);
+    return fut.get();
+}
+
+}  // namespace
+
+TEST_CASE("client on an io_pool: a call from a pool thread stays on that thread's lane", "[sts][client][io_pool]") {
+    test_tls_server server(pki(), [](const received_request&) { return ok_reply(); });
+    pool_runner io(2);
+    https_sts_client client(io.pool, config_for(server));
+
+    for (std::size_t lane = 0; lane < 2; ++lane) {
+        for (int i = 0; i < 3; ++i) {
+            waiter w;
+            const auto caller = on_context(io.pool, lane, [&] { client.get_caller_identity(make_request(), w.cb()); });
+            const auto [o, thread] = w.get_with_thread();
+            CHECK(o.ok());
+            CHECK(thread == caller);  // the exchange and its callback ran on the caller's thread
+        }
+    }
+    // One keep-alive connection per lane, each reused for its lane's three calls.
+    CHECK(client.stats().connections_opened == 2);
+    CHECK(server.accepted() == 2);
+    CHECK(client.stats().requests_sent == 6);
+
+    // A call from a thread outside the pool works too (lanes in turn).
+    CHECK(call(client).ok());
+}
+
+TEST_CASE("client on an io_pool: max_connections_per_host is split over the lanes", "[sts][client][io_pool]") {
+    test_tls_server server(pki(), [](const received_request&) {
+        reply r = ok_reply();
+        r.delay = 150ms;
+        return r;
+    });
+    pool_runner io(2);
+    auto cfg = config_for(server);
+
+    SECTION("3 connections over 2 lanes: lane 1 gets 1, its further calls queue") {
+        cfg.max_connections_per_host = 3;
+        https_sts_client client(io.pool, cfg);
+        std::vector<waiter> waiters(4);
+        on_context(io.pool, 1, [&] {
+            for (std::size_t i = 0; i < waiters.size(); ++i) {
+                client.get_caller_identity(make_request("key-" + std::to_string(i)), waiters[i].cb());
+            }
+        });
+        const auto s = client.stats();
+        CHECK(s.open_connections == 1);
+        CHECK(s.queued == 3);
+        for (auto& w : waiters) CHECK(w.get().ok());
+        CHECK(server.accepted() == 1);
+    }
+    SECTION("1 connection, 2 contexts: one lane, never more than one connection") {
+        cfg.max_connections_per_host = 1;
+        https_sts_client client(io.pool, cfg);
+        std::vector<waiter> waiters(4);
+        for (std::size_t lane = 0; lane < 2; ++lane) {
+            on_context(io.pool, lane, [&, lane] {
+                for (std::size_t i = 0; i < 2; ++i) {
+                    client.get_caller_identity(make_request("key-" + std::to_string(lane * 2 + i)), waiters[lane * 2 + i].cb());
+                }
+            });
+        }
+        CHECK(client.stats().open_connections == 1);
+        for (auto& w : waiters) CHECK(w.get().ok());
+        CHECK(server.max_concurrent_connections() == 1);
+    }
+}
+
+TEST_CASE("client on an io_pool: the same token from two lanes makes one upstream request", "[sts][client][io_pool]") {
+    gate release;
+    test_tls_server server(pki(), [&release](const received_request&) {
+        release.wait();
+        return ok_reply();
+    });
+    pool_runner io(2);
+    https_sts_client client(io.pool, config_for(server));
+    waiter a, b;
+    on_context(io.pool, 0, [&] { client.get_caller_identity(make_request("same-token"), a.cb()); });
+    on_context(io.pool, 1, [&] { client.get_caller_identity(make_request("same-token"), b.cb()); });
+    CHECK(client.stats().in_flight == 1);
+    CHECK(client.stats().shared_calls == 1);
+    release.open();
+    CHECK(a.get().ok());
+    CHECK(b.get().ok());
+    CHECK(server.requests().size() == 1);
 }
