@@ -127,7 +127,7 @@ request_class classify(const http_request_in& in, bool force_xml) {
 }
 
 reply handle_aws_request(const http_request_in& in, const fake_config& config, std::chrono::system_clock::time_point now,
-                         std::string_view request_id, bool force_xml) {
+                         std::string_view request_id, bool force_xml, signing_key_cache* keys) {
     const auto cls = classify(in, force_xml);
     auto fail = [&](std::string code, std::string_view message) {
         auto r = error_reply(cls.which, cls.json, std::move(code), message, request_id);
@@ -143,6 +143,7 @@ reply handle_aws_request(const http_request_in& in, const fake_config& config, s
 
     verify_options options;
     options.services = {cls.which == api::sts ? "sts" : "ec2"};
+    options.keys = keys;
     auto auth = authenticate(*parsed, config, now, options);
     if (!auth.ok()) {
         if (cls.which == api::ec2) {

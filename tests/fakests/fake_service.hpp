@@ -8,6 +8,7 @@
 #include "aws_request.hpp"
 #include "fake_config.hpp"
 #include "responses.hpp"
+#include "sigv4_verifier.hpp"
 
 #include <chrono>
 #include <string>
@@ -27,9 +28,11 @@ struct request_class {
 /// action is DescribeInstances or the credential scope names `ec2`; STS otherwise.
 request_class classify(const http_request_in& in, bool force_xml);
 
-/// Verifies and answers one AWS API request (see the file comment). `now` is the fake's clock.
+/// Verifies and answers one AWS API request (see the file comment). `now` is the fake's clock;
+/// `keys`, when given, remembers derived signing keys between requests (verify_options::keys).
 reply handle_aws_request(const http_request_in& in, const fake_config& config,
-                         std::chrono::system_clock::time_point now, std::string_view request_id, bool force_xml);
+                         std::chrono::system_clock::time_point now, std::string_view request_id, bool force_xml,
+                         signing_key_cache* keys = nullptr);
 
 /// STS `Throttling` (400, "Rate exceeded") or EC2 `RequestLimitExceeded` (503).
 reply throttle_reply(const request_class& cls, std::string_view request_id);

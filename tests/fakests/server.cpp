@@ -39,12 +39,14 @@ constexpr std::size_t body_limit = 1024 * 1024;
 constexpr std::size_t header_limit = 16 * 1024;
 constexpr int slow_body_pieces = 10;
 
-// Everything the sessions share. Only the I/O thread touches it.
+// Everything the sessions share. Only the I/O thread touches it (run_server runs one), which
+// is what lets `keys` go unguarded.
 struct shared_state {
     fake_config config;
     fault_settings faults;
     request_stats stats;
     std::mt19937_64 rng;
+    signing_key_cache keys;
 };
 
 std::string new_request_id() {
@@ -181,7 +183,8 @@ private:
             case injected_fault::error: r = unavailable_reply(cls, request_id); break;
             case injected_fault::redirect: r = redirect_reply(cls, state_.faults.redirect, request_id); break;
             case injected_fault::none:
-                r = handle_aws_request(in, state_.config, system_clock::now(), request_id, state_.faults.xml);
+                r = handle_aws_request(in, state_.config, system_clock::now(), request_id, state_.faults.xml,
+                                       &state_.keys);
                 if (!state_.faults.body.empty() && r.outcome == "success") {
                     // A verified request answered with the configured body (malformed/odd answers).
                     r.status = state_.faults.body_status;
@@ -321,7 +324,7 @@ int run_server(server_options options) {
     ctx.use_certificate_chain(net::buffer(options.cert_pem));
     ctx.use_private_key(net::buffer(options.key_pem.reveal()), ssl::context::pem);
 
-    shared_state state{std::move(options.config), std::move(options.faults), {}, std::mt19937_64(options.seed)};
+    shared_state state{std::move(options.config), std::move(options.faults), {}, std::mt19937_64(options.seed), {}};
     const tcp::endpoint endpoint{net::ip::make_address(options.address), options.port};
     auto l = std::make_shared<listener>(ioc, ctx, endpoint, state);
     const auto bound = l->local_endpoint();

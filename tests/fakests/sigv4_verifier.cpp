@@ -149,6 +149,25 @@ result<std::array<std::string, 5>> split_credential(std::string_view credential)
 
 }  // namespace
 
+crypto::digest signing_key_cache::get(const secret<std::string>& secret_access_key, const sigv4::credential_scope& scope) {
+    // Each scope field length-prefixed (a region is any text when the Host is no AWS name), the
+    // secret last: distinct inputs give distinct map keys.
+    lookup_.clear();
+    for (const std::string_view field : {std::string_view(scope.date), std::string_view(scope.region),
+                                         std::string_view(scope.service)}) {
+        lookup_ += std::to_string(field.size());
+        lookup_ += ':';
+        lookup_ += field;
+    }
+    lookup_ += secret_access_key.reveal();
+    if (const auto it = keys_.find(lookup_); it != keys_.end()) return it->second;
+    if (keys_.size() >= max_entries) keys_.clear();
+    ++derivations_;
+    const auto key = sigv4::signing_key(secret_access_key, scope);
+    keys_.emplace(lookup_, key);
+    return key;
+}
+
 result<authenticated> authenticate(const parsed_request& req, const fake_config& config,
                                    system_clock::time_point now, const verify_options& options) {
     // Phase 1: which form, and its fields.
@@ -212,13 +231,15 @@ result<authenticated> authenticate(const parsed_request& req, const fake_config&
     // Phase 5: recompute and compare.
     sigv4::request canonical_input{req.method, req.path, req.query, req.headers};
     const sigv4::credential_scope scope{scope_date, scope_region, scope_service};
-    const auto key = sigv4::signing_key(cred->secret_access_key, scope);
+    const auto key = options.keys != nullptr ? options.keys->get(cred->secret_access_key, scope)
+                                             : sigv4::signing_key(cred->secret_access_key, scope);
+    // Non-S3 services hash the body they received; a header-signed request cannot opt out. A
+    // presigned one may say UNSIGNED-PAYLOAD instead (botocore); the body's hash is tried first,
+    // as stsauth and the Go SDK sign tokens (either order accepts the same requests).
     const auto body_hash = crypto::sha256_hex(req.body);
-    // Non-S3 services hash the body they received; a header-signed request cannot opt out.
-    std::vector<std::string> payload_hashes{body_hash};
-    if (f.presigned) payload_hashes.insert(payload_hashes.begin(), std::string(sigv4::unsigned_payload));
-    for (const auto& payload_hash : payload_hashes) {
-        const auto creq = sigv4::canonical_request(canonical_input, payload_hash, true, signed_headers);
+    const std::array<std::string_view, 2> payload_hashes{body_hash, sigv4::unsigned_payload};
+    for (std::size_t i = 0; i < (f.presigned ? 2U : 1U); ++i) {
+        const auto creq = sigv4::canonical_request(canonical_input, payload_hashes[i], true, signed_headers);
         const auto expected = sigv4::signature(key, sigv4::string_to_sign(f.amz_date, scope, creq));
         if (crypto::constant_time_equal(expected, f.signature)) return authenticated{cred, scope, f.presigned};
     }

@@ -17,10 +17,33 @@
 #include "sigv4/sigv4.hpp"
 
 #include <chrono>
+#include <cstddef>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace stsauth::fakests {
+
+/// Derived SigV4 signing keys (four HMACs each), remembered by what they are derived from:
+/// the secret access key and the credential scope (date, region, service). A client signs
+/// every request of a day with the same key, so a busy fake derives each key once.
+/// Bounded: emptied when it holds `max_entries`. Not thread-safe: one per I/O thread.
+class signing_key_cache {
+public:
+    static constexpr std::size_t max_entries = 4096;
+
+    /// sigv4::signing_key(secret_access_key, scope), derived on a miss.
+    crypto::digest get(const secret<std::string>& secret_access_key, const sigv4::credential_scope& scope);
+
+    std::size_t size() const { return keys_.size(); }
+    /// How many keys were derived (misses), for tests.
+    std::size_t derivations() const { return derivations_; }
+
+private:
+    std::unordered_map<std::string, crypto::digest> keys_;
+    std::string lookup_;  ///< scratch for the map key, re-used so a hit allocates nothing
+    std::size_t derivations_ = 0;
+};
 
 struct verify_options {
     /// Services a credential scope may name. When the Host is an AWS endpoint name
@@ -29,6 +52,9 @@ struct verify_options {
     /// Accepted distance between X-Amz-Date and `now`, both ways (STS: 15 minutes, and
     /// X-Amz-Expires is ignored, SPEC-reference §1.1).
     std::chrono::seconds window{std::chrono::minutes(15)};
+    /// Where derived signing keys are remembered; nullptr derives the key for every request.
+    /// Not owned. A cache changes no outcome: the key is a function of what it is looked up by.
+    signing_key_cache* keys = nullptr;
 };
 
 /// A request whose signature verified.

@@ -90,7 +90,9 @@ std::string flip_hex(std::string s, std::size_t at) {
 
 TEST_CASE("every AWS signing-suite request verifies, and a changed signature does not", "[suite]") {
     REQUIRE(std::filesystem::is_directory(suite_dir));
+    signing_key_cache cache;
     const verify_options options{{"service"}, std::chrono::minutes(15)};
+    const verify_options cached{{"service"}, std::chrono::minutes(15), &cache};
     std::size_t checked = 0;
     for (const auto& entry : std::filesystem::directory_iterator(suite_dir)) {
         const auto c = load_case(entry.path());
@@ -107,6 +109,8 @@ TEST_CASE("every AWS signing-suite request verifies, and a changed signature doe
             REQUIRE(parsed.ok());
             const auto ok = authenticate(*parsed, c.config, c.time, options);
             if (!ok.ok()) FAIL_CHECK(ok.code() << ": " << ok.err().message);
+            const auto ok_cached = authenticate(*parsed, c.config, c.time, cached);
+            if (!ok_cached.ok()) FAIL_CHECK("cached: " << ok_cached.code() << ": " << ok_cached.err().message);
             ++checked;
 
             // One hex digit of the signature changed.
@@ -131,6 +135,9 @@ TEST_CASE("every AWS signing-suite request verifies, and a changed signature doe
             auto wrong_key = authenticate(*parsed, other, c.time, options);
             REQUIRE_FALSE(wrong_key.ok());
             CHECK(wrong_key.code() == "SignatureDoesNotMatch");
+            auto wrong_key_cached = authenticate(*parsed, other, c.time, cached);
+            REQUIRE_FALSE(wrong_key_cached.ok());
+            CHECK(wrong_key_cached.code() == "SignatureDoesNotMatch");
         }
     }
     CHECK(checked >= 50);

@@ -15,16 +15,23 @@ using namespace std::chrono_literals;
 
 namespace {
 
+std::string code_of(const result<authenticated>& r) { return r.ok() ? "ok" : r.code(); }
+
+// Every check runs twice, deriving the signing key and through one cache shared by all the
+// tests (as the server does): both must reach the same outcome.
 result<authenticated> verify(const http_request_in& in, std::chrono::system_clock::time_point now = t0,
                              const fake_config& cfg = test_config()) {
     static fake_config keep;  // authenticated points into the config: keep it alive
+    static signing_key_cache cache;
     keep = cfg;
     auto parsed = parse_request(in);
     if (!parsed.ok()) return parsed.err();
-    return authenticate(*parsed, keep, now, verify_options{{"sts", "ec2"}, 15min});
+    auto derived = authenticate(*parsed, keep, now, verify_options{{"sts", "ec2"}, 15min});
+    auto cached = authenticate(*parsed, keep, now, verify_options{{"sts", "ec2"}, 15min, &cache});
+    REQUIRE(code_of(cached) == code_of(derived));
+    if (derived.ok()) REQUIRE(cached->credential == derived->credential);
+    return derived;
 }
-
-std::string code_of(const result<authenticated>& r) { return r.ok() ? "ok" : r.code(); }
 
 }  // namespace
 
@@ -328,4 +335,70 @@ TEST_CASE("header-signed requests verify over the body received", "[verifier]") 
         set_header(tmp, "X-Amz-Security-Token", "other");
         CHECK(code_of(verify(tmp)) == "InvalidClientTokenId");
     }
+}
+
+TEST_CASE("the signing-key cache derives a key once per secret and scope", "[verifier]") {
+    const auto cfg = test_config();
+    signing_key_cache cache;
+    const verify_options options{{"sts", "ec2"}, 15min, &cache};
+    auto check = [&](const presigned& token, std::chrono::system_clock::time_point now, const fake_config& c) {
+        auto parsed = parse_request(token.in());
+        REQUIRE(parsed.ok());
+        return code_of(authenticate(*parsed, c, now, options));
+    };
+
+    const auto first = make_token();
+    CHECK(check(first, t0, cfg) == "ok");
+    CHECK(check(first, t0 + 1s, cfg) == "ok");
+    CHECK(cache.derivations() == 1);
+
+    // Another day, another region: other keys.
+    token_spec next_day;
+    next_day.time = t0 + 24h;
+    CHECK(check(make_token(next_day), t0 + 24h, cfg) == "ok");
+    token_spec east;
+    east.region = "us-east-1";
+    east.host = "sts.us-east-1.amazonaws.com";
+    CHECK(check(make_token(east), t0, cfg) == "ok");
+    CHECK(cache.derivations() == 3);
+    CHECK(cache.size() == 3);
+
+    // The same key id with another secret: the cached key of the first secret is not used.
+    auto rotated = cfg;
+    rotated.credentials[0].secret_access_key = secret<std::string>("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEZ");
+    CHECK(check(first, t0, rotated) == "SignatureDoesNotMatch");
+    CHECK(cache.derivations() == 4);
+    token_spec signed_with_rotated;
+    signed_with_rotated.creds.secret_access_key = rotated.credentials[0].secret_access_key;
+    CHECK(check(make_token(signed_with_rotated), t0, rotated) == "ok");
+    CHECK(check(make_token(signed_with_rotated), t0, cfg) == "SignatureDoesNotMatch");
+    CHECK(cache.derivations() == 4);
+
+    // A rejection before the signature (expired) derives nothing.
+    CHECK(check(make_token(next_day), t0 + 48h, cfg) == "ExpiredToken");
+    CHECK(cache.derivations() == 4);
+}
+
+TEST_CASE("the signing-key cache stays bounded and keeps answering right", "[verifier]") {
+    signing_key_cache cache;
+    const secret<std::string> key("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY");
+    const std::size_t n = signing_key_cache::max_entries + 10;
+    for (std::size_t i = 0; i < n; ++i) {
+        const sigv4::credential_scope scope{"20230428", "region-" + std::to_string(i), "sts"};
+        const auto got = cache.get(key, scope);
+        if (i % 1000 == 0 || i + 1 == n) CHECK(got == sigv4::signing_key(key, scope));
+        REQUIRE(cache.size() <= signing_key_cache::max_entries);
+    }
+    CHECK(cache.derivations() == n);
+    CHECK(cache.size() == 10);  // emptied once, at max_entries
+    const sigv4::credential_scope last{"20230428", "region-" + std::to_string(n - 1), "sts"};
+    CHECK(cache.get(key, last) == sigv4::signing_key(key, last));
+    CHECK(cache.derivations() == n);
+
+    // Fields that would run together without their lengths are distinct entries.
+    const sigv4::credential_scope a{"20230428", "us-west-2", "sts"};
+    const sigv4::credential_scope b{"20230428", "us-west-2s", "ts"};
+    CHECK(cache.get(key, a) == sigv4::signing_key(key, a));
+    CHECK(cache.get(key, b) == sigv4::signing_key(key, b));
+    CHECK(cache.get(key, a) != cache.get(key, b));
 }
