@@ -24,9 +24,9 @@ timed_socket::timed_socket(const executor_type& ex) : core_(std::make_shared<cor
 
 timed_socket::~timed_socket() { close(); }
 
-void timed_socket::expires_after(clock::duration d) {
+void timed_socket::expires_at(clock::time_point t) {
     core& c = *core_;
-    c.deadline = clock::now() + d;
+    c.deadline = t;
     if (c.timed_out) return;
     // A pending wait that fires no later than the new deadline re-arms itself for it then.
     if (c.armed != clock::time_point::max() && c.armed <= c.deadline) return;

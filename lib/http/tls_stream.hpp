@@ -61,7 +61,8 @@ public:
     socket_type& socket() noexcept { return core_->socket; }
 
     /// Operations pending or started after `d` fail with beast::error::timeout once it passes.
-    void expires_after(clock::duration d);
+    void expires_after(clock::duration d) { expires_at(clock::now() + d); }
+    void expires_at(clock::time_point t);
     void expires_never() noexcept { core_->deadline = clock::time_point::max(); }
     /// True once a deadline has closed the socket.
     bool timed_out() const noexcept { return core_->timed_out; }

@@ -216,6 +216,9 @@ public:
     }
     std::string_view connect_port() const { return override_ ? std::string_view(override_->port) : "443"; }
     bool stopped() const { return stopped_.load(); }
+    /// True with an io_pool: each lane's context has one thread, which serialises a
+    /// connection's handlers by itself (no strand).
+    bool single_threaded_lanes() const noexcept { return io_pool_ != nullptr; }
 
     /// Called on `conn`'s strand when an exchange ends (the outcome is final: retries are done).
     void exchange_done(const std::shared_ptr<connection>& conn, flight_ptr f, const sts_outcome& outcome,
@@ -260,17 +263,24 @@ private:
     std::uint64_t shared_calls_ = 0;
 };
 
-/// One keep-alive TLS connection to one STS host; one exchange at a time, on its own strand.
-/// Every handler carries the generation it was started for; anything older is stale and ignored
-/// (the deadline finishes an attempt at once, whatever the pending operation).
+/// One keep-alive TLS connection to one STS host; one exchange at a time, on its own strand (or,
+/// in a lane of an io_pool, on its context's one thread). Every handler carries the generation
+/// it was started for; anything older is stale and ignored (the deadline finishes an attempt at
+/// once, whatever the pending operation).
+///
+/// Timers cost nothing per exchange on a pooled connection: the attempt's deadline is the
+/// socket's own lazily re-armed deadline (timed_socket), and the idle timer is armed once per
+/// idle period at most and re-armed lazily from `idle_since_`. Only a new connection's attempt
+/// (resolve, connect, handshake, then its first exchange) runs on `timer_`.
 class connection : public std::enable_shared_from_this<connection> {
 public:
     connection(std::shared_ptr<https_sts_client_impl> owner, host_pool& pool)
         : owner_(std::move(owner)),
           pool_(pool),
-          strand_(asio::make_strand(pool.ioc)),
-          resolver_(strand_),
-          timer_(strand_) {
+          ex_(owner_->single_threaded_lanes() ? asio::any_io_executor(pool.ioc.get_executor())
+                                              : asio::any_io_executor(asio::make_strand(pool.ioc))),
+          resolver_(ex_),
+          timer_(ex_) {
         new_stream();
     }
 
@@ -278,13 +288,13 @@ public:
 
     /// From any thread.
     void start(flight_ptr f) {
-        asio::post(strand_, [self = shared_from_this(), f = std::move(f)]() mutable {
+        asio::post(ex_, [self = shared_from_this(), f = std::move(f)]() mutable {
             const auto deadline = f->deadline;
             self->do_start(std::move(f), deadline);
         });
     }
     void close_async() {
-        asio::post(strand_, [self = shared_from_this()] { self->close(); });
+        asio::post(ex_, [self = shared_from_this()] { self->close(); });
     }
 
     // ---- on the strand ---------------------------------------------------------------------
@@ -292,30 +302,34 @@ public:
         flight_ = std::move(f);
         active_ = true;
         const auto g = ++gen_;
-        timer_.expires_at(deadline);
-        timer_.async_wait([self = shared_from_this(), g](const error_code& ec) {
-            if (!ec) self->on_deadline(g);
-        });
         build_request();
         reused_ = connected_;
         if (connected_) {
+            deadline_on_timer_ = false;
+            socket().expires_at(deadline);  // a number; see the class comment
             do_write();
         } else {
+            deadline_on_timer_ = true;
+            forget_idle_timer();
+            timer_.expires_at(deadline);
+            timer_.async_wait([self = shared_from_this(), g](const error_code& ec) {
+                if (!ec) self->on_deadline(g);
+            });
             do_resolve();
         }
     }
 
+    /// The connection went back to the pool. Its idle timer is armed only when none is pending;
+    /// a pending one finds `idle_since_` moved and waits again.
     void arm_idle_timer() {
-        const auto g = ++gen_;
-        timer_.expires_after(owner_->config().idle_timeout);
-        timer_.async_wait([self = shared_from_this(), g](const error_code& ec) {
-            if (!ec && g == self->gen_ && !self->active_) self->owner_->idle_expired(self);
-        });
+        idle_since_ = steady::now();
+        if (!idle_timer_armed_) arm_idle_wait(idle_since_ + owner_->config().idle_timeout);
     }
 
     void close() {
         ++gen_;
         active_ = false;
+        forget_idle_timer();
         timer_.cancel();
         resolver_.cancel();
         close_socket();
@@ -334,8 +348,33 @@ private:
         return "";
     }
 
+    stsauth::http::timed_socket& socket() { return stream_->next_layer(); }
+
+    void arm_idle_wait(steady::time_point at) {
+        idle_timer_armed_ = true;
+        const auto ig = ++idle_gen_;
+        timer_.expires_at(at);
+        timer_.async_wait([self = shared_from_this(), ig](const error_code& ec) { self->on_idle_timer(ig, ec); });
+    }
+
+    void on_idle_timer(std::uint64_t ig, const error_code& ec) {
+        if (ig != idle_gen_) return;  // timer_ was taken for something else meanwhile
+        idle_timer_armed_ = false;
+        if (ec || active_) return;    // busy: the next arm_idle_timer() arms it again
+        const auto due = idle_since_ + owner_->config().idle_timeout;
+        if (steady::now() >= due) return owner_->idle_expired(shared_from_this());
+        arm_idle_wait(due);
+    }
+
+    /// timer_ is about to serve something else: a pending idle wait (or one that completed but
+    /// has not run yet) must not act.
+    void forget_idle_timer() {
+        ++idle_gen_;
+        idle_timer_armed_ = false;
+    }
+
     void new_stream() {
-        stream_.emplace(strand_, owner_->tls(), stsauth::http::tls_stream::client);
+        stream_.emplace(ex_, owner_->tls(), stsauth::http::tls_stream::client);
         buffer_.clear();
         connected_ = false;
         SSL* ssl = stream_->native_handle();
@@ -411,6 +450,7 @@ private:
 
     void on_write(std::uint64_t g, const error_code& ec) {
         if (stale(g)) return;
+        if (ec == beast::error::timeout) return on_deadline(g);  // the socket's deadline
         if (ec) return fail_io("sts_send_failed", ec, true);
         phase_ = phase::receive;
         parser_.emplace();
@@ -422,6 +462,7 @@ private:
 
     void on_read(std::uint64_t g, error_code ec) {
         if (stale(g)) return;
+        if (ec == beast::error::timeout) return on_deadline(g);  // the socket's deadline
         auto& p = *parser_;
         if (ec == http::error::body_limit) {
             return finish(oversize_response(p.get().result_int(), owner_->config().max_body_bytes), false);
@@ -490,7 +531,9 @@ private:
     void finish(const sts_outcome& outcome, bool reusable) {
         ++gen_;
         active_ = false;
-        timer_.cancel();
+        if (deadline_on_timer_) timer_.cancel();
+        deadline_on_timer_ = false;
+        socket().expires_never();
         if (!reusable) {
             resolver_.cancel();
             close_socket();
@@ -501,21 +544,26 @@ private:
 
     void close_socket() {
         error_code ignored;
-        stream_->next_layer().socket().close(ignored);
+        socket().socket().close(ignored);
         connected_ = false;
     }
 
     std::shared_ptr<https_sts_client_impl> owner_;
     host_pool& pool_;
-    asio::strand<asio::io_context::executor_type> strand_;
+    asio::any_io_executor ex_;  ///< a strand, or a single-threaded lane's context
     tcp::resolver resolver_;
-    asio::steady_timer timer_;  ///< attempt deadline while active, idle timeout while pooled
+    /// A new connection's attempt deadline; the idle timeout while pooled (lazily re-armed).
+    asio::steady_timer timer_;
     std::optional<stsauth::http::tls_stream> stream_;  ///< no buffers of its own (lib/http/tls_stream.hpp)
     beast::flat_buffer buffer_;
     std::optional<http::response_parser<http::string_body>> parser_;
     std::string request_;  ///< serialised request, reused across exchanges
     flight_ptr flight_;
     std::uint64_t gen_ = 0;
+    std::uint64_t idle_gen_ = 0;     ///< the idle wait that may act (see forget_idle_timer)
+    steady::time_point idle_since_{};
+    bool idle_timer_armed_ = false;  ///< an idle wait is pending on timer_
+    bool deadline_on_timer_ = false; ///< this attempt's deadline is timer_ (not the socket's)
     phase phase_ = phase::resolve;
     bool active_ = false;
     bool connected_ = false;

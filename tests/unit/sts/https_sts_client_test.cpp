@@ -730,6 +730,54 @@ TEST_CASE("client: idle connections close after idle_timeout", "[sts][client]") 
     CHECK(client.stats().retries == 0);
 }
 
+TEST_CASE("client: a pooled connection that stops answering times out within the timeout", "[sts][client]") {
+    // The second exchange runs on the pooled connection, under the socket's own deadline.
+    std::atomic<int> n{0};
+    test_tls_server server(pki(), [&n](const received_request&) { return n++ == 0 ? ok_reply() : hang_reply(); });
+    io_runner io;
+    auto cfg = config_for(server);
+    cfg.timeout = 300ms;
+    https_sts_client client(io.ioc, cfg);
+    REQUIRE(call(client).ok());
+    const auto start = std::chrono::steady_clock::now();
+    const auto o = call(client);
+    const auto elapsed = std::chrono::steady_clock::now() - start;
+    CHECK(o.kind == outcome_kind::unavailable);
+    CHECK(o.reason == "sts_timeout");
+    CHECK(o.detail.find("during receive") != std::string::npos);
+    CHECK(elapsed >= 290ms);
+    CHECK(elapsed < 2300ms);
+    CHECK(server.accepted() == 1);  // it was the pooled connection, and no retry followed
+    CHECK(client.stats().retries == 0);
+    CHECK(client.stats().open_connections == 0);
+    REQUIRE(server.requests().size() == 2);
+    CHECK(server.requests()[1].connection == 0);
+
+    SECTION("the next call opens a fresh connection and succeeds") {
+        n = 0;
+        REQUIRE(call(client).ok());
+        CHECK(server.accepted() == 2);
+    }
+}
+
+TEST_CASE("client: idle_timeout counts from a connection's last use", "[sts][client]") {
+    test_tls_server server(pki(), [](const received_request&) { return ok_reply(); });
+    io_runner io;
+    auto cfg = config_for(server);
+    cfg.idle_timeout = 600ms;
+    https_sts_client client(io.ioc, cfg);
+    // Used every 100 ms for 1.5 s, over two idle timeouts: never idle for 600 ms, never closed.
+    const auto end = std::chrono::steady_clock::now() + 1500ms;
+    while (std::chrono::steady_clock::now() < end) {
+        REQUIRE(call(client).ok());
+        std::this_thread::sleep_for(100ms);
+    }
+    CHECK(server.accepted() == 1);
+    CHECK(client.stats().connections_opened == 1);
+    // Then left alone: closed once idle for idle_timeout.
+    CHECK(eventually([&] { return client.stats().open_connections == 0; }, 3s));
+}
+
 TEST_CASE("client: invalid requests are refused without I/O, on an io thread", "[sts][client]") {
     test_tls_server server(pki(), [](const received_request&) { return ok_reply(); });
     io_runner io;
