@@ -17,6 +17,8 @@
 #                               new STS connections)
 #   scripts/bench.sh --only hiding      just the uncached max throughput (the denominator) and
 #                               STS at 100 ms on 1,000 connections (not with --smoke)
+#   scripts/bench.sh --only uncached    just the /healthz baseline and the uncached max throughput
+#                               (the uncached / healthz verdict)
 # Options: --build-dir DIR (use the binaries there, do not build), --out DIR (keep results
 # there: logs, wrk/stsauth-load outputs, callgrind files; default build-load/bench-results/<date>).
 #
@@ -38,8 +40,8 @@ while (($#)); do
     --build-dir) build_dir=$2; shift ;;
     --out) out_dir=$2; shift ;;
     --only) only=$2; shift
-      case "$only" in authorize|fixed|hiding) ;; *) echo "bench.sh: --only takes: authorize, fixed, hiding" >&2; exit 2 ;; esac ;;
-    -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
+      case "$only" in authorize|fixed|hiding|uncached) ;; *) echo "bench.sh: --only takes: authorize, fixed, hiding, uncached" >&2; exit 2 ;; esac ;;
+    -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
     *) echo "bench.sh: unknown argument $1" >&2; exit 2 ;;
   esac
   shift
@@ -197,13 +199,16 @@ sched_stats() {
     awk -v q="$q" '/^voluntary_ctxt_switches/ { v += $2 } /^nonvoluntary_ctxt_switches/ { n += $2 } END { printf "%.0f %.0f %.0f\n", q, n, v }'
 }
 
-# measure NAME PID CMD...: runs CMD (output to $out_dir/NAME.out), sampling PID's RSS every 0.2 s;
+# Seconds between two samples of measure(): each sample forks a few processes (awk, cat), which
+# on two CPUs is itself a source of latency spikes; the fixed-rate runs sample once a second.
+sample_s=0.2
+# measure NAME PID CMD...: runs CMD (output to $out_dir/NAME.out), sampling PID's RSS every $sample_s s;
 # sets R[NAME.rss_peak_mib] and R[NAME.cpu_pct] (CPU of PID over the run, 100 = one core), and
 # where the CPUs went: R[NAME.runq_us] (PID's threads' wait for a CPU per answer, µs),
 # R[NAME.preempt_per_s] (PID's involuntary context switches per second), R[NAME.sleeps_per_req]
 # (its voluntary ones — a thread going to sleep — per answer), R[NAME.minflt_per_req] (its minor
 # page faults per answer), R[NAME.cmd_runq_us] (the CPU wait of CMD itself — the load client —
-# sampled until its last 0.2 s).
+# sampled until its last sample).
 measure() {
   local name=$1 pid=$2; shift 2
   local t0 c0 peak=0 r s0 cs=(0 0 0)
@@ -213,7 +218,7 @@ measure() {
   while kill -0 "$cmd" 2>/dev/null; do
     r=$(rss_kib "$pid"); ((r > peak)) && peak=$r
     read -ra r <<<"$(sched_stats "$cmd")"; [ "${#r[@]}" = 3 ] && cs=("${r[@]}")
-    sleep 0.2
+    sleep "$sample_s"
   done
   wait "$cmd" || die "$name: $(head -c 300 "$out_dir/$name.err")"
   local t1 c1 s1
@@ -463,6 +468,7 @@ fixed_scenario() {  # open loop at half the uncached maximum: stsauth, then the 
   lines0=$(wc -l <"$out_dir/main.log"); opens0=$(tcp_active_opens)
   R[rate_stsauth.sts_conns_before]=$(sts_conns_open)
   local f0 f1; read -ra f0 <<<"$(sched_stats "$fake_pid")"
+  sample_s=1
   tool_run rate_stsauth main --tokens "$work/rate.txt" --mode rate --rate "$rate" -c "$conns" --duration "$dur"
   read -ra f1 <<<"$(sched_stats "$fake_pid")"
   R[rate_stsauth.fake_runq_us]=$(calc "$(num rate_stsauth.completed) > 0 ? (${f1[0]} - ${f0[0]}) / 1e3 / $(num rate_stsauth.completed) : 0")
@@ -476,6 +482,7 @@ fixed_scenario() {  # open loop at half the uncached maximum: stsauth, then the 
   measure rate_fake "$fake_pid" "$loadtool" run --port "$fake_port" --ca "$work/fake-ca.pem" \
     --server-name sts.us-west-2.amazonaws.com --kind sts --cluster-id "$cluster_id" \
     --tokens "$work/rate.txt" --mode rate --rate "$rate" -c "$conns" --duration "$dur"
+  sample_s=0.2
   R[rate_fake.sts_requests]=$(( $(sts_total) - s0 ))
 }
 
@@ -551,15 +558,19 @@ hiding_verdict() {
     "$(f2 "$(num hide.sleeps_per_req)"), $(f2 "$(num hide.minflt_per_req)") ($(f2 "$(num uncached.sleeps_per_req)"), $(f2 "$(num uncached.minflt_per_req)"))"
 }
 
-# ---- --only fixed | hiding -----------------------------------------------------------------------------
-if [ "$only" = fixed ] || [ "$only" = hiding ]; then
+# ---- --only fixed | hiding | uncached -----------------------------------------------------------------
+if [ "$only" = fixed ] || [ "$only" = hiding ] || [ "$only" = uncached ]; then
   [ "$only" = hiding ] && [ "$mode" = smoke ] && die "--only hiding does not run in --smoke mode"
   log "--only $only, mode $mode; results in $out_dir"
   write_config "$work/server-10.yaml" 10
   start_server main "$work/server-10.yaml"
   main_pid=$(get main.pid)
+  if [ "$only" = uncached ]; then
+    log "healthz baseline"
+    wrk_run healthz main - /healthz "$conns" "$dur"
+  fi
   uncached_scenario
-  if [ "$only" = fixed ]; then fixed_scenario; else hiding_scenario 0; fi
+  case $only in fixed) fixed_scenario ;; hiding) hiding_scenario 0 ;; esac
   quiesce main
   echo
   echo "stsauth benchmark (--only $only, $mode) — $start_date, $(( $(date +%s) - start_epoch )) s"
@@ -567,16 +578,17 @@ if [ "$only" = fixed ] || [ "$only" = hiding ]; then
   echo "server: $threads io threads; wrk -t$threads; fake STS: 1 thread, $(fmt_num 0 "$(num uncached.fake_cpu_pct)")% CPU during the uncached run"
   echo
   header_row
+  [ "$only" = uncached ] && scen "GET /healthz ($conns conns)" healthz
   scen "uncached reviews, STS 0 ms ($conns conns)" uncached
   if [ "$only" = fixed ]; then
     scen "fixed $rate/s: stsauth (uncached)" rate_stsauth
     scen "fixed $rate/s: fake STS alone (cpu, RSS: fake)" rate_fake
-  else
+  elif [ "$only" = hiding ]; then
     scen "STS 100 ms, $hide_conns conns (uncached)" hide
   fi
   echo
   printf '%-52s %-30s %-22s %s\n' target measured required verdict
-  if [ "$only" = fixed ]; then fixed_verdict; else hiding_verdict; fi
+  case $only in fixed) fixed_verdict ;; hiding) hiding_verdict ;; uncached) uncached_verdict ;; esac
   dump_results
   echo "outputs: $out_dir"
   exit 0
