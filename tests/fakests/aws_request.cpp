@@ -12,19 +12,26 @@ error malformed(std::string what) {
     return make_error("MalformedQueryString", std::move(what));
 }
 
-// "k=v&k2=v2" -> decoded pairs; '+' is a space, as AWS's query parser reads it.
+// "k=v&k2=v2" -> decoded pairs; '+' is a space, as AWS's query parser reads it. Each key and
+// value is decoded straight into its place (one allocation each at most).
+bool decode_into(std::string& out, std::string_view text) {
+    out.reserve(text.size());
+    return encoding::percent_decode_to(out, text, true);
+}
+
 result<std::vector<sigv4::query_param>> split_components(std::string_view text) {
     std::vector<sigv4::query_param> out;
+    out.reserve(static_cast<std::size_t>(std::count(text.begin(), text.end(), '&')) + 1);
     while (!text.empty()) {
         const auto amp = text.find('&');
         const auto part = text.substr(0, amp);
         text = amp == std::string_view::npos ? std::string_view{} : text.substr(amp + 1);
         if (part.empty()) continue;
         const auto eq = part.find('=');
-        auto key = encoding::percent_decode(part.substr(0, eq), true);
-        auto value = encoding::percent_decode(eq == std::string_view::npos ? std::string_view{} : part.substr(eq + 1), true);
-        if (!key.ok() || !value.ok()) return malformed("invalid percent-encoding in the query string");
-        out.push_back({std::move(*key), std::move(*value)});
+        auto& p = out.emplace_back();
+        if (!decode_into(p.key, part.substr(0, eq)) ||
+            !decode_into(p.value, eq == std::string_view::npos ? std::string_view{} : part.substr(eq + 1)))
+            return malformed("invalid percent-encoding in the query string");
     }
     return out;
 }
@@ -44,21 +51,24 @@ std::optional<std::string_view> parsed_request::header(std::string_view name) co
     return std::nullopt;
 }
 
-result<parsed_request> parse_request(const http_request_in& in) {
-    if (in.target.empty() || in.target.front() != '/') return malformed("request target must start with '/'");
+result<parsed_request> parse_request(const http_request_in& in) { return parse_request(http_request_in(in)); }
+
+result<parsed_request> parse_request(http_request_in&& in) {
+    const std::string_view target = in.target;
+    if (target.empty() || target.front() != '/') return malformed("request target must start with '/'");
     parsed_request out;
-    out.method = in.method;
-    const auto q = in.target.find('?');
-    auto path = encoding::percent_decode(std::string_view(in.target).substr(0, q), false);
-    if (!path.ok()) return malformed("invalid percent-encoding in the path");
-    out.path = std::move(*path);
-    if (q != std::string::npos) {
-        auto query = split_components(std::string_view(in.target).substr(q + 1));
+    const auto q = target.find('?');
+    const auto path = target.substr(0, q);
+    out.path.reserve(path.size());
+    if (!encoding::percent_decode_to(out.path, path, false)) return malformed("invalid percent-encoding in the path");
+    if (q != std::string_view::npos) {
+        auto query = split_components(target.substr(q + 1));
         if (!query.ok()) return query.err();
         out.query = std::move(*query);
     }
-    out.headers = in.headers;
-    out.body = in.body;
+    out.method = std::move(in.method);
+    out.headers = std::move(in.headers);
+    out.body = std::move(in.body);
     if (auto h = out.header("host")) out.host = std::string(*h);
     return out;
 }

@@ -39,6 +39,8 @@ struct parsed_request {
 /// by two hex digits in the path or a query component, or a target not starting with '/').
 /// Empty query components ("a=1&&b=2") are skipped, a component without '=' has an empty value.
 result<parsed_request> parse_request(const http_request_in& in);
+/// The same, taking over the method, headers and body of `in` (left valid but unspecified).
+result<parsed_request> parse_request(http_request_in&& in);
 
 /// Decodes an `application/x-www-form-urlencoded` body ('+' is a space). Error code
 /// "MalformedQueryString".

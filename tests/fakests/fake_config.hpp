@@ -6,8 +6,10 @@
 #include "common/result.hpp"
 #include "common/secret.hpp"
 
+#include <cstddef>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 namespace stsauth::fakests {
@@ -32,9 +34,15 @@ struct instance_entry {
 struct fake_config {
     std::vector<credential_entry> credentials;
     std::vector<instance_entry> instances;
+    /// Position in `credentials` by access key id, filled by index_credentials() (parse_config
+    /// calls it). Only an accelerator: find_credential checks every hit and scans on a miss, so
+    /// editing `credentials` afterwards can make it slower, never wrong.
+    std::unordered_map<std::string, std::size_t> credential_index;
 
     /// The entry for an access key id, or nullptr.
     const credential_entry* find_credential(std::string_view access_key_id) const;
+    /// Fills credential_index from `credentials` (the first entry wins for a repeated id).
+    void index_credentials();
     /// The entry for an instance id, or nullptr.
     const instance_entry* find_instance(std::string_view instance_id) const;
 };

@@ -5,6 +5,7 @@
 #include "common/encoding.hpp"
 
 #include <algorithm>
+#include <iterator>
 
 namespace stsauth::fakests {
 namespace {
@@ -12,22 +13,25 @@ namespace {
 constexpr std::string_view sts_version = "2011-06-15";
 
 bool contains_icase(std::string_view haystack, std::string_view needle) {
-    return encoding::to_lower(haystack).find(encoding::to_lower(needle)) != std::string::npos;
+    for (std::size_t i = 0; i + needle.size() <= haystack.size(); ++i)
+        if (encoding::iequals(haystack.substr(i, needle.size()), needle)) return true;
+    return false;
 }
 
-// Query parameters plus, for a POST, the form body's.
-std::vector<sigv4::query_param> all_params(const parsed_request& req, bool& malformed_body) {
-    auto params = req.query;
+// Query parameters plus, for a POST, the form body's: the query itself unless a form body adds
+// to it, in which case `merged` holds both.
+const std::vector<sigv4::query_param>& all_params(const parsed_request& req, std::vector<sigv4::query_param>& merged,
+                                                  bool& malformed_body) {
     malformed_body = false;
-    if (req.method == "POST" && !req.body.empty()) {
-        auto form = parse_form(req.body);
-        if (!form.ok()) {
-            malformed_body = true;
-        } else {
-            params.insert(params.end(), form->begin(), form->end());
-        }
+    if (req.method != "POST" || req.body.empty()) return req.query;
+    auto form = parse_form(req.body);
+    if (!form.ok()) {
+        malformed_body = true;
+        return req.query;
     }
-    return params;
+    merged = req.query;
+    merged.insert(merged.end(), std::make_move_iterator(form->begin()), std::make_move_iterator(form->end()));
+    return merged;
 }
 
 reply success(std::string content_type, std::string body, std::string action, std::string_view request_id) {
@@ -99,46 +103,47 @@ reply describe_instances(const request_class& cls, const std::vector<sigv4::quer
 
 }  // namespace
 
-request_class classify(const http_request_in& in, bool force_xml) {
+request_class classify(const result<parsed_request>& parsed, bool force_xml) {
     request_class cls;
-    std::optional<host_info> host;
-    if (auto parsed = parse_request(in); parsed.ok()) {
-        bool malformed_body = false;
-        const auto params = all_params(*parsed, malformed_body);
-        if (auto action = param(params, "Action")) cls.action = std::string(*action);
-        host = classify_host(parsed->host);
-        const auto authz = parsed->header("authorization").value_or("");
-        const auto credential = param(parsed->query, "X-Amz-Credential").value_or("");
-        if (host) {
-            cls.which = host->service == "ec2" ? api::ec2 : api::sts;
-        } else if (cls.action == "DescribeInstances" || authz.find("/ec2/aws4_request") != std::string_view::npos ||
-                   credential.find("/ec2/aws4_request") != std::string_view::npos) {
-            cls.which = api::ec2;
-        }
-        const auto cred_field = authz.find("Credential=");
-        const auto scope = !credential.empty() ? credential
-                           : cred_field != std::string_view::npos ? authz.substr(cred_field + 11)
-                                                                  : std::string_view{};
-        // Only the key id (never more than 32 bytes, never past a separator: no signature bytes).
-        cls.access_key_id = std::string(scope.substr(0, std::min(scope.find_first_of("/, &"), std::size_t{32})));
-        cls.json = cls.which == api::sts && !force_xml && contains_icase(parsed->header("accept").value_or(""), "application/json");
+    if (!parsed.ok()) return cls;
+    std::vector<sigv4::query_param> merged;
+    bool malformed_body = false;
+    const auto& params = all_params(*parsed, merged, malformed_body);
+    if (auto action = param(params, "Action")) cls.action = std::string(*action);
+    const auto host = classify_host(parsed->host);
+    const auto authz = parsed->header("authorization").value_or("");
+    const auto credential = param(parsed->query, "X-Amz-Credential").value_or("");
+    if (host) {
+        cls.which = host->service == "ec2" ? api::ec2 : api::sts;
+    } else if (cls.action == "DescribeInstances" || authz.find("/ec2/aws4_request") != std::string_view::npos ||
+               credential.find("/ec2/aws4_request") != std::string_view::npos) {
+        cls.which = api::ec2;
     }
+    const auto cred_field = authz.find("Credential=");
+    const auto scope = !credential.empty() ? credential
+                       : cred_field != std::string_view::npos ? authz.substr(cred_field + 11)
+                                                              : std::string_view{};
+    // Only the key id (never more than 32 bytes, never past a separator: no signature bytes).
+    cls.access_key_id = std::string(scope.substr(0, std::min(scope.find_first_of("/, &"), std::size_t{32})));
+    cls.json = cls.which == api::sts && !force_xml && contains_icase(parsed->header("accept").value_or(""), "application/json");
     return cls;
 }
 
-reply handle_aws_request(const http_request_in& in, const fake_config& config, std::chrono::system_clock::time_point now,
-                         std::string_view request_id, bool force_xml, signing_key_cache* keys) {
-    const auto cls = classify(in, force_xml);
+request_class classify(const http_request_in& in, bool force_xml) { return classify(parse_request(in), force_xml); }
+
+reply answer_aws_request(const result<parsed_request>& parsed, const request_class& cls, const fake_config& config,
+                         std::chrono::system_clock::time_point now, std::string_view request_id,
+                         signing_key_cache* keys) {
     auto fail = [&](std::string code, std::string_view message) {
         auto r = error_reply(cls.which, cls.json, std::move(code), message, request_id);
         r.action = cls.action;
         return r;
     };
 
-    auto parsed = parse_request(in);
     if (!parsed.ok()) return fail(parsed.code(), parsed.err().message);
+    std::vector<sigv4::query_param> merged;
     bool malformed_body = false;
-    const auto params = all_params(*parsed, malformed_body);
+    const auto& params = all_params(*parsed, merged, malformed_body);
     if (malformed_body) return fail("MalformedQueryString", "invalid percent-encoding in the form body");
 
     verify_options options;
@@ -165,6 +170,12 @@ reply handle_aws_request(const http_request_in& in, const fake_config& config, s
     auto r = describe_instances(cls, params, config, *auth->credential, request_id);
     r.action = cls.action;
     return r;
+}
+
+reply handle_aws_request(const http_request_in& in, const fake_config& config, std::chrono::system_clock::time_point now,
+                         std::string_view request_id, bool force_xml, signing_key_cache* keys) {
+    const auto parsed = parse_request(in);
+    return answer_aws_request(parsed, classify(parsed, force_xml), config, now, request_id, keys);
 }
 
 reply throttle_reply(const request_class& cls, std::string_view request_id) {

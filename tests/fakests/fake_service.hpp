@@ -26,10 +26,19 @@ struct request_class {
 
 /// EC2 when the Host is an `ec2.<region>...` name, or, for a Host that is no AWS name, when the
 /// action is DescribeInstances or the credential scope names `ec2`; STS otherwise.
+/// A request that did not parse is STS, without action, answered in XML.
+request_class classify(const result<parsed_request>& parsed, bool force_xml);
+/// classify(parse_request(in), force_xml).
 request_class classify(const http_request_in& in, bool force_xml);
 
-/// Verifies and answers one AWS API request (see the file comment). `now` is the fake's clock;
+/// Verifies and answers one AWS API request, parsed and classified once by the caller (a
+/// request that did not parse is answered MalformedQueryString). `now` is the fake's clock;
 /// `keys`, when given, remembers derived signing keys between requests (verify_options::keys).
+reply answer_aws_request(const result<parsed_request>& parsed, const request_class& cls, const fake_config& config,
+                         std::chrono::system_clock::time_point now, std::string_view request_id,
+                         signing_key_cache* keys = nullptr);
+
+/// Parses, classifies, verifies and answers one AWS API request (see the file comment).
 reply handle_aws_request(const http_request_in& in, const fake_config& config,
                          std::chrono::system_clock::time_point now, std::string_view request_id, bool force_xml,
                          signing_key_cache* keys = nullptr);

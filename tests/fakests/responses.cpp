@@ -1,6 +1,6 @@
 #include "responses.hpp"
 
-#include <nlohmann/json.hpp>
+#include "common/strict_json.hpp"
 
 #include <array>
 #include <utility>
@@ -49,6 +49,15 @@ constexpr std::array<code_status, 12> ec2_statuses{{
     {"InvalidInstanceID.NotFound", 400},
 }};
 
+// `"name":"value"`, the value escaped as nlohmann's dump() would (json::append_escaped).
+void append_member(std::string& out, std::string_view name, std::string_view value) {
+    out += '"';
+    out += name;
+    out += "\":\"";
+    json::append_escaped(out, value);
+    out += '"';
+}
+
 }  // namespace
 
 int status_of(api which, std::string_view code) {
@@ -73,16 +82,18 @@ std::string xml_escape(std::string_view text) {
 }
 
 std::string sts_identity_json(const credential_entry& who, std::string_view request_id) {
-    nlohmann::ordered_json result;
-    result["Account"] = who.account;
-    result["Arn"] = who.arn;
-    result["UserId"] = who.user_id;
-    nlohmann::ordered_json response;
-    response["GetCallerIdentityResult"] = std::move(result);
-    response["ResponseMetadata"]["RequestId"] = std::string(request_id);
-    nlohmann::ordered_json doc;
-    doc["GetCallerIdentityResponse"] = std::move(response);
-    return doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    std::string out;
+    out.reserve(160 + who.account.size() + who.arn.size() + who.user_id.size() + request_id.size());
+    out += R"({"GetCallerIdentityResponse":{"GetCallerIdentityResult":{)";
+    append_member(out, "Account", who.account);
+    out += ',';
+    append_member(out, "Arn", who.arn);
+    out += ',';
+    append_member(out, "UserId", who.user_id);
+    out += R"(},"ResponseMetadata":{)";
+    append_member(out, "RequestId", request_id);
+    out += "}}}";
+    return out;
 }
 
 std::string sts_identity_xml(const credential_entry& who, std::string_view request_id) {
@@ -100,14 +111,18 @@ std::string sts_identity_xml(const credential_entry& who, std::string_view reque
 }
 
 std::string sts_error_json(std::string_view code, std::string_view message, int status, std::string_view request_id) {
-    nlohmann::ordered_json err;
-    err["Code"] = std::string(code);
-    err["Message"] = std::string(message);
-    err["Type"] = status >= 500 ? "Receiver" : "Sender";
-    nlohmann::ordered_json doc;
-    doc["Error"] = std::move(err);
-    doc["RequestId"] = std::string(request_id);
-    return doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    std::string out;
+    out.reserve(64 + code.size() + message.size() + request_id.size());
+    out += R"({"Error":{)";
+    append_member(out, "Code", code);
+    out += ',';
+    append_member(out, "Message", message);
+    out += ',';
+    append_member(out, "Type", status >= 500 ? "Receiver" : "Sender");
+    out += "},";
+    append_member(out, "RequestId", request_id);
+    out += '}';
+    return out;
 }
 
 std::string sts_error_xml(std::string_view code, std::string_view message, int status, std::string_view request_id) {

@@ -2,8 +2,6 @@
 
 #include "fake_service.hpp"
 
-#include "common/encoding.hpp"
-#include "crypto/crypto.hpp"
 #include "http/tls_stream.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
@@ -16,11 +14,14 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include <array>
+#include <cstdint>
 #include <cstdio>
 #include <ctime>
 #include <iostream>
 #include <memory>
 #include <optional>
+#include <random>
 
 namespace stsauth::fakests {
 namespace {
@@ -47,15 +48,28 @@ struct shared_state {
     request_stats stats;
     std::mt19937_64 rng;
     signing_key_cache keys;
+    std::mt19937_64 request_ids;  ///< for request ids only, seeded from std::random_device
 };
 
-std::string new_request_id() {
-    auto b = crypto::random_bytes(16);
-    b[6] = static_cast<char>((b[6] & 0x0f) | 0x40);  // version 4
-    b[8] = static_cast<char>((b[8] & 0x3f) | 0x80);  // RFC 4122 variant
-    const auto hex = encoding::hex_encode(b);
-    return hex.substr(0, 8) + "-" + hex.substr(8, 4) + "-" + hex.substr(12, 4) + "-" + hex.substr(16, 4) + "-" +
-           hex.substr(20);
+// A UUID v4 as STS writes request ids. They need to be unique, not unpredictable: drawn from a
+// generator seeded once at start (apart from the seeded fault draws), not from RAND_bytes.
+std::string new_request_id(std::mt19937_64& gen) {
+    std::array<std::uint8_t, 16> b{};
+    for (std::size_t i = 0; i < b.size(); i += 8) {
+        const auto v = gen();
+        for (std::size_t j = 0; j < 8; ++j) b[i + j] = static_cast<std::uint8_t>(v >> (8 * j));
+    }
+    b[6] = static_cast<std::uint8_t>((b[6] & 0x0fU) | 0x40U);  // version 4
+    b[8] = static_cast<std::uint8_t>((b[8] & 0x3fU) | 0x80U);  // RFC 4122 variant
+    static constexpr char hex[] = "0123456789abcdef";
+    std::string out;
+    out.reserve(36);
+    for (std::size_t i = 0; i < b.size(); ++i) {
+        if (i == 4 || i == 6 || i == 8 || i == 10) out += '-';
+        out += hex[b[i] >> 4U];
+        out += hex[b[i] & 0x0fU];
+    }
+    return out;
 }
 
 std::string http_date() {
@@ -141,11 +155,11 @@ private:
         if (state_.faults.latency > milliseconds(0)) {
             timer_.expires_after(state_.faults.latency);
             timer_.async_wait([self = shared_from_this(), in = std::move(in)](beast::error_code wait_ec) mutable {
-                if (!wait_ec) self->handle_aws(in);
+                if (!wait_ec) self->handle_aws(std::move(in));
             });
             return;
         }
-        handle_aws(in);
+        handle_aws(std::move(in));
     }
 
     void handle_control(const http_request_in& in, std::string_view path) {
@@ -169,22 +183,23 @@ private:
             -1, ' ', false, nlohmann::json::error_handler_t::replace);
     }
 
-    void handle_aws(const http_request_in& in) {
-        const auto request_id = new_request_id();
-        const auto cls = classify(in, state_.faults.xml);
+    void handle_aws(http_request_in in) {
+        const auto request_id = new_request_id(state_.request_ids);
+        const std::string method = in.method;
+        const auto parsed = parse_request(std::move(in));  // once: classification and answer share it
+        const auto cls = classify(parsed, state_.faults.xml);
         reply r;
         switch (pick_fault(state_.faults, state_.rng)) {
             case injected_fault::reset:
                 state_.stats.record(cls.action, "reset");
-                spdlog::info("{} {} action={} akid={} outcome=reset", in.method, cls.which == api::sts ? "sts" : "ec2",
+                spdlog::info("{} {} action={} akid={} outcome=reset", method, cls.which == api::sts ? "sts" : "ec2",
                              cls.action, cls.access_key_id);
                 return do_reset();
             case injected_fault::throttle: r = throttle_reply(cls, request_id); break;
             case injected_fault::error: r = unavailable_reply(cls, request_id); break;
             case injected_fault::redirect: r = redirect_reply(cls, state_.faults.redirect, request_id); break;
             case injected_fault::none:
-                r = handle_aws_request(in, state_.config, system_clock::now(), request_id, state_.faults.xml,
-                                       &state_.keys);
+                r = answer_aws_request(parsed, cls, state_.config, system_clock::now(), request_id, &state_.keys);
                 if (!state_.faults.body.empty() && r.outcome == "success") {
                     // A verified request answered with the configured body (malformed/odd answers).
                     r.status = state_.faults.body_status;
@@ -194,7 +209,7 @@ private:
                 break;
         }
         state_.stats.record(r.action, r.outcome);
-        spdlog::info("{} {} action={} akid={} outcome={} status={} request_id={}", in.method,
+        spdlog::info("{} {} action={} akid={} outcome={} status={} request_id={}", method,
                      cls.which == api::sts ? "sts" : "ec2", r.action, cls.access_key_id, r.outcome, r.status,
                      r.request_id);
         if (state_.faults.oversize_bytes > r.body.size()) r.body.append(state_.faults.oversize_bytes - r.body.size(), ' ');
@@ -324,7 +339,8 @@ int run_server(server_options options) {
     ctx.use_certificate_chain(net::buffer(options.cert_pem));
     ctx.use_private_key(net::buffer(options.key_pem.reveal()), ssl::context::pem);
 
-    shared_state state{std::move(options.config), std::move(options.faults), {}, std::mt19937_64(options.seed), {}};
+    shared_state state{std::move(options.config), std::move(options.faults), {}, std::mt19937_64(options.seed), {},
+                       std::mt19937_64(std::random_device{}())};
     const tcp::endpoint endpoint{net::ip::make_address(options.address), options.port};
     auto l = std::make_shared<listener>(ioc, ctx, endpoint, state);
     const auto bound = l->local_endpoint();

@@ -236,7 +236,8 @@ result<authenticated> authenticate(const parsed_request& req, const fake_config&
     // Non-S3 services hash the body they received; a header-signed request cannot opt out. A
     // presigned one may say UNSIGNED-PAYLOAD instead (botocore); the body's hash is tried first,
     // as stsauth and the Go SDK sign tokens (either order accepts the same requests).
-    const auto body_hash = crypto::sha256_hex(req.body);
+    const auto body_hash =
+        req.body.empty() ? std::string(sigv4::empty_payload_sha256) : crypto::sha256_hex(req.body);
     const std::array<std::string_view, 2> payload_hashes{body_hash, sigv4::unsigned_payload};
     for (std::size_t i = 0; i < (f.presigned ? 2U : 1U); ++i) {
         const auto creq = sigv4::canonical_request(canonical_input, payload_hashes[i], true, signed_headers);

@@ -168,3 +168,34 @@ TEST_CASE("invalid credentials files are refused with the entry named", "[config
         CHECK((r.err().message.find("secret") == std::string::npos || c.mentions == "secretAccessKey"));
     }
 }
+
+TEST_CASE("find_credential answers through the index, and stays right when the list is edited after", "[config]") {
+    std::string yaml = "credentials:\n";
+    for (int i = 0; i < 300; ++i) {
+        const auto n = std::to_string(i);
+        yaml += "  - {accessKeyId: AKID" + n + ", secretAccessKey: s" + n + ", arn: \"arn:aws:iam::111122223333:user/u" +
+                n + "\", userId: AIDA" + n + ", account: \"111122223333\"}\n";
+    }
+    auto cfg = parse_config(yaml);
+    REQUIRE(cfg.ok());
+    CHECK(cfg->credential_index.size() == 300);
+    for (int i = 0; i < 300; ++i) {
+        const auto* c = cfg->find_credential("AKID" + std::to_string(i));
+        REQUIRE(c != nullptr);
+        CHECK(c == &cfg->credentials[static_cast<std::size_t>(i)]);
+    }
+    CHECK(cfg->find_credential("AKID300") == nullptr);
+    CHECK(cfg->find_credential("") == nullptr);
+
+    // Every position shifts and a new key appears: the index is stale, answers are not.
+    cfg->credentials.erase(cfg->credentials.begin());
+    cfg->credentials.push_back(credential_entry{"AKIDNEW", secret<std::string>("s"), {}, "arn:aws:iam::1:user/new",
+                                                "AIDANEW", "1"});
+    CHECK(cfg->find_credential("AKID0") == nullptr);
+    for (int i = 1; i < 300; ++i) CHECK(cfg->find_credential("AKID" + std::to_string(i))->user_id == "AIDA" + std::to_string(i));
+    CHECK(cfg->find_credential("AKIDNEW")->user_id == "AIDANEW");
+
+    // A copy answers with its own entries.
+    const auto copy = *cfg;
+    CHECK(copy.find_credential("AKID7") == &copy.credentials[6]);
+}
