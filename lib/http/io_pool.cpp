@@ -32,6 +32,15 @@ struct running_here {
     running_here& operator=(const running_here&) = delete;
 };
 
+/// An io_context whose two-phase teardown (execution_context::shutdown, then destroy) the pool
+/// can run itself, across all its contexts.
+class pool_context final : public net::io_context {
+public:
+    pool_context() : net::io_context(1) {}
+    void shutdown_services() { shutdown(); }
+    void destroy_services() { destroy(); }
+};
+
 }  // namespace
 
 struct io_pool::impl {
@@ -41,12 +50,28 @@ struct io_pool::impl {
         contexts.reserve(n);
         guards.reserve(n);
         for (std::size_t i = 0; i < n; ++i) {
-            contexts.push_back(std::make_unique<net::io_context>(1));
+            contexts.push_back(std::make_unique<pool_context>());
             guards.emplace_back(contexts.back()->get_executor());
         }
     }
 
-    std::vector<std::unique_ptr<net::io_context>> contexts;
+    /// Handlers still queued when the pool goes may own objects with I/O objects on several
+    /// contexts (an STS client's lanes, a session answered from another context). Destroying
+    /// the contexts one by one would free context 0's services while context 1's queue still
+    /// holds such an object. So: every context's pending handlers are destroyed first, while
+    /// every service exists (twice: destructors may post to a context already emptied), and
+    /// only then are the services destroyed.
+    ~impl() {
+        guards.clear();
+        for (int pass = 0; pass < 2; ++pass) {
+            for (auto& c : contexts) c->shutdown_services();
+        }
+        for (auto& c : contexts) c->destroy_services();
+    }
+    impl(const impl&) = delete;
+    impl& operator=(const impl&) = delete;
+
+    std::vector<std::unique_ptr<pool_context>> contexts;
     std::vector<guard> guards;  ///< keep run() going while a context has nothing to do
     std::atomic<std::size_t> next{0};
 };
