@@ -61,15 +61,15 @@ esac
 cluster_id=stsauth-load
 account=111122223333
 # Key ranges of the token family (tests/load/tokens.hpp): disjoint per scenario, so no scenario
-# can hit tokens another one put in the cache. The busiest ranges come first (the fake STS finds
-# a key by a linear scan of its list).
-unc_key=0;    unc_keys=500
-hide_key=500; hide_keys=1000
-rate_key=1500; rate_keys=200
-cached_key=1700; cached_keys=100
-burst_key=1800
-cg_key=1850;  cg_keys=100
-total_keys=1950
+# can hit tokens another one put in the cache. Each key signs at most 600 tokens a second of the
+# run (gen_tokens), so the ranges are sized for the fastest rate a scenario reaches.
+unc_key=0;    unc_keys=800
+hide_key=800; hide_keys=1000
+rate_key=1800; rate_keys=400
+cached_key=2200; cached_keys=100
+burst_key=2300
+cg_key=2350;  cg_keys=100
+total_keys=2450
 
 start_epoch=$(date +%s)
 start_date=$(date -u +%Y-%m-%dT%H:%M:%SZ)
