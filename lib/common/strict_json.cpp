@@ -12,8 +12,63 @@
 #include <unordered_set>
 #include <vector>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace stsauth::json {
 namespace {
+
+// The two scans every request body goes through (a TokenReview is mostly its ~1.5 KB token):
+// 16 bytes at a time with SSE2 (part of every x86-64 CPU), 8 at a time elsewhere.
+
+/// Skips ASCII bytes: returns the first byte >= 0x80, or a position within 7 bytes of `end`
+/// (the caller finishes byte by byte).
+const unsigned char* skip_ascii(const unsigned char* p, const unsigned char* end) noexcept {
+#if defined(__SSE2__)
+    while (end - p >= 16) {
+        const int m = _mm_movemask_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+        if (m != 0) return p + __builtin_ctz(static_cast<unsigned>(m));
+        p += 16;
+    }
+#endif
+    while (end - p >= 8) {
+        std::uint64_t w;
+        std::memcpy(&w, p, sizeof w);
+        if ((w & 0x8080808080808080ULL) != 0) break;
+        p += 8;
+    }
+    return p;
+}
+
+/// Skips string bytes that need no attention: returns the first '"', '\\' or control byte
+/// (< 0x20), or a position within 7 bytes of `end` (the caller finishes byte by byte).
+const char* skip_plain_string(const char* p, const char* end) noexcept {
+#if defined(__SSE2__)
+    const __m128i quote = _mm_set1_epi8('"');
+    const __m128i backslash = _mm_set1_epi8('\\');
+    const __m128i below_space = _mm_set1_epi8(0x1F);
+    while (end - p >= 16) {
+        const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+        // Unsigned v <= 0x1F exactly when max(v, 0x1F) == 0x1F.
+        const __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)),
+                                         _mm_cmpeq_epi8(_mm_max_epu8(v, below_space), below_space));
+        const int m = _mm_movemask_epi8(hit);
+        if (m != 0) return p + __builtin_ctz(static_cast<unsigned>(m));
+        p += 16;
+    }
+#endif
+    constexpr std::uint64_t ones = 0x0101010101010101ULL;
+    constexpr std::uint64_t highs = 0x8080808080808080ULL;
+    auto has_zero = [](std::uint64_t v) { return ((v - ones) & ~v & highs) != 0; };
+    while (end - p >= 8) {
+        std::uint64_t w;
+        std::memcpy(&w, p, sizeof w);
+        if (has_zero(w ^ (ones * '"')) || has_zero(w ^ (ones * '\\')) || (((w - ones * 0x20U) & ~w & highs) != 0)) break;
+        p += 8;
+    }
+    return p;
+}
 
 bool is_ws(char c) noexcept { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
 bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
@@ -353,17 +408,8 @@ private:
 
     bool string_body(std::string_view* out, bool* unescaped) {
         const char* start = ++p_;
-        // Fast path: a run without escapes or control characters (UTF-8 was checked up front),
-        // skipped 8 bytes at a time while no byte of the word is '"', '\\' or below 0x20.
-        constexpr std::uint64_t ones = 0x0101010101010101ULL;
-        constexpr std::uint64_t highs = 0x8080808080808080ULL;
-        auto has_zero = [](std::uint64_t v) { return ((v - ones) & ~v & highs) != 0; };
-        while (end_ - p_ >= 8) {
-            std::uint64_t w;
-            std::memcpy(&w, p_, sizeof w);
-            if (has_zero(w ^ (ones * '"')) || has_zero(w ^ (ones * '\\')) || (((w - ones * 0x20U) & ~w & highs) != 0)) break;
-            p_ += 8;
-        }
+        // Fast path: a run without escapes or control characters (UTF-8 was checked up front).
+        p_ = skip_plain_string(p_, end_);
         while (p_ != end_) {
             const auto c = static_cast<unsigned char>(*p_);
             if (c == '"') {
@@ -511,13 +557,7 @@ bool valid_utf8(std::string_view s) noexcept {
     const auto* p = reinterpret_cast<const unsigned char*>(s.data());
     const auto* end = p + s.size();
     while (p < end) {
-        // ASCII runs, 8 bytes at a time.
-        while (end - p >= 8) {
-            std::uint64_t w;
-            std::memcpy(&w, p, sizeof w);
-            if ((w & 0x8080808080808080ULL) != 0) break;
-            p += 8;
-        }
+        p = skip_ascii(p, end);
         if (p == end) break;
         if (*p < 0x80U) {
             ++p;

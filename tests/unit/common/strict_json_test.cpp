@@ -221,10 +221,19 @@ TEST_CASE("strict_json: valid_utf8", "[strict_json]") {
     CHECK_FALSE(json::valid_utf8("\xF4\x90\x80\x80"));
     CHECK_FALSE(json::valid_utf8("\xE0\x9F\xBF"));
     CHECK_FALSE(json::valid_utf8("abcdefg\x80"));
+    for (std::size_t k = 0; k < 48; ++k) {  // every offset of the 16- and 8-byte ASCII scans
+        INFO("offset " << k);
+        const std::string pad(k, 'a');
+        CHECK(json::valid_utf8(pad + "\xC3\xA9" + pad));
+        CHECK(json::valid_utf8(pad + "\x7f" + pad));
+        CHECK_FALSE(json::valid_utf8(pad + "\xC3" + pad));
+        CHECK_FALSE(json::valid_utf8(pad + "\xFF" + pad));
+    }
 }
 
-TEST_CASE("strict_json: specials are found at every offset of the word-at-a-time scan", "[strict_json]") {
-    for (std::size_t k = 0; k < 24; ++k) {
+TEST_CASE("strict_json: specials are found at every offset of the 16- and 8-byte scans", "[strict_json]") {
+    // Offsets across two 16-byte blocks and the 8-byte and byte-by-byte tails after them.
+    for (std::size_t k = 0; k < 48; ++k) {
         const std::string pad(k, 'a');
         INFO("offset " << k);
         CHECK(code_of("{\"s\":\"" + pad + "\x01" + "bbbbbbbbbbbb\"}") == "not_json");
