@@ -3,6 +3,7 @@
 #include "http/io_pool.hpp"
 #include "http/server.hpp"
 #include "server_fixture.hpp"
+#include "support/io_pool_runner.hpp"
 #include "test_support.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -23,19 +24,6 @@ using namespace stsauth::test;
 
 namespace {
 
-/// Runs a pool on a thread of its own; stops and joins it on scope exit.
-struct running_pool {
-    explicit running_pool(std::size_t n) : pool(n), runner([this] { pool.run(); }) {}
-    ~running_pool() {
-        pool.stop();
-        runner.join();
-    }
-    running_pool(const running_pool&) = delete;
-    running_pool& operator=(const running_pool&) = delete;
-    http::io_pool pool;
-    std::thread runner;
-};
-
 struct where {
     std::thread::id thread;
     std::size_t index = http::io_pool::npos;
@@ -55,7 +43,7 @@ where run_on(http::io_pool& pool, std::size_t i) {
 TEST_CASE("io_pool: one thread per context, current_index names it, next() goes round-robin", "[io_pool]") {
     CHECK_THROWS_AS(http::io_pool(0), std::invalid_argument);
 
-    running_pool rp(3);
+    io_pool_runner rp(3);
     auto& pool = rp.pool;
     REQUIRE(pool.size() == 3);
     CHECK(pool.current_index() == http::io_pool::npos);  // the test thread runs none of them
@@ -71,7 +59,7 @@ TEST_CASE("io_pool: one thread per context, current_index names it, next() goes 
     CHECK(threads.size() == 3);
 
     // Another pool's threads are not this pool's.
-    running_pool other(1);
+    io_pool_runner other(1);
     auto p = std::make_shared<std::promise<std::size_t>>();
     auto f = p->get_future();
     boost::asio::post(other.pool.at(0), [p, &pool] { p->set_value(pool.current_index()); });
@@ -120,7 +108,7 @@ TEST_CASE("io_pool: pending handlers owning I/O objects of several contexts are 
 }
 
 TEST_CASE("server on an io_pool: connections spread over the contexts, each served by one thread", "[io_pool][server]") {
-    running_pool rp(2);
+    io_pool_runner rp(2);
     std::mutex mu;
     std::map<std::string, std::set<std::size_t>> contexts_of;  // connection -> contexts its requests ran on
     http::server_config cfg;
