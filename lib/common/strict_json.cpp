@@ -70,6 +70,38 @@ const char* skip_plain_string(const char* p, const char* end) noexcept {
     return p;
 }
 
+/// Skips bytes a JSON writer copies as they are (append_escaped): returns the first '"', '\\',
+/// control byte (< 0x20) or non-ASCII byte (>= 0x80), or a position within 7 bytes of `end`.
+const unsigned char* skip_plain_ascii(const unsigned char* p, const unsigned char* end) noexcept {
+#if defined(__SSE2__)
+    const __m128i quote = _mm_set1_epi8('"');
+    const __m128i backslash = _mm_set1_epi8('\\');
+    const __m128i space = _mm_set1_epi8(0x20);
+    while (end - p >= 16) {
+        const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+        // As signed bytes, both the control bytes and those >= 0x80 are below 0x20.
+        const __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)),
+                                         _mm_cmplt_epi8(v, space));
+        const int m = _mm_movemask_epi8(hit);
+        if (m != 0) return p + __builtin_ctz(static_cast<unsigned>(m));
+        p += 16;
+    }
+#endif
+    constexpr std::uint64_t ones = 0x0101010101010101ULL;
+    constexpr std::uint64_t highs = 0x8080808080808080ULL;
+    auto has_zero = [](std::uint64_t v) { return ((v - ones) & ~v & highs) != 0; };
+    while (end - p >= 8) {
+        std::uint64_t w;
+        std::memcpy(&w, p, sizeof w);
+        if ((w & highs) != 0 || has_zero(w ^ (ones * '"')) || has_zero(w ^ (ones * '\\')) ||
+            (((w - ones * 0x20U) & ~w & highs) != 0)) {
+            break;
+        }
+        p += 8;
+    }
+    return p;
+}
+
 bool is_ws(char c) noexcept { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
 bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
 
@@ -131,6 +163,64 @@ std::size_t utf8_sequence(const unsigned char* p, const unsigned char* end, std:
 
 // ---------------------------------------------------------------------------------------------
 
+/// What duplicate detection keeps about an open object (unique_keys only).
+struct frame {
+    std::size_t keys_begin = 0;   ///< this object's keys in keys
+    std::size_t owned_begin = 0;  ///< this object's unescaped keys in owned
+    std::unique_ptr<std::unordered_set<std::string_view>> index;  ///< past linear_keys keys
+};
+
+/// A reader's working storage. Each thread keeps one and lends it to one reader at a time, so a
+/// request body is read without allocating once the thread has read a few; a reader started
+/// while the thread's storage is lent (a handler that parses again) gets its own.
+struct reader_buffers {
+    std::string open;                 ///< the open containers, '{' or '[', innermost last
+    std::vector<frame> objects;       ///< the open objects' key records (unique_keys only)
+    std::vector<std::string_view> keys;  ///< keys of every open object, innermost last
+    std::vector<std::unique_ptr<std::string>> owned;  ///< unescaped keys (stable addresses)
+    std::string scratch;              ///< the last unescaped string
+    bool lent = false;
+
+    /// Empties everything; what an outsized document grew is given back, not kept per thread.
+    void reset() {
+        open.clear();
+        objects.clear();
+        keys.clear();
+        owned.clear();
+        scratch.clear();
+        if (keys.capacity() > 256) std::vector<std::string_view>().swap(keys);
+        if (objects.capacity() > 64) std::vector<frame>().swap(objects);
+        if (owned.capacity() > 64) std::vector<std::unique_ptr<std::string>>().swap(owned);
+        if (scratch.capacity() > 4096) std::string().swap(scratch);
+    }
+};
+
+class buffers_lease {
+public:
+    buffers_lease() {
+        static thread_local reader_buffers mine;
+        if (!mine.lent) {
+            buffers_ = &mine;
+        } else {
+            own_ = std::make_unique<reader_buffers>();
+            buffers_ = own_.get();
+        }
+        buffers_->lent = true;
+    }
+    ~buffers_lease() {
+        buffers_->reset();
+        buffers_->lent = false;
+    }
+    buffers_lease(const buffers_lease&) = delete;
+    buffers_lease& operator=(const buffers_lease&) = delete;
+
+    reader_buffers& get() noexcept { return *buffers_; }
+
+private:
+    reader_buffers* buffers_ = nullptr;
+    std::unique_ptr<reader_buffers> own_;
+};
+
 class reader {
 public:
     reader(std::string_view text, const strict_limits& limits, strict_handler* handler)
@@ -160,12 +250,6 @@ public:
     }
 
 private:
-    /// What duplicate detection keeps about an open object (unique_keys only).
-    struct frame {
-        std::size_t keys_begin = 0;   ///< this object's keys in keys_
-        std::size_t owned_begin = 0;  ///< this object's unescaped keys in owned_
-        std::unique_ptr<std::unordered_set<std::string_view>> index;  ///< past linear_keys keys
-    };
     static constexpr std::size_t linear_keys = 16;
 
     // --- errors: the first one wins; functions return false after setting it.
@@ -537,11 +621,12 @@ private:
     const char* end_;
     const strict_limits& limits_;
     strict_handler* handler_;
-    std::string open_;            ///< the open containers, '{' or '[', innermost last
-    std::vector<frame> objects_;  ///< the open objects' key records (unique_keys only)
-    std::vector<std::string_view> keys_;  ///< keys of every open object, innermost last
-    std::vector<std::unique_ptr<std::string>> owned_;  ///< unescaped keys (stable addresses)
-    std::string scratch_;
+    buffers_lease lease_;
+    std::string& open_ = lease_.get().open;
+    std::vector<frame>& objects_ = lease_.get().objects;
+    std::vector<std::string_view>& keys_ = lease_.get().keys;
+    std::vector<std::unique_ptr<std::string>>& owned_ = lease_.get().owned;
+    std::string& scratch_ = lease_.get().scratch;
     std::optional<error> failure_;
     bool eof_ = false;  ///< the failure came from the text ending inside a value
 
@@ -603,6 +688,7 @@ void append_escaped(std::string& out, std::string_view s) {
     while (p < end) {
         // Copy the run that needs no escaping in one go.
         const auto* run = p;
+        p = skip_plain_ascii(p, end);
         while (p < end && *p >= 0x20U && *p < 0x80U && *p != '"' && *p != '\\') ++p;
         out.append(reinterpret_cast<const char*>(run), static_cast<std::size_t>(p - run));
         if (p == end) break;

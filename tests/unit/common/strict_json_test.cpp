@@ -211,6 +211,19 @@ TEST_CASE("strict_json: append_escaped writes what nlohmann's dump writes", "[st
         for (std::size_t j = 0; j < n; ++j) s.push_back(bytes[rng() % bytes.size()]);
         REQUIRE(escaped(s) == dumped(s));
     }
+    // Every offset of the 16- and 8-byte runs it copies whole, and longer strings mostly plain.
+    const std::vector<std::string> specials = {"\"", "\\", "\x01", "\x1f", "\x7f", "\xC3\xA9", "\xFF", "\x80", "\n"};
+    for (std::size_t k = 0; k < 48; ++k) {
+        INFO("offset " << k);
+        const std::string pad(k, 'a');
+        for (const auto& sp : specials) REQUIRE(escaped(pad + sp + "bbbbbbbbbbbbbbbbbbb") == dumped(pad + sp + "bbbbbbbbbbbbbbbbbbb"));
+    }
+    for (int i = 0; i < 5000; ++i) {
+        std::string s;
+        const std::size_t n = rng() % 80;
+        for (std::size_t j = 0; j < n; ++j) s.push_back(rng() % 8 == 0 ? bytes[rng() % bytes.size()] : 'x');
+        REQUIRE(escaped(s) == dumped(s));
+    }
 }
 
 TEST_CASE("strict_json: valid_utf8", "[strict_json]") {
@@ -340,4 +353,30 @@ TEST_CASE("strict_json: where a refused text went wrong", "[strict_json]") {
     REQUIRE(json::strict_parse("\xEF\xBB\xBF{}", {}, nullptr, &bom));
     CHECK(bom.offset == 0);
     CHECK_FALSE(bom.end_of_input);
+}
+
+TEST_CASE("strict_json: a handler may read another document while one is being read", "[strict_json]") {
+    // The reader lends its thread's working storage to one read at a time; a nested read gets its
+    // own, and neither disturbs the other's duplicate-key records or unescaped strings.
+    struct nesting final : json::strict_handler {
+        std::vector<std::string> inner_codes;
+        std::vector<std::string> values;
+        void key(std::size_t, std::string_view) override {}
+        void value(std::size_t, value_type t, std::string_view text) override {
+            if (t != value_type::string) return;
+            values.emplace_back(text);
+            const auto inner = json::strict_parse(R"({"x":1,"y":{"x":"\u0041"},"x":2})", {});
+            inner_codes.push_back(inner ? inner->code : "ok");
+        }
+        void close(std::size_t, value_type) override {}
+    } h;
+    const auto outer = json::strict_parse(R"({"a":"\u0042one","b":"two","a":"three"})", {}, &h);
+    REQUIRE(outer);
+    CHECK(outer->code == "duplicate_key");  // the outer keys survived the nested reads
+    CHECK(h.values == std::vector<std::string>{"Bone", "two"});
+    CHECK(h.inner_codes == std::vector<std::string>{"duplicate_key", "duplicate_key"});
+    // And the thread's storage is usable again afterwards.
+    recorder r;
+    REQUIRE_FALSE(json::strict_parse(R"({"k":"\u0043"})", {}, &r));
+    CHECK(r.events == std::vector<std::string>{"1k:k", "1v2:C", "1c0"});
 }
