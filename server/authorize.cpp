@@ -41,7 +41,8 @@ http::response authorize_endpoint::handle(const http::request& req) const {
         return http::text_response(400, "expected a request body to be a SubjectAccessReview: " + sar.err().code + "\n");
     }
     const auto entries = entries_();
-    const auto d = access::evaluate(entries.get(), *sar);
+    const bool explain = spdlog::should_log(spdlog::level::debug);
+    const auto d = access::evaluate(entries.get(), *sar, explain);
 
     http::response r;
     r.status = 200;
@@ -51,7 +52,7 @@ http::response authorize_endpoint::handle(const http::request& req) const {
     requests_for(static_cast<int>(d.reason)).inc();
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     duration_.observe(seconds);
-    if (spdlog::should_log(spdlog::level::debug)) {
+    if (explain) {
         spdlog::debug("authorize decision={} reason={} arn={} policy={} latency_ms={:.3f}",
                       d.allowed() ? "allow" : "no_opinion", access::to_string(d.reason), d.canonical_arn, d.policy_arn,
                       seconds * 1000.0);

@@ -6,24 +6,21 @@
 namespace stsauth::access {
 namespace {
 
-using extra_map = std::map<std::string, std::vector<std::string>, std::less<>>;
-
 enum class extra_state { absent, invalid, valid };
 
 // C6.1 step 1: a key counts only with exactly one non-empty value.
-extra_state single_value(const extra_map& extra, std::string_view key, std::string_view& out) {
-    const auto it = extra.find(key);
-    if (it == extra.end()) return extra_state::absent;
-    if (it->second.size() != 1 || it->second.front().empty()) return extra_state::invalid;
-    out = it->second.front();
+extra_state single_value(const extra_value& extra, std::string_view& out) {
+    if (!extra.present) return extra_state::absent;
+    if (extra.count != 1 || extra.first.empty()) return extra_state::invalid;
+    out = extra.first;
     return extra_state::valid;
 }
 
-std::optional<std::string_view> principal_id_of(const extra_map& extra) {
+std::optional<std::string_view> principal_id_of(const principal_extras& extra) {
     std::string_view id;
     std::string_view legacy;
-    const auto ns_state = single_value(extra, extra_principal_id, id);
-    const auto legacy_state = single_value(extra, extra_principal_id_legacy, legacy);
+    const auto ns_state = single_value(extra.principal_id, id);
+    const auto legacy_state = single_value(extra.principal_id_legacy, legacy);
     if (ns_state == extra_state::invalid) return std::nullopt;
     if (ns_state == extra_state::valid) {
         // Both keys come from the same TokenReview; disagreement means someone set one of them.
@@ -61,7 +58,7 @@ std::string_view to_string(decision_reason reason) noexcept {
     return "unknown";
 }
 
-decision evaluate(const snapshot* entries, const sar_request& request) {
+decision evaluate(const snapshot* entries, const sar_request& request, bool explain) {
     decision d;
     if (entries == nullptr) {
         d = no_opinion(std::move(d), decision_reason::not_loaded);
@@ -72,12 +69,12 @@ decision evaluate(const snapshot* entries, const sar_request& request) {
 
     // C6.1: the principal comes from the TokenReview extras only.
     std::string_view arn;
-    if (single_value(request.extra, extra_canonical_arn, arn) != extra_state::valid) {
+    if (single_value(request.principal.canonical_arn, arn) != extra_state::valid) {
         return no_opinion(std::move(d), decision_reason::no_principal);
     }
-    const auto principal_id = principal_id_of(request.extra);
+    const auto principal_id = principal_id_of(request.principal);
     if (!principal_id) return no_opinion(std::move(d), decision_reason::no_principal);
-    d.canonical_arn = std::string(arn);
+    if (explain) d.canonical_arn = std::string(arn);
     const auto key = identity_key(arn);
     if (!key) return no_opinion(std::move(d), decision_reason::no_principal);
 
@@ -86,7 +83,7 @@ decision evaluate(const snapshot* entries, const sar_request& request) {
         (!e->principal_id.empty() && e->principal_id != *principal_id)) {
         return no_opinion(std::move(d), decision_reason::no_entry);
     }
-    d.principal_arn = e->principal_arn;
+    if (explain) d.principal_arn = e->principal_arn;
 
     // C6.2 + C6.3: every applicable association, in order; the first that allows names the reason.
     const auto index = static_cast<std::size_t>(e - entries->entries().data());
@@ -105,7 +102,7 @@ decision evaluate(const snapshot* entries, const sar_request& request) {
         if (!allowed) continue;
         d.reason = decision_reason::allowed;
         d.status.allowed = true;
-        d.policy_arn = e->access_policies[c.association].policy_arn;
+        if (explain) d.policy_arn = e->access_policies[c.association].policy_arn;
         d.status.reason.reserve(c.reason_head.size() + ns.size() + c.reason_tail.size() + principal_id->size() + 1);
         d.status.reason = c.reason_head;
         if (c.scope == scope_type::namespace_scope) {

@@ -33,18 +33,12 @@ enum class decision_reason {
 /// `allowed`, `no_principal`, `no_entry`, `no_matching_rule`, `mode_config_map`, `not_loaded`.
 std::string_view to_string(decision_reason reason) noexcept;
 
-/// The extras C6.1 reads: `canonicalArn`, and `sigs.k8s.io/aws-iam-authenticator/principalId`
-/// with `principalId` as fall-back.
-inline constexpr std::string_view extra_canonical_arn = "canonicalArn";
-inline constexpr std::string_view extra_principal_id = "sigs.k8s.io/aws-iam-authenticator/principalId";
-inline constexpr std::string_view extra_principal_id_legacy = "principalId";
-
 struct decision {
     sar_status status;  ///< the reply: allowed + C6.4 reason, or no opinion (empty reason)
     decision_reason reason = decision_reason::no_principal;
-    std::string canonical_arn;  ///< from the extras when usable, for the debug log
-    std::string policy_arn;     ///< the policy that allowed, as configured
-    std::string principal_arn;  ///< the entry's principalArn as configured (allowed and no_matching_rule)
+    std::string canonical_arn;  ///< from the extras when usable, for the debug log (explain only)
+    std::string policy_arn;     ///< the policy that allowed, as configured (explain only)
+    std::string principal_arn;  ///< the entry's principalArn as configured, allowed and no_matching_rule (explain only)
 
     bool allowed() const noexcept { return status.allowed; }
 };
@@ -59,6 +53,8 @@ struct decision {
 /// `EKS Access Policy: allowed by ClusterRoleBinding "<principalArn>+<policyArn>" of ClusterRole
 /// "<policyArn>" to User "<principalId>"`, or for a namespace scope `… allowed by RoleBinding
 /// "<principalArn>+<policyArn>" in namespace "<ns>" of ClusterRole …`.
-decision evaluate(const snapshot* entries, const sar_request& request);
+/// `explain` false leaves canonical_arn, policy_arn and principal_arn empty (they only feed the
+/// debug log): the server's path when that log is off, one copy fewer each.
+decision evaluate(const snapshot* entries, const sar_request& request, bool explain = true);
 
 }  // namespace stsauth::access

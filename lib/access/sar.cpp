@@ -80,11 +80,12 @@ public:
         if (depth >= ctx_.size()) return;
         const ctx c = ctx_[depth];
         if (c == ctx::extra) {
-            extra_key_ = nullptr;
-            if (limits_.keep_identity || k == "canonicalArn" || k == "principalId" ||
-                k == "sigs.k8s.io/aws-iam-authenticator/principalId") {
-                extra_key_ = &out_.extra.try_emplace(std::string(k)).first->second;
-            }
+            extra_key_ = limits_.keep_identity ? &out_.extra.try_emplace(std::string(k)).first->second : nullptr;
+            principal_key_ = k == extra_canonical_arn         ? &out_.principal.canonical_arn
+                             : k == extra_principal_id        ? &out_.principal.principal_id
+                             : k == extra_principal_id_legacy ? &out_.principal.principal_id_legacy
+                                                              : nullptr;
+            if (principal_key_ != nullptr) principal_key_->present = true;
             return;
         }
         field_[depth] = c == ctx::ignore ? field::other : field_of(c, k);
@@ -235,8 +236,9 @@ private:
                 ++extra_values;
                 if (type != value_type::string) {
                     extra_bad = true;
-                } else if (extra_key_ != nullptr && extra_values <= limits_.max_extra_values) {
-                    extra_key_->emplace_back(text);
+                } else if (extra_values <= limits_.max_extra_values) {
+                    if (extra_key_ != nullptr) extra_key_->emplace_back(text);
+                    if (principal_key_ != nullptr && principal_key_->count++ == 0) principal_key_->first.assign(text);
                 }
                 return ctx::ignore;
             case ctx::ignore: return ctx::ignore;
@@ -264,6 +266,7 @@ private:
     std::array<field, 9> field_{};
     std::string_view selector_;
     std::vector<std::string>* extra_key_ = nullptr;
+    extra_value* principal_key_ = nullptr;
 };
 
 }  // namespace

@@ -54,6 +54,26 @@ struct non_resource_attributes {
     std::string verb;
 };
 
+/// The extras C6.1 reads: `canonicalArn`, and `sigs.k8s.io/aws-iam-authenticator/principalId`
+/// with `principalId` as fall-back.
+inline constexpr std::string_view extra_canonical_arn = "canonicalArn";
+inline constexpr std::string_view extra_principal_id = "sigs.k8s.io/aws-iam-authenticator/principalId";
+inline constexpr std::string_view extra_principal_id_legacy = "principalId";
+
+/// One of the extras evaluate() reads (C6.1), as the request held it.
+struct extra_value {
+    bool present = false;   ///< the key was there (with a list, or null)
+    std::size_t count = 0;  ///< how many values its list had
+    std::string first;      ///< the first of them
+};
+
+/// The three extras evaluate() reads, kept whatever `keep_identity` says.
+struct principal_extras {
+    extra_value canonical_arn;        ///< `canonicalArn`
+    extra_value principal_id;         ///< `sigs.k8s.io/aws-iam-authenticator/principalId`
+    extra_value principal_id_legacy;  ///< `principalId`
+};
+
 struct sar_request {
     sar_version version = sar_version::v1;
     std::optional<resource_attributes> resource;          ///< exactly one of resource / non_resource
@@ -62,6 +82,7 @@ struct sar_request {
     std::vector<std::string> groups;
     std::string uid;
     std::map<std::string, std::vector<std::string>, std::less<>> extra;  ///< never log it whole (holds the access key id)
+    principal_extras principal;  ///< what evaluate() reads of `extra`
 };
 
 struct sar_decode_limits {
@@ -70,9 +91,9 @@ struct sar_decode_limits {
     std::size_t max_key_bytes = 1024;
     std::size_t max_groups = 1024;
     std::size_t max_extra_values = 1024;  ///< all extra values together
-    /// false: `user`, `uid`, `groups` and the extras other than the three `evaluate` reads
-    /// (`canonicalArn` and both principal-id keys) are checked exactly as with true but not kept
-    /// (the server's path: fewer copies per review).
+    /// false: `user`, `uid`, `groups` and `extra` are checked exactly as with true but not kept;
+    /// `principal` (the three extras `evaluate` reads) is kept either way (the server's path:
+    /// fewer copies per review).
     bool keep_identity = true;
 };
 

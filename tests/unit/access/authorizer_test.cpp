@@ -167,6 +167,19 @@ TEST_CASE("C9 vector 19: reply reasons byte for byte", "[authorizer][c9]") {
     CHECK(allow.reply["status"]["reason"] == expected);
     CHECK(allow.d.principal_arn == "arn:aws:iam::111122223333:role/teams/Viewer");
     CHECK(allow.d.canonical_arn == "arn:aws:iam::111122223333:role/Viewer");
+    {
+        // Without explain: the same answer, none of the log-only strings.
+        auto req = decode_sar(sar_body(sar_version::v1, resource("list", "", "pods", "default"), false,
+                                       role_extra("Viewer", "AROAVIEWER")));
+        REQUIRE(req);
+        const auto lean = evaluate(&fixture(), *req, false);
+        CHECK(lean.allowed());
+        CHECK(lean.reason == decision_reason::allowed);
+        CHECK(lean.status.reason == expected);
+        CHECK(lean.canonical_arn.empty());
+        CHECK(lean.policy_arn.empty());
+        CHECK(lean.principal_arn.empty());
+    }
     for (const auto v : versions) {
         auto req = decode_sar(sar_body(v, resource("list", "", "pods", "default"), false, role_extra("Viewer", "AROAVIEWER")));
         REQUIRE(req);

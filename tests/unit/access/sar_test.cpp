@@ -52,6 +52,39 @@ TEST_CASE("SAR decode: the C7.1 example", "[sar]") {
     CHECK(r->extra.at("canonicalArn") == std::vector<std::string>{"arn:aws:iam::111122223333:role/Dev"});
 }
 
+TEST_CASE("SAR decode: the three extras evaluate reads, kept in both modes", "[sar]") {
+    sar_decode_limits lean;
+    lean.keep_identity = false;
+    for (const bool keep : {true, false}) {
+        INFO("keep_identity " << keep);
+        auto r = decode_sar(spec_example, keep ? sar_decode_limits{} : lean);
+        REQUIRE(r);
+        CHECK(r->principal.canonical_arn.present);
+        CHECK(r->principal.canonical_arn.count == 1);
+        CHECK(r->principal.canonical_arn.first == "arn:aws:iam::111122223333:role/Dev");
+        CHECK(r->principal.principal_id.first == "AROAEXAMPLEID");
+        CHECK(r->principal.principal_id_legacy.first == "AROAEXAMPLEID");
+        CHECK(r->extra.size() == (keep ? 6U : 0U));
+        CHECK(r->user.empty() != keep);
+        CHECK(r->groups.empty() != keep);
+        CHECK(r->resource->verb == "list");  // the attributes are kept either way
+    }
+    // Absent, null, empty list, several values: what C6.1 tells apart.
+    auto r = decode_sar(with(R"({"nonResourceAttributes":{"path":"/","verb":"get"},
+        "extra":{"canonicalArn":null,"principalId":["a","b"],"other":["x"]}})"), lean);
+    REQUIRE(r);
+    CHECK(r->principal.canonical_arn.present);
+    CHECK(r->principal.canonical_arn.count == 0);
+    CHECK_FALSE(r->principal.principal_id.present);
+    CHECK(r->principal.principal_id_legacy.count == 2);
+    CHECK(r->principal.principal_id_legacy.first == "a");
+    // Keys are matched exactly (escaped spellings are the same key; other cases are not).
+    auto e = decode_sar(with(R"({"nonResourceAttributes":{"path":"/","verb":"get"},
+        "extra":{"canonical\u0041rn":["x"],"CanonicalArn":["y"]}})"), lean);
+    REQUIRE(e);
+    CHECK(e->principal.canonical_arn.first == "x");
+}
+
 TEST_CASE("C9 vector 20: v1beta1 reads group and the reply echoes v1beta1", "[sar][c9]") {
     const std::string body = with(R"({"nonResourceAttributes":{"path":"/healthz","verb":"get"},"user":"u",
                                       "group":["a","b"],"groups":["ignored"]})",
