@@ -1,0 +1,168 @@
+// POST /authenticate through server::webhook: the review's log line (A8) field by field, for an
+// authenticated review, a cache hit, a scrubbed account and a denial; never the token.
+#include "webhook.hpp"
+
+#include "fakes/fake_sts_client.hpp"
+#include "mapping/sources.hpp"
+#include "support/token_maker.hpp"
+
+#include <catch2/catch.hpp>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <regex>
+#include <sstream>
+#include <string>
+
+using namespace stsauth;
+
+namespace {
+
+constexpr std::string_view mappings = R"(
+server:
+  mapRoles:
+  - rolearn: arn:aws:iam::111122223333:role/Admin
+    username: "admin:{{SessionName}}"
+    groups: [system:masters, ops]
+  mapAccounts: ["444455556666"]
+)";
+
+std::shared_ptr<const authn::mapping_chain> chain_from(std::string_view config_yaml) {
+    auto loaded = mapping::load_mounted_file_text(config_yaml);
+    REQUIRE(loaded.ok());
+    auto chain = std::make_shared<authn::mapping_chain>();
+    chain->backends.push_back(
+        {"MountedFile", std::make_shared<const mapping::mapping_set>(std::move(loaded->mappings)), {}});
+    return chain;
+}
+
+/// Captures spdlog's default logger (message only) for one test; restores it afterwards.
+struct log_capture {
+    std::ostringstream out;
+    std::shared_ptr<spdlog::logger> previous = spdlog::default_logger();
+    log_capture() {
+        auto logger = std::make_shared<spdlog::logger>("capture", std::make_shared<spdlog::sinks::ostream_sink_mt>(out));
+        logger->set_level(spdlog::level::info);
+        logger->set_pattern("%l %v");
+        spdlog::set_default_logger(logger);
+    }
+    ~log_capture() { spdlog::set_default_logger(previous); }
+    log_capture(const log_capture&) = delete;
+    log_capture& operator=(const log_capture&) = delete;
+    std::string take() {
+        spdlog::default_logger()->flush();
+        std::string s = out.str();
+        out.str("");
+        return s;
+    }
+};
+
+struct fixture {
+    testing::fake_sts_client sts;
+    std::shared_ptr<const authn::mapping_chain> chain = chain_from(mappings);
+    authn::authenticator auth{config(), sts, [this] { return chain; }, nullptr,
+                              [] { return std::chrono::system_clock::now(); }};
+    metrics::registry registry;
+    metrics::reference_metrics ref{registry};
+    metrics::stsauth_metrics own{registry, "test"};
+    server::webhook_options options = make_options();
+    server::webhook hook{auth, registry, ref, own, options, [] { return true; }};
+
+    static authn::authenticator_config config() {
+        authn::authenticator_config c;
+        c.cluster_id = "test-cluster";
+        return c;
+    }
+    static server::webhook_options make_options() {
+        server::webhook_options o;
+        o.scrubbed_accounts = {"444455556666"};
+        return o;
+    }
+
+    http::response review(const std::string& token) {
+        http::request r;
+        r.method = "POST";
+        r.target = "/authenticate";
+        r.body = R"({"apiVersion":"authentication.k8s.io/v1","kind":"TokenReview","spec":{"token":")" + token + R"("}})";
+        r.remote = "127.0.0.1:4242";
+        std::optional<http::response> answer;
+        hook.handle(std::move(r), [&answer](http::response a) { answer = std::move(a); });
+        REQUIRE(answer);
+        return std::move(*answer);
+    }
+};
+
+std::string signed_token(const std::string& key_id = "AKIDEXAMPLE") {
+    testing::token_spec spec;
+    spec.access_key_id = key_id;
+    spec.time = std::chrono::system_clock::now() - std::chrono::seconds(10);
+    return testing::make_token(spec);
+}
+
+// The line up to latency_ms, which varies; then the latency's shape and what follows it.
+void check_line(const std::string& log, const std::string& head, const std::string& tail) {
+    INFO(log);
+    REQUIRE(log.size() > head.size());
+    CHECK(log.substr(0, head.size()) == head);
+    const std::regex rest(" latency_ms=[0-9]+\\.[0-9]{3}" + tail + "\n");
+    CHECK(std::regex_match(log.substr(head.size()), rest));
+}
+
+}  // namespace
+
+TEST_CASE("webhook: one log line per review, field by field", "[webhook]") {
+    fixture f;
+    log_capture log;
+    f.sts.next = testing::fake_sts_client::identity("arn:aws:sts::111122223333:assumed-role/Admin/alice", "111122223333",
+                                                    "AROAEXAMPLEID:alice");
+    const std::string t = signed_token();
+    REQUIRE(f.review(t).status == 200);
+    check_line(log.take(),
+               "info review outcome=authenticated reason=ok arn=arn:aws:sts::111122223333:assumed-role/Admin/alice "
+               "username=admin:alice groups=[system:masters,ops] backend=MountedFile sts_region=us-west-2 cache_hit=false",
+               "");
+
+    // The same token again: answered from the cache, the same line but for cache_hit.
+    REQUIRE(f.review(t).status == 200);
+    check_line(log.take(),
+               "info review outcome=authenticated reason=ok arn=arn:aws:sts::111122223333:assumed-role/Admin/alice "
+               "username=admin:alice groups=[system:masters,ops] backend=MountedFile sts_region=us-west-2 cache_hit=true",
+               "");
+    CHECK(f.sts.calls() == 1);
+}
+
+TEST_CASE("webhook: a scrubbed account's line has neither ARN nor username", "[webhook]") {
+    fixture f;
+    log_capture log;
+    f.sts.next = testing::fake_sts_client::identity("arn:aws:iam::444455556666:user/bob", "444455556666", "AIDAEXAMPLE");
+    REQUIRE(f.review(signed_token()).status == 200);
+    check_line(log.take(),
+               "info review outcome=authenticated reason=ok arn= username= groups=[] backend=MountedFile "
+               "sts_region=us-west-2 cache_hit=false",
+               "");
+}
+
+TEST_CASE("webhook: a denial is a warning with its reason and detail, never the token", "[webhook]") {
+    fixture f;
+    log_capture log;
+    const std::string t = "k8s-aws-v1.bm90LWEtdXJs";
+    REQUIRE(f.review(t).status == 200);
+    const std::string line = log.take();
+    check_line(line,
+               "warning review outcome=denied reason=bad_scheme arn= username= groups=[] backend= sts_region= "
+               "cache_hit=false",
+               " detail=missing protocol scheme in pre-signed URL");
+    CHECK(line.find("bm90LWEtdXJs") == std::string::npos);
+    CHECK(f.sts.calls() == 0);
+
+    // Not mapped: STS answered, the ARN is logged, the reason says why.
+    f.sts.next = testing::fake_sts_client::identity("arn:aws:iam::111122223333:user/mallory", "111122223333", "AIDAMALLORY");
+    REQUIRE(f.review(signed_token("AKIDOTHER")).status == 200);
+    check_line(log.take(),
+               "warning review outcome=denied reason=not_mapped arn=arn:aws:iam::111122223333:user/mallory username= "
+               "groups=[] backend= sts_region=us-west-2 cache_hit=false",
+               " detail=identity is not mapped");
+}
