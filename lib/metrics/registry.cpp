@@ -59,14 +59,27 @@ family_base::family_base(std::string name, std::string help, metric_type type,
               [this](std::size_t a, std::size_t b) { return label_names_[a] < label_names_[b]; });
 }
 
-std::vector<std::string> family_base::sorted_key(std::span<const std::string_view> values) const {
+family_base::sorted_values family_base::sorted_view(std::span<const std::string_view> values) const {
     if (values.size() != label_names_.size())
         throw std::invalid_argument("metric " + name_ + ": expected " + std::to_string(label_names_.size()) +
                                     " label values, got " + std::to_string(values.size()));
+    return {values, &order_};
+}
+
+std::vector<std::string> family_base::sorted_key(std::span<const std::string_view> values) const {
+    const auto view = sorted_view(values);
     std::vector<std::string> key;
     key.reserve(values.size());
-    for (std::size_t i : order_) key.emplace_back(values[i]);
+    for (std::size_t i = 0; i < values.size(); ++i) key.emplace_back(view[i]);
     return key;
+}
+
+int family_base::key_less::compare(const std::vector<std::string>& a, const sorted_values& b) noexcept {
+    const std::size_t n = std::min(a.size(), b.values.size());
+    for (std::size_t i = 0; i < n; ++i) {
+        if (const int c = std::string_view(a[i]).compare(b[i]); c != 0) return c;
+    }
+    return a.size() < b.values.size() ? -1 : a.size() > b.values.size() ? 1 : 0;
 }
 
 std::string family_base::open_labels(const std::vector<std::string>& key) const {
@@ -104,10 +117,11 @@ Child& family<Child>::with(std::span<const std::string> values) {
 
 template <class Child>
 Child& family<Child>::with(std::span<const std::string_view> values) {
-    auto key = sorted_key(values);
+    const auto view = sorted_view(values);
     std::lock_guard lock(mu_);
-    auto it = children_.find(key);
+    auto it = children_.find(view);
     if (it == children_.end()) {
+        auto key = sorted_key(values);
         std::unique_ptr<Child> child;
         if constexpr (std::is_same_v<Child, histogram>)
             child = std::make_unique<histogram>(bounds_);

@@ -93,6 +93,23 @@ public:
     virtual void write(std::string& out) const = 0;
 
 protected:
+    /// Label values as given (declared order), seen in label-name order without copying them.
+    struct sorted_values {
+        std::span<const std::string_view> values;
+        const std::vector<std::size_t>* order;
+        std::string_view operator[](std::size_t i) const noexcept { return values[(*order)[i]]; }
+    };
+    /// Orders keys (label values in label-name order) and finds one by sorted_values, so that
+    /// looking up an existing child copies no label value.
+    struct key_less {
+        using is_transparent = void;
+        bool operator()(const std::vector<std::string>& a, const std::vector<std::string>& b) const noexcept { return a < b; }
+        bool operator()(const std::vector<std::string>& a, const sorted_values& b) const noexcept { return compare(a, b) < 0; }
+        bool operator()(const sorted_values& a, const std::vector<std::string>& b) const noexcept { return compare(b, a) > 0; }
+        static int compare(const std::vector<std::string>& a, const sorted_values& b) noexcept;
+    };
+    /// The values viewed in label-name order; throws std::invalid_argument when their number is wrong.
+    sorted_values sorted_view(std::span<const std::string_view> values) const;
     /// Label values reordered by label name (the order of the exposition and of sorting).
     std::vector<std::string> sorted_key(std::span<const std::string_view> values) const;
     /// `{a="x",b="y"` (no closing brace, so `le` can be appended) or "" when there are no labels.
@@ -126,7 +143,7 @@ public:
 
 private:
     mutable std::mutex mu_;
-    std::map<std::vector<std::string>, std::unique_ptr<Child>> children_;
+    std::map<std::vector<std::string>, std::unique_ptr<Child>, key_less> children_;
     std::shared_ptr<const std::vector<double>> bounds_;
 };
 

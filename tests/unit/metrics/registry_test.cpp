@@ -79,6 +79,25 @@ TEST_CASE("exposition of a small registry is exact", "[metrics][exposition]") {
           "demo_temperature -2.5\n");
 }
 
+TEST_CASE("with() finds an existing child by its values, in declared order", "[metrics]") {
+    registry r;
+    auto& req = r.add_counter("lookup_total", "Lookups.", {"method", "code"});  // sorted: code, method
+    auto& a = req.with({"GET", "200"});
+    auto& b = req.with({"GET", "20"});    // a prefix of another child's value
+    auto& c = req.with({"GE", "200"});
+    auto& d = req.with({"POST", "200"});
+    CHECK(&req.with({"GET", "200"}) == &a);
+    CHECK(&req.with({"GET", "20"}) == &b);
+    CHECK(&req.with({"GE", "200"}) == &c);
+    CHECK(&req.with({"POST", "200"}) == &d);
+    CHECK(&a != &b);
+    CHECK(&a != &c);
+    CHECK(&a != &d);
+    const std::vector<std::string> owned = {"GET", "200"};
+    CHECK(&req.with(std::span<const std::string>(owned)) == &a);
+    CHECK_THROWS_AS(req.with({"GET"}), std::invalid_argument);
+}
+
 TEST_CASE("an unlabelled histogram is exported from registration on", "[metrics][exposition]") {
     registry r;
     r.add_histogram("h_seconds", "H.", {}, {1, 2});
