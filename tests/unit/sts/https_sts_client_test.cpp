@@ -794,6 +794,12 @@ TEST_CASE("client: invalid requests are refused without I/O, on an io thread", "
     bad.back().target = "https://evil.example/";
     bad.push_back(make_request());
     bad.back().target = "";
+    // Past the first vector blocks of the check, and bytes above '~' (signed chars below 0).
+    for (const char* tail : {"\x7f", "\x80", "\xff", " ", "\t"}) {
+        bad.push_back(make_request());
+        bad.back().target = "/?Action=GetCallerIdentity&" + std::string(70, 'a') + tail + "bbb";
+    }
+    bad.push_back(make_request("", std::string(40, 'c') + "\x01" + "cc"));
     for (auto& r : bad) {
         waiter w;
         client.get_caller_identity(std::move(r), w.cb());
