@@ -2,13 +2,52 @@
 
 #include "common/encoding.hpp"
 
+#include <limits>
+#include <stdexcept>
+
 namespace stsauth::http {
 
-std::optional<std::string_view> request::header(std::string_view name) const noexcept {
-    for (const auto& [n, v] : headers) {
-        if (encoding::iequals(n, name)) return std::string_view(v);
+header_list::header_list(std::initializer_list<value_type> fields) {
+    std::size_t bytes = 0;
+    for (const auto& [n, v] : fields) bytes += n.size() + v.size();
+    text_.reserve(bytes);
+    for (const auto& [n, v] : fields) add(n, v);
+}
+
+void header_list::add(std::string_view name, std::string_view value) {
+    constexpr std::size_t max = std::numeric_limits<std::uint32_t>::max();
+    if (name.size() + value.size() > max - text_.size()) throw std::length_error("header_list: over 4 GiB of header text");
+    const entry e{static_cast<std::uint32_t>(text_.size()), static_cast<std::uint32_t>(name.size()),
+                  static_cast<std::uint32_t>(value.size())};
+    // Text first: if an append throws, the bytes it left are referenced by no entry.
+    text_.append(name);
+    text_.append(value);
+    if (size_ < inline_fields) {
+        inline_[size_] = e;
+    } else {
+        more_.push_back(e);
+    }
+    ++size_;
+}
+
+void header_list::clear() noexcept {
+    text_.clear();
+    more_.clear();
+    size_ = 0;
+}
+
+std::optional<std::string_view> header_list::find(std::string_view name) const noexcept {
+    for (std::size_t i = 0; i < size_; ++i) {
+        const auto [n, v] = (*this)[i];
+        if (encoding::iequals(n, name)) return v;
     }
     return std::nullopt;
+}
+
+std::size_t header_list::count(std::string_view name) const noexcept {
+    std::size_t n = 0;
+    for (std::size_t i = 0; i < size_; ++i) n += encoding::iequals((*this)[i].first, name) ? 1 : 0;
+    return n;
 }
 
 std::string_view reason_phrase(unsigned status) noexcept {

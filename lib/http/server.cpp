@@ -4,6 +4,7 @@
 #include "http/header_scan.hpp"
 #include "http/tls_context.hpp"
 #include "http/io_pool.hpp"
+#include "http/request_parser.hpp"
 #include "http/tls_stream.hpp"
 
 // GCC 12 at -O2 reports -Wnull-dereference false positives inside Asio's executor comparisons
@@ -489,9 +490,8 @@ private:
 
     void on_header(const header_scan_result& r) {
         phase_ = phase::reading;
-        parser_.emplace();
+        parser_.emplace(r.end - r.start, lim().max_body_bytes);
         parser_->header_limit(static_cast<std::uint32_t>(lim().max_header_bytes));
-        parser_->body_limit(static_cast<std::uint64_t>(lim().max_body_bytes));
         parser_->eager(true);
         const auto data = buffer_.cdata();
         error_code ec;
@@ -503,31 +503,31 @@ private:
         if (ec) return reject(400, ec.message());
         if (used != r.end - r.start || !parser_->is_header_done()) return reject(400, "malformed request header");
 
-        const auto& req = parser_->get();
-        if (req.version() != 11 && req.version() != 10) return reject(505);
+        const auto& p = *parser_;
+        if (p.version() != 11 && p.version() != 10) return reject(505);
         // A11 / RFC 9112 §6: one framing, unambiguous. Beast tolerates repeated equal
         // Content-Length values (and lists of them); a strict reader does not.
-        const auto cl_count = req.count(bhttp::field::content_length);
-        const auto te_count = req.count(bhttp::field::transfer_encoding);
+        const auto cl_count = p.count(bhttp::field::content_length);
+        const auto te_count = p.count(bhttp::field::transfer_encoding);
         if (cl_count > 1) return reject(400, "several Content-Length fields");
-        if (cl_count == 1 && !all_digits(trim_ows(req[bhttp::field::content_length]))) {
+        if (cl_count == 1 && !all_digits(trim_ows(p.first_value(bhttp::field::content_length)))) {
             return reject(400, "Content-Length is not a number");
         }
         if (te_count > 0) {
             if (cl_count > 0) return reject(400, "both Content-Length and Transfer-Encoding");
-            if (req.version() == 10) return reject(400, "Transfer-Encoding in an HTTP/1.0 request");
-            if (te_count > 1 || !encoding::iequals(trim_ows(req[bhttp::field::transfer_encoding]), "chunked")) {
+            if (p.version() == 10) return reject(400, "Transfer-Encoding in an HTTP/1.0 request");
+            if (te_count > 1 || !encoding::iequals(trim_ows(p.first_value(bhttp::field::transfer_encoding)), "chunked")) {
                 return reject(501, "only the chunked transfer coding is supported");
             }
         }
-        if (req.version() == 11 && req.count(bhttp::field::host) != 1) return reject(400, "HTTP/1.1 needs exactly one Host field");
+        if (p.version() == 11 && p.count(bhttp::field::host) != 1) return reject(400, "HTTP/1.1 needs exactly one Host field");
 
         bool expects_continue = false;
-        if (auto it = req.find(bhttp::field::expect); it != req.end()) {
-            if (!encoding::iequals(trim_ows(it->value()), "100-continue") || req.count(bhttp::field::expect) > 1) {
+        if (const auto expect_count = p.count(bhttp::field::expect); expect_count > 0) {
+            if (!encoding::iequals(trim_ows(p.first_value(bhttp::field::expect)), "100-continue") || expect_count > 1) {
                 return reject(417);
             }
-            expects_continue = req.version() == 11;
+            expects_continue = p.version() == 11;
         }
 
         // Body bytes that came with the header are parsed now, saving an asynchronous round trip.
@@ -572,19 +572,12 @@ private:
     // --- Handing the request over, and writing the answer.
 
     void on_request_read() {
-        auto msg = parser_->release();
+        keep_alive_ = parser_->keep_alive();
+        head_ = parser_->method() == bhttp::verb::head;
+        request req = parser_->release();  // the fields' text and the body move, uncopied
         parser_.reset();
-        request req;
-        req.method = std::string(msg.method_string());
-        req.target = std::string(msg.target());
-        req.version = msg.version();
-        req.body = std::move(msg.body());
-        req.headers.reserve(static_cast<std::size_t>(std::distance(msg.begin(), msg.end())));
-        for (const auto& f : msg) req.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
         req.remote = remote_;
-        keep_alive_ = msg.keep_alive();
-        head_ = msg.method() == bhttp::verb::head;
-        version_ = msg.version();
+        version_ = req.version;
 
         phase_ = phase::handling;
         if (buffer_.size() == 0) buffer_.shrink_to_fit();  // not held while the handler waits (STS)
@@ -733,7 +726,7 @@ private:
     stream_type stream_;
     beast::flat_buffer buffer_;
     header_scanner scanner_;
-    std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+    std::optional<request_parser> parser_;  ///< rebuilt per request (no heap: it lives here)
     bhttp::response<bhttp::string_body> res_;
     std::string remote_;
     phase phase_ = phase::idle;

@@ -45,6 +45,7 @@ inline http::limits test_limits() {
 ///   /twice      answered twice (201 wins)
 ///   /throw      handler throws (500)
 ///   /headers    extra headers, some invalid or server-owned (dropped)
+///   /fields     200, body: every request field as "name=value\n" in received order, then the body
 ///   anything else: 200 "METHOD PATH BODY", X-Target = target, X-Foo = request header Foo
 class server_fixture {
 public:
@@ -134,6 +135,16 @@ private:
             r.headers = {{"X-Good", "yes"}, {"X-Bad", "a\r\nInjected: 1"}, {"Bad Name", "v"}, {"Content-Length", "999"},
                          {"Connection", "upgrade"}, {"Retry-After", "1"}};
             reply(std::move(r));
+        } else if (path == "/fields") {
+            std::string text;
+            for (const auto& [name, value] : req.headers) {
+                text.append(name);
+                text += '=';
+                text.append(value);
+                text += '\n';
+            }
+            text += req.body;
+            reply(http::response{200, "text/plain", std::move(text), {}});
         } else {
             http::response r{200, "text/plain; charset=utf-8", req.method + " " + path + " " + req.body, {}};
             r.headers.emplace_back("X-Target", req.target);

@@ -54,6 +54,38 @@ TEST_CASE("server: GET and POST, route on the path, keep-alive on one connection
     CHECK(f.srv().stats().accepted == 1);
 }
 
+TEST_CASE("server: the handler gets every field in order, names as sent, fresh for each request", "[server]") {
+    server_fixture f;
+    conn c(f.port());
+    REQUIRE(c.connected());
+    // More fields than a header_list holds inline, repeated names, an empty value; the body
+    // arrives with the header.
+    std::string extra;
+    std::string expect = "Host=test\nContent-Type=application/json\nContent-Length=2\n";
+    for (int i = 0; i < 10; ++i) {
+        const std::string name = (i % 2 != 0 ? "x-dup" : "X-Field-") + std::to_string(i);
+        extra += name + ": v" + std::to_string(i) + "\r\n";
+        expect += name + "=v" + std::to_string(i) + "\n";
+    }
+    extra += "X-Empty:\r\nX-Dup1: again\r\n";
+    expect += "X-Empty=\nX-Dup1=again\n{}";
+    REQUIRE(c.send(post("/fields", "{}", extra)));
+    auto r1 = c.read_response();
+    REQUIRE(r1);
+    CHECK(r1->status == 200);
+    CHECK(r1->body == expect);
+
+    // The same connection: a chunked request, then a plain one; nothing of an earlier request shows.
+    REQUIRE(c.send("POST /fields HTTP/1.1\r\nHost: h2\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"));
+    auto r2 = c.read_response();
+    REQUIRE(r2);
+    CHECK(r2->body == "Host=h2\nTransfer-Encoding=chunked\nabc");
+    REQUIRE(c.send(get("/fields", "Accept: */*\r\n")));
+    auto r3 = c.read_response();
+    REQUIRE(r3);
+    CHECK(r3->body == "Host=test\nAccept=*/*\n");
+}
+
 TEST_CASE("server: pipelined requests are answered in order", "[server]") {
     server_fixture f;
     conn c(f.port());
