@@ -13,10 +13,9 @@
 #include <boost/asio/strand.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/basic_parser.hpp>
 #include <boost/beast/http/error.hpp>
-#include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
-#include <boost/beast/http/string_body.hpp>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
@@ -66,6 +65,39 @@ struct flight {
     bool retried = false;
 };
 using flight_ptr = std::shared_ptr<flight>;
+
+/// Beast's response parser keeping only what the client reads of an answer: the status code and
+/// the body. Framing (Content-Length, chunked, end of connection), keep-alive and the header and
+/// body limits stay Beast's; the header fields are checked by Beast but not stored (no allocation
+/// per field, as `response_parser<string_body>` makes).
+class answer_parser final : public http::basic_parser<false> {
+public:
+    unsigned status() const noexcept { return status_; }
+    const std::string& body() const noexcept { return body_; }
+
+private:
+    void on_request_impl(http::verb, beast::string_view, beast::string_view, int, error_code&) override {}
+    void on_response_impl(int code, beast::string_view, int, error_code&) override { status_ = static_cast<unsigned>(code); }
+    void on_field_impl(http::field, beast::string_view, beast::string_view, error_code&) override {}
+    void on_header_impl(error_code&) override {}
+    void on_body_init_impl(const boost::optional<std::uint64_t>& length, error_code&) override {
+        // Beast has already refused a declared length over body_limit.
+        if (length) body_.reserve(static_cast<std::size_t>(*length));
+    }
+    std::size_t on_body_impl(beast::string_view s, error_code&) override {
+        body_.append(s.data(), s.size());
+        return s.size();
+    }
+    void on_chunk_header_impl(std::uint64_t, beast::string_view, error_code&) override {}
+    std::size_t on_chunk_body_impl(std::uint64_t, beast::string_view s, error_code&) override {
+        body_.append(s.data(), s.size());
+        return s.size();
+    }
+    void on_finish_impl(error_code&) override {}
+
+    unsigned status_ = 0;
+    std::string body_;
+};
 
 void deliver(flight& f, const sts_outcome& outcome) {
     if (f.first) f.first(outcome);
@@ -468,7 +500,7 @@ private:
         if (ec == beast::error::timeout) return on_deadline(g);  // the socket's deadline
         auto& p = *parser_;
         if (ec == http::error::body_limit) {
-            return finish(oversize_response(p.get().result_int(), owner_->config().max_body_bytes), false);
+            return finish(oversize_response(p.status(), owner_->config().max_body_bytes), false);
         }
         if (ec == ssl::error::stream_truncated && p.is_header_done() && p.need_eof()) {
             // The peer closed without close_notify after a body delimited by the end of the
@@ -487,9 +519,9 @@ private:
             return fail_io("sts_receive_failed", ec, !p.got_some() && buffer_.size() == 0);
         }
         // After a 1xx the final answer may still come: never read it as the next call's.
-        const unsigned status = p.get().result_int();
+        const unsigned status = p.status();
         const bool reusable = p.keep_alive() && buffer_.size() == 0 && status >= 200;
-        finish(classify_response(status, p.get().body()), reusable);
+        finish(classify_response(status, p.body()), reusable);
     }
 
     /// A send/receive failure. A connection taken from the pool may have been closed by the
@@ -559,7 +591,7 @@ private:
     asio::steady_timer timer_;
     std::optional<stsauth::http::tls_stream> stream_;  ///< no buffers of its own (lib/http/tls_stream.hpp)
     beast::flat_buffer buffer_;
-    std::optional<http::response_parser<http::string_body>> parser_;
+    std::optional<answer_parser> parser_;
     std::string request_;  ///< serialised request, reused across exchanges
     flight_ptr flight_;
     std::uint64_t gen_ = 0;

@@ -11,6 +11,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <catch2/catch.hpp>
+#include <fmt/format.h>
 
 #include <unistd.h>
 
@@ -487,6 +488,25 @@ TEST_CASE("client: a body delimited by the connection's end, closed without clos
     REQUIRE(o.ok());
     CHECK(o.identity.account == "111122223333");
     CHECK(client.stats().open_connections == 0);
+}
+
+TEST_CASE("client: a chunked body is gathered from its chunks", "[sts][client]") {
+    test_tls_server server(pki(), [](const received_request&) {
+        const std::string body = data_file("get_caller_identity_ok.json");
+        const std::string a = body.substr(0, 17), b = body.substr(17);
+        auto hex = [](std::size_t n) { return fmt::format("{:x}", n); };
+        reply r;
+        r.act = reply::action::raw;
+        r.raw_bytes = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n" +
+                      hex(a.size()) + ";ext=1\r\n" + a + "\r\n" + hex(b.size()) + "\r\n" + b + "\r\n0\r\n\r\n";
+        return r;
+    });
+    io_runner io;
+    https_sts_client client(io.ioc, config_for(server));
+    const auto o = call(client);
+    REQUIRE(o.ok());
+    CHECK(o.identity.account == "111122223333");
+    CHECK(o.identity.arn == "arn:aws:sts::111122223333:assumed-role/Admin/admin-session");
 }
 
 TEST_CASE("client: malformed HTTP is bad_response", "[sts][client]") {
