@@ -8,7 +8,6 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <nlohmann/json.hpp>
@@ -107,9 +106,7 @@ public:
     session(tcp::socket socket, ssl::context& ctx, shared_state& state)
         : stream_(std::move(socket), ctx, stsauth::http::tls_stream::server), state_(state), timer_(stream_.get_executor()) {}
 
-    void run() {
-        net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->do_handshake(); });
-    }
+    void run() { do_handshake(); }
 
 private:
     void do_handshake() {
@@ -299,7 +296,7 @@ private:
 class listener : public std::enable_shared_from_this<listener> {
 public:
     listener(net::io_context& ioc, ssl::context& ctx, tcp::endpoint endpoint, shared_state& state)
-        : ioc_(ioc), ctx_(ctx), acceptor_(net::make_strand(ioc)), state_(state) {
+        : ioc_(ioc), ctx_(ctx), acceptor_(ioc), state_(state) {
         acceptor_.open(endpoint.protocol());
         acceptor_.set_option(net::socket_base::reuse_address(true));
         acceptor_.bind(endpoint);
@@ -312,7 +309,11 @@ public:
 
 private:
     void do_accept() {
-        acceptor_.async_accept(net::make_strand(ioc_), [self = shared_from_this()](beast::error_code ec, tcp::socket s) {
+        // No strands: run_server runs the io_context on one thread, so every handler of a session
+        // (and of the listener) already runs one at a time; a strand would only add type-erased
+        // dispatch per operation. Running more threads would need net::make_strand(ioc_) here
+        // and for the acceptor, and a lock around shared_state.
+        acceptor_.async_accept(ioc_, [self = shared_from_this()](beast::error_code ec, tcp::socket s) {
             if (ec) {
                 if (ec == net::error::operation_aborted) return;
                 spdlog::warn("accept failed: {}", ec.message());
