@@ -6,8 +6,12 @@
 
 #include <boost/asio/buffer.hpp>
 #include <boost/beast/http/error.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/string_body.hpp>
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <cstdint>
 #include <string>
 #include <utility>
 #include <vector>
@@ -29,7 +33,7 @@ field_list fields_of(const header_list& h) {
 
 /// Feeds `pieces` one after another the way the session does (bytes Beast leaves unconsumed
 /// stay buffered in front of the next piece). Returns the first error other than need_more.
-error_code feed(request_parser& p, const std::vector<std::string>& pieces) {
+error_code feed(bhttp::basic_parser<true>& p, const std::vector<std::string>& pieces) {
     std::string pending;
     for (const auto& piece : pieces) {
         pending += piece;
@@ -238,4 +242,118 @@ TEST_CASE("request_parser: many fields, other methods, HTTP/1.0", "[request_pars
         CHECK(p.keep_alive() == c.keep_alive);
         CHECK(p.version() == (std::string_view(c.head).find("HTTP/1.0") != std::string_view::npos ? 10u : 11u));
     }
+}
+
+namespace {
+
+/// What a parser made of some input, in terms both parsers can report.
+struct outcome {
+    error_code ec;
+    bool header_done = false;
+    bool done = false;
+    std::string method, target;
+    unsigned version = 0;
+    field_list fields;
+    std::string body;
+    bool keep_alive = false;
+    bool operator==(const outcome&) const = default;
+};
+
+template <class Parser>
+outcome run_parser(Parser& p, const std::vector<std::string>& pieces) {
+    p.header_limit(1024);
+    p.body_limit(std::uint64_t{1024});
+    p.eager(true);
+    outcome o;
+    o.ec = feed(p, pieces);
+    o.header_done = p.is_header_done();
+    o.done = p.is_done();
+    return o;
+}
+
+/// Both parsers over the same pieces.
+std::pair<outcome, outcome> compare(const std::vector<std::string>& pieces) {
+    request_parser ours(0, 1024);
+    outcome a = run_parser(ours, pieces);
+    bhttp::request_parser<bhttp::string_body> beasts;
+    outcome b = run_parser(beasts, pieces);
+    if (a.header_done) {
+        a.method = ours.get().method;
+        a.target = ours.get().target;
+        a.version = ours.get().version;
+        a.fields = fields_of(ours.get().headers);
+        const auto& m = beasts.get();
+        b.method = std::string(m.method_string());
+        b.target = std::string(m.target());
+        b.version = m.version();
+        for (const auto& f : m) b.fields.emplace_back(std::string(f.name_string()), std::string(f.value()));
+    }
+    if (a.done) {
+        a.body = ours.get().body;
+        a.keep_alive = ours.keep_alive();
+        b.body = beasts.get().body();
+        b.keep_alive = beasts.get().keep_alive();
+    }
+    return {std::move(a), std::move(b)};
+}
+
+}  // namespace
+
+TEST_CASE("request_parser: the same request, error or incompleteness as Beast's own parser", "[request_parser]") {
+    // Requests of every framing, mutated at random and fed in random pieces; Beast's
+    // request_parser<string_body> (what the session used before) is the oracle.
+    const std::vector<std::string> bases = {
+        "POST /authenticate?timeout=30s HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\nAccept: */*\r\n"
+        "Content-Length: 11\r\nUser-Agent: u\r\n\r\n{\"kind\":1}\n",
+        "POST /c HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n5;x=y\r\nhello\r\n6\r\n world\r\n0\r\nT: 1\r\n\r\n",
+        "GET /healthz HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n",
+        "GET / HTTP/1.0\r\nConnection: keep-alive\r\nX-A: 1\r\nx-a: 2\r\n\r\n",
+        "HEAD /h HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 0\r\n\r\n",
+        "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\n{}",
+        "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 2000\r\n\r\n",
+        "PUT /p HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip, chunked\r\n\r\n1\r\na\r\n0\r\n\r\n",
+    };
+    constexpr std::string_view alphabet = "aZ0 :;,\t\r\n\r\n-/.9";
+    std::uint64_t seed = 0x2545f4914f6cdd1dULL;
+    auto next = [&seed](std::uint64_t n) {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        return seed % n;
+    };
+    std::size_t completed = 0, failed = 0;
+    for (int round = 0; round < 3000; ++round) {
+        std::string input = bases[next(bases.size())];
+        const std::size_t edits = round < 200 ? 0 : 1 + next(3);
+        for (std::size_t e = 0; e < edits && !input.empty(); ++e) {
+            const std::size_t at = next(input.size());
+            switch (next(3)) {
+                case 0: input[at] = alphabet[next(alphabet.size())]; break;
+                case 1: input.insert(at, 1, alphabet[next(alphabet.size())]); break;
+                default: input.erase(at, 1); break;
+            }
+        }
+        std::vector<std::string> pieces;
+        for (std::size_t at = 0; at < input.size();) {
+            const std::size_t n = std::min(input.size() - at, next(3) == 0 ? 1 + next(8) : 1 + next(200));
+            pieces.push_back(input.substr(at, n));
+            at += n;
+        }
+        INFO("input " << ::Catch::Detail::stringify(input) << " in " << pieces.size() << " pieces");
+        const auto [ours, beasts] = compare(pieces);
+        REQUIRE(ours.ec == beasts.ec);
+        REQUIRE(ours.header_done == beasts.header_done);
+        REQUIRE(ours.done == beasts.done);
+        REQUIRE(ours.method == beasts.method);
+        REQUIRE(ours.target == beasts.target);
+        REQUIRE(ours.version == beasts.version);
+        REQUIRE(ours.fields == beasts.fields);
+        REQUIRE(ours.body == beasts.body);
+        REQUIRE(ours.keep_alive == beasts.keep_alive);
+        completed += ours.done ? 1 : 0;
+        failed += ours.ec ? 1 : 0;
+    }
+    // The generator covers both sides: many complete requests and many refused ones.
+    CHECK(completed > 500);
+    CHECK(failed > 300);
 }
