@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <ctime>
+#include <vector>
 
 namespace stsauth::sigv4 {
 namespace {
@@ -16,11 +17,9 @@ std::string_view trim(std::string_view s) {
     return s;
 }
 
-// Trims and collapses every run of spaces to one space (SigV4 "Trimall").
-std::string trimall(std::string_view v) {
+// Trims and collapses every run of spaces to one space (SigV4 "Trimall"), appended to `out`.
+void append_trimall(std::string& out, std::string_view v) {
     v = trim(v);
-    std::string out;
-    out.reserve(v.size());
     bool in_space = false;
     for (char c : v) {
         const bool space = c == ' ' || c == '\t' || c == '\r' || c == '\n';
@@ -32,7 +31,103 @@ std::string trimall(std::string_view v) {
             in_space = false;
         }
     }
-    return out;
+}
+
+char ascii_lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+
+// to_lower(name) == lower, without the temporary.
+bool lower_equals(std::string_view name, std::string_view lower) {
+    if (name.size() != lower.size()) return false;
+    for (std::size_t i = 0; i < name.size(); ++i)
+        if (ascii_lower(name[i]) != lower[i]) return false;
+    return true;
+}
+
+// to_lower(a) < to_lower(b), without the temporaries.
+bool lower_less(std::string_view a, std::string_view b) {
+    const auto n = std::min(a.size(), b.size());
+    for (std::size_t i = 0; i < n; ++i) {
+        const auto x = static_cast<unsigned char>(ascii_lower(a[i]));
+        const auto y = static_cast<unsigned char>(ascii_lower(b[i]));
+        if (x != y) return x < y;
+    }
+    return a.size() < b.size();
+}
+
+void append_lower(std::string& out, std::string_view s) {
+    for (char c : s) out += ascii_lower(c);
+}
+
+// Scratch of the canonical forms, per thread: a verifier canonicalises every request it
+// receives, and these keep their capacity between requests (nothing here is secret).
+struct canonical_scratch {
+    struct encoded_param {
+        std::size_t key, key_len, value, value_len;  // offsets into `text`
+    };
+    std::string text;
+    std::vector<encoded_param> params;
+    std::vector<std::size_t> headers;  // indices of the selected headers, sorted by lower-case name
+};
+
+canonical_scratch& scratch() {
+    thread_local canonical_scratch s;
+    return s;
+}
+
+void append_canonical_query(std::string& out, std::span<const query_param> query) {
+    auto& s = scratch();
+    s.text.clear();
+    s.params.clear();
+    for (const auto& p : query) {
+        if (p.key == "X-Amz-Signature") continue;
+        const auto key = s.text.size();
+        encoding::uri_encode_to(s.text, p.key);
+        const auto value = s.text.size();
+        encoding::uri_encode_to(s.text, p.value);
+        s.params.push_back({key, value - key, value, s.text.size() - value});
+    }
+    const std::string_view text = s.text;
+    auto key_of = [&](const auto& e) { return text.substr(e.key, e.key_len); };
+    auto value_of = [&](const auto& e) { return text.substr(e.value, e.value_len); };
+    std::sort(s.params.begin(), s.params.end(), [&](const auto& a, const auto& b) {
+        const int c = key_of(a).compare(key_of(b));
+        return c != 0 ? c < 0 : value_of(a) < value_of(b);
+    });
+    for (std::size_t i = 0; i < s.params.size(); ++i) {
+        if (i > 0) out += '&';
+        out += key_of(s.params[i]);
+        out += '=';
+        out += value_of(s.params[i]);
+    }
+}
+
+// The canonical header lines, appended to `canonical`, and the signed header list to `signed_list`.
+void append_canonical_headers(std::string& canonical, std::string& signed_list, std::span<const header_field> headers,
+                              std::span<const std::string> only) {
+    auto& order = scratch().headers;
+    order.clear();
+    for (std::size_t i = 0; i < headers.size(); ++i) {
+        if (!only.empty() && std::none_of(only.begin(), only.end(),
+                                          [&](const std::string& o) { return lower_equals(headers[i].name, o); }))
+            continue;
+        order.push_back(i);
+    }
+    // Stable: repeated headers keep their received order when joined.
+    std::stable_sort(order.begin(), order.end(),
+                     [&](std::size_t a, std::size_t b) { return lower_less(headers[a].name, headers[b].name); });
+    for (std::size_t i = 0; i < order.size(); ++i) {
+        const auto& h = headers[order[i]];
+        if (i > 0 && encoding::iequals(h.name, headers[order[i - 1]].name)) {
+            canonical.back() = ',';  // was '\n'
+        } else {
+            if (i > 0) signed_list += ';';
+            append_lower(signed_list, h.name);
+            append_lower(canonical, h.name);
+            canonical += ':';
+        }
+        append_trimall(canonical, h.value);
+        canonical += '\n';
+    }
 }
 
 // RFC 3986 §5.2.4 remove_dot_segments, plus collapsing of repeated slashes.
@@ -140,78 +235,70 @@ std::string canonical_uri(std::string_view decoded_path, bool normalize) {
 }
 
 std::string canonical_query_string(std::span<const query_param> query) {
-    std::vector<std::pair<std::string, std::string>> encoded;
-    encoded.reserve(query.size());
-    for (const auto& p : query) {
-        if (p.key == "X-Amz-Signature") continue;
-        encoded.emplace_back(encoding::uri_encode(p.key), encoding::uri_encode(p.value));
-    }
-    std::sort(encoded.begin(), encoded.end());
     std::string out;
-    for (const auto& [k, v] : encoded) {
-        if (!out.empty()) out += '&';
-        out += k;
-        out += '=';
-        out += v;
-    }
+    append_canonical_query(out, query);
     return out;
 }
 
 canonical_headers_t canonical_headers(std::span<const header_field> headers, std::span<const std::string> only) {
-    std::vector<std::pair<std::string, std::string>> lines;  // (lower name, value)
-    for (const auto& h : headers) {
-        auto name = encoding::to_lower(h.name);
-        if (!only.empty() && std::find(only.begin(), only.end(), name) == only.end()) continue;
-        lines.emplace_back(std::move(name), trimall(h.value));
-    }
-    // Stable: repeated headers keep their received order when joined.
-    std::stable_sort(lines.begin(), lines.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
     canonical_headers_t out;
-    for (std::size_t i = 0; i < lines.size(); ++i) {
-        if (i > 0 && lines[i].first == lines[i - 1].first) {
-            out.canonical.pop_back();  // '\n'
-            out.canonical += ',';
-        } else {
-            if (!out.signed_headers.empty()) out.signed_headers += ';';
-            out.signed_headers += lines[i].first;
-            out.canonical += lines[i].first;
-            out.canonical += ':';
-        }
-        out.canonical += lines[i].second;
-        out.canonical += '\n';
-    }
+    append_canonical_headers(out.canonical, out.signed_headers, headers, only);
     return out;
+}
+
+void append_canonical_request(std::string& out, std::string_view method, std::string_view decoded_path,
+                              std::span<const query_param> query, std::span<const header_field> headers,
+                              std::string_view payload_hash, bool normalize, std::span<const std::string> only_headers) {
+    out += method;
+    out += '\n';
+    if (decoded_path.empty()) out += '/';
+    else if (normalize) encoding::uri_encode_to(out, normalize_path(decoded_path), false);
+    else encoding::uri_encode_to(out, decoded_path, false);
+    out += '\n';
+    append_canonical_query(out, query);
+    out += '\n';
+    // The signed header list follows the header lines: built in the scratch, then appended.
+    auto& signed_list = scratch().text;
+    signed_list.clear();
+    append_canonical_headers(out, signed_list, headers, only_headers);
+    out += '\n';
+    out += signed_list;
+    out += '\n';
+    out += payload_hash;
 }
 
 std::string canonical_request(const request& req, std::string_view payload_hash, bool normalize_path,
                               std::span<const std::string> only_headers) {
-    const auto headers = canonical_headers(req.headers, only_headers);
     std::string out;
     out.reserve(256);
-    out += req.method;
-    out += '\n';
-    out += canonical_uri(req.path, normalize_path);
-    out += '\n';
-    out += canonical_query_string(req.query);
-    out += '\n';
-    out += headers.canonical;
-    out += '\n';
-    out += headers.signed_headers;
-    out += '\n';
-    out += payload_hash;
+    append_canonical_request(out, req.method, req.path, req.query, req.headers, payload_hash, normalize_path,
+                             only_headers);
     return out;
+}
+
+void append_string_to_sign(std::string& out, std::string_view amz_date, const credential_scope& scope,
+                           std::string_view canonical_req) {
+    out += algorithm;
+    out += '\n';
+    out += amz_date;
+    out += '\n';
+    out += scope.date;
+    out += '/';
+    out += scope.region;
+    out += '/';
+    out += scope.service;
+    out += "/aws4_request\n";
+    static constexpr char hex[] = "0123456789abcdef";
+    for (const auto b : crypto::sha256(canonical_req)) {
+        out += hex[b >> 4U];
+        out += hex[b & 15U];
+    }
 }
 
 std::string string_to_sign(std::string_view amz_date, const credential_scope& scope, std::string_view canonical_req) {
     std::string out;
     out.reserve(160);
-    out += algorithm;
-    out += '\n';
-    out += amz_date;
-    out += '\n';
-    out += scope.str();
-    out += '\n';
-    out += crypto::sha256_hex(canonical_req);
+    append_string_to_sign(out, amz_date, scope, canonical_req);
     return out;
 }
 

@@ -93,9 +93,20 @@ canonical_headers_t canonical_headers(std::span<const header_field> headers,
 std::string canonical_request(const request& req, std::string_view payload_hash, bool normalize_path,
                               std::span<const std::string> only_headers = {});
 
+/// canonical_request of the pieces, appended to `out`: for a verifier, whose request is held in
+/// its own types, without copying them into a sigv4::request. Re-uses per-thread scratch, so
+/// a caller that re-uses `out` canonicalises without allocating.
+void append_canonical_request(std::string& out, std::string_view method, std::string_view decoded_path,
+                              std::span<const query_param> query, std::span<const header_field> headers,
+                              std::string_view payload_hash, bool normalize_path,
+                              std::span<const std::string> only_headers = {});
+
 // ---- Phase 2: string to sign ---------------------------------------------------------------
 
 std::string string_to_sign(std::string_view amz_date, const credential_scope& scope,
+                           std::string_view canonical_request);
+/// string_to_sign, appended to `out`.
+void append_string_to_sign(std::string& out, std::string_view amz_date, const credential_scope& scope,
                            std::string_view canonical_request);
 
 // ---- Phase 3: signing key, Phase 4: signature -------------------------------------------------

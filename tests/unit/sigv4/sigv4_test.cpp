@@ -1,6 +1,11 @@
 #include "sigv4/sigv4.hpp"
 
+#include "crypto/crypto.hpp"
+
 #include <catch2/catch.hpp>
+
+#include <string>
+#include <vector>
 
 using namespace stsauth;
 using namespace std::chrono;
@@ -81,4 +86,44 @@ TEST_CASE("canonical uri normalisation", "[sigv4]") {
     CHECK(sigv4::canonical_uri("/./example/./x", true) == "/example/x");
     CHECK(sigv4::canonical_uri("//example//", false) == "//example//");
     CHECK(sigv4::canonical_uri("/a b", false) == "/a%20b");
+}
+
+TEST_CASE("append_canonical_request appends exactly canonical_request, scratch re-use included", "[sigv4]") {
+    sigv4::request req;
+    req.method = "POST";
+    req.path = "/a/./b//c";
+    // Sorted by the encoded key, then value: "%7F" < "A" < "a" < "b"; "~" sorts last.
+    req.query = {{"b", "2"}, {"a", "z"}, {"a", "y"}, {"\x7f", "1"}, {"~", "t"}, {"A", "sp ace"},
+                 {"X-Amz-Signature", "excluded"}};
+    // Repeated names in mixed case are joined in received order; "ahost" is no repeat of "host".
+    req.headers = {{"Host", "example.com"}, {"X-Rep", " one  two "}, {"ahost", "x"}, {"x-rep", "three"},
+                   {"HOST", "second"}, {"unsigned", "u"}};
+    const std::vector<std::string> only{"host", "x-rep", "ahost"};
+    const std::string expected =
+        "POST\n/a/b/c\n%7F=1&A=sp%20ace&a=y&a=z&b=2&~=t\n"
+        "ahost:x\nhost:example.com,second\nx-rep:one two,three\n\nahost;host;x-rep\nUNSIGNED-PAYLOAD";
+    CHECK(sigv4::canonical_request(req, "UNSIGNED-PAYLOAD", true, only) == expected);
+    for (int round = 0; round < 2; ++round) {  // the second round re-uses the per-thread scratch
+        std::string out = "prefix|";
+        sigv4::append_canonical_request(out, req.method, req.path, req.query, req.headers, "UNSIGNED-PAYLOAD", true,
+                                        only);
+        CHECK(out == "prefix|" + expected);
+    }
+    // Without `only`, every header is signed; a header whose name only differs in case joins.
+    CHECK(sigv4::canonical_headers(req.headers).signed_headers == "ahost;host;unsigned;x-rep");
+    CHECK(sigv4::canonical_headers(req.headers).canonical ==
+          "ahost:x\nhost:example.com,second\nunsigned:u\nx-rep:one two,three\n");
+    // Only a lower-case entry of `only` selects: names are compared after lower-casing.
+    const std::vector<std::string> upper_only{"HOST"};
+    CHECK(sigv4::canonical_headers(req.headers, upper_only).canonical.empty());
+}
+
+TEST_CASE("append_string_to_sign appends exactly string_to_sign", "[sigv4]") {
+    const sigv4::credential_scope scope{"20150830", "us-east-1", "iam"};
+    const auto sts = sigv4::string_to_sign("20150830T123600Z", scope, "canonical");
+    CHECK(sts == "AWS4-HMAC-SHA256\n20150830T123600Z\n20150830/us-east-1/iam/aws4_request\n" +
+                     crypto::sha256_hex("canonical"));
+    std::string out = "x";
+    sigv4::append_string_to_sign(out, "20150830T123600Z", scope, "canonical");
+    CHECK(out == "x" + sts);
 }
