@@ -5,6 +5,7 @@
 #include "mapping/template.hpp"
 
 #include <type_traits>
+#include <variant>
 
 namespace stsauth::authn {
 namespace {
@@ -17,23 +18,96 @@ decision deny(decision d, std::string reason, std::string metric, std::string de
     return d;
 }
 
-void finish_render(const mapping::matched& m, decision d, const std::optional<std::string>& dns_name,
-                   const authenticator::completion& done) {
+/// The matched entry's username and groups rendered: authenticated, or denied when a template
+/// cannot be filled.
+decision render(const mapping::matched& m, decision d, const std::optional<std::string>& dns_name) {
     auto user = mapping::render_user(m, *d.identity, dns_name);
     d.backend = m.backend;
-    if (!user) {
-        done(deny(std::move(d), user.err().code, "uknown_user", user.err().message));
-        return;
-    }
+    if (!user) return deny(std::move(d), user.err().code, "uknown_user", user.err().message);
     d.kind = verdict::authenticated;
     d.reason = "ok";
     d.metric_result = "success";
     d.username = std::move(user->username);
     d.groups = std::move(user->groups);
-    done(std::move(d));
+    return d;
+}
+
+/// A match whose username needs the instance's private DNS name, which EC2 must give first.
+struct ec2_step {
+    mapping::matched m;
+    decision d;
+    std::string instance_id;
+};
+
+/// What the mapping chain says about an identity: the final decision, or the EC2 step before it.
+using resolution = std::variant<decision, ec2_step>;
+
+resolution resolve(const mapping_chain* chain, mapping::identity id, decision d, bool have_ec2) {
+    std::vector<mapping::backend_ref> refs;
+    if (chain) {
+        refs.reserve(chain->backends.size());
+        for (const auto& b : chain->backends) refs.push_back({b.name, b.mappings.get(), b.reserved_prefixes});
+    }
+    const mapping::feature_flags flags = chain ? chain->flags : mapping::feature_flags{};
+    auto outcome = chain && chain->map ? chain->map(id) : mapping::map_identity(refs, id, flags);
+    d.identity = std::move(id);
+
+    if (auto* acct = std::get_if<mapping::account_allowed>(&outcome)) {
+        d.kind = verdict::authenticated;
+        d.reason = "ok";
+        d.metric_result = "success";
+        d.backend = acct->backend;
+        d.username = acct->username;
+        return d;
+    }
+    if (auto* nm = std::get_if<mapping::not_mapped>(&outcome)) {
+        std::string detail = "identity is not mapped";
+        for (const auto& e : nm->errors) detail += "; " + e.message;
+        return deny(std::move(d), nm->errors.empty() ? "not_mapped" : nm->errors.front().code, "uknown_user", detail);
+    }
+    if (auto* den = std::get_if<mapping::denied>(&outcome)) {
+        d.backend = den->backend;
+        return deny(std::move(d), den->reason.code, "uknown_user", den->reason.message);
+    }
+
+    auto& m = std::get<mapping::matched>(outcome);
+    std::optional<result<std::string>> instance;
+    if (mapping::needs_ec2_dns_name(m)) instance = mapping::instance_id_for_ec2(*d.identity);
+    if (!instance || !instance->ok()) return render(m, std::move(d), std::nullopt);  // render_user reports a missing instance id
+    if (!have_ec2) return deny(std::move(d), "ec2_unavailable", "uknown_user", "no EC2 client configured for {{EC2PrivateDNSName}}");
+    return ec2_step{std::move(m), std::move(d), std::move(instance->value())};
+}
+
+/// Completes a resolution: at once, or once EC2 answered.
+void dispatch(resolution r, ec2_resolver* ec2, authenticator::completion done) {
+    if (auto* final = std::get_if<decision>(&r)) {
+        done(std::move(*final));
+        return;
+    }
+    auto& step = std::get<ec2_step>(r);
+    ec2->private_dns_name(std::move(step.instance_id),
+                          [m = std::move(step.m), d = std::move(step.d), done = std::move(done)](result<std::string> name) mutable {
+                              if (!name) {
+                                  done(deny(std::move(d), name.err().code, "uknown_user", name.err().message));
+                                  return;
+                              }
+                              done(render(m, std::move(d), std::move(*name)));
+                          });
 }
 
 }  // namespace
+
+/// A positive cache entry's mapping under one mapping chain: the decision the chain gave the
+/// first review that used the entry. Valid exactly while that chain is the current one; the
+/// weak pointer names the chain without keeping a replaced one (and its mapping sets) alive.
+struct mapped_memo {
+    std::weak_ptr<const mapping_chain> chain;
+    decision outcome;
+
+    bool made_under(const std::shared_ptr<const mapping_chain>& current) const noexcept {
+        return !chain.owner_before(current) && !current.owner_before(chain);
+    }
+};
 
 authenticator::authenticator(authenticator_config config, sts::sts_client& sts, chain_fn chain, ec2_resolver* ec2,
                              clock_fn clock)
@@ -61,7 +135,7 @@ void authenticator::authenticate(std::string_view token, completion done) {
                 done(deny(std::move(d), hit->reason, "sts_error", "STS rejected this token earlier: " + hit->sts_error_code));
                 return;
             }
-            on_identity(hit->identity, hit->access_key_id, hit->host, std::move(d), std::move(done));
+            on_hit(*hit, std::move(d), std::move(done));
             return;
         }
     }
@@ -100,7 +174,7 @@ void authenticator::on_sts(const sts::sts_outcome& outcome, token_facts&& facts,
             // The facts are not needed past this point: the cache entry takes their strings.
             cache_.store(facts.key,
                          cached_answer{true, outcome.identity, {}, {}, std::move(facts.host), std::move(facts.sts_region),
-                                       std::move(facts.access_key_id)},
+                                       std::move(facts.access_key_id), {}},
                          facts.expires_at, clock_());
             map(std::move(*id), std::move(d), std::move(done));
             return;
@@ -108,7 +182,7 @@ void authenticator::on_sts(const sts::sts_outcome& outcome, token_facts&& facts,
         case sts::outcome_kind::rejected:
             cache_.store(facts.key,
                          cached_answer{false, {}, outcome.reason, outcome.sts_error_code, std::move(facts.host),
-                                       std::move(facts.sts_region), std::move(facts.access_key_id)},
+                                       std::move(facts.sts_region), std::move(facts.access_key_id), {}},
                          facts.expires_at, clock_());
             done(deny(std::move(d), outcome.reason, "sts_error", outcome.detail));
             return;
@@ -127,68 +201,26 @@ void authenticator::on_sts(const sts::sts_outcome& outcome, token_facts&& facts,
     done(std::move(d));
 }
 
-void authenticator::on_identity(const sts::caller_identity& caller, std::string_view access_key_id,
-                                std::string_view host, decision d, completion done) const {
-    auto id = make_identity(caller, access_key_id, host);
+void authenticator::on_hit(const cached_answer& hit, decision d, completion done) const {
+    const auto chain = chain_();
+    if (const auto memo = hit.mapped.load(); memo && memo->made_under(chain)) {
+        done(memo->outcome);  // what this chain gave this identity on the entry's first use
+        return;
+    }
+    auto id = make_identity(hit.identity, hit.access_key_id, hit.host);
     if (!id) {
-        // STS vouched for something we cannot parse: the reference calls this an STS error.
         done(deny(std::move(d), id.err().code, "sts_error", id.err().message));
         return;
     }
-    map(std::move(*id), std::move(d), std::move(done));
+    auto r = resolve(chain.get(), std::move(*id), std::move(d), ec2_ != nullptr);
+    // Only what the chain alone decided is kept: an EC2 lookup is asked again each time.
+    if (const auto* final = std::get_if<decision>(&r)) hit.mapped.store(std::make_shared<const mapped_memo>(mapped_memo{chain, *final}));
+    dispatch(std::move(r), ec2_, std::move(done));
 }
 
 void authenticator::map(mapping::identity id, decision d, completion done) const {
     const auto chain = chain_();
-    std::vector<mapping::backend_ref> refs;
-    if (chain) {
-        refs.reserve(chain->backends.size());
-        for (const auto& b : chain->backends) refs.push_back({b.name, b.mappings.get(), b.reserved_prefixes});
-    }
-    const mapping::feature_flags flags = chain ? chain->flags : mapping::feature_flags{};
-    auto outcome = chain && chain->map ? chain->map(id) : mapping::map_identity(refs, id, flags);
-    d.identity = std::move(id);
-
-    if (auto* acct = std::get_if<mapping::account_allowed>(&outcome)) {
-        d.kind = verdict::authenticated;
-        d.reason = "ok";
-        d.metric_result = "success";
-        d.backend = acct->backend;
-        d.username = acct->username;
-        done(std::move(d));
-        return;
-    }
-    if (auto* nm = std::get_if<mapping::not_mapped>(&outcome)) {
-        std::string detail = "identity is not mapped";
-        for (const auto& e : nm->errors) detail += "; " + e.message;
-        done(deny(std::move(d), nm->errors.empty() ? "not_mapped" : nm->errors.front().code, "uknown_user", detail));
-        return;
-    }
-    if (auto* den = std::get_if<mapping::denied>(&outcome)) {
-        d.backend = den->backend;
-        done(deny(std::move(d), den->reason.code, "uknown_user", den->reason.message));
-        return;
-    }
-
-    auto& m = std::get<mapping::matched>(outcome);
-    std::optional<result<std::string>> instance;
-    if (mapping::needs_ec2_dns_name(m)) instance = mapping::instance_id_for_ec2(*d.identity);
-    if (!instance || !instance->ok()) {
-        finish_render(m, std::move(d), std::nullopt, done);  // render_user reports a missing instance id
-        return;
-    }
-    if (ec2_ == nullptr) {
-        done(deny(std::move(d), "ec2_unavailable", "uknown_user", "no EC2 client configured for {{EC2PrivateDNSName}}"));
-        return;
-    }
-    ec2_->private_dns_name(std::move(instance->value()),
-                           [m = std::move(m), d = std::move(d), done = std::move(done)](result<std::string> name) mutable {
-                               if (!name) {
-                                   done(deny(std::move(d), name.err().code, "uknown_user", name.err().message));
-                                   return;
-                               }
-                               finish_render(m, std::move(d), std::move(*name), done);
-                           });
+    dispatch(resolve(chain.get(), std::move(id), std::move(d), ec2_ != nullptr), ec2_, std::move(done));
 }
 
 }  // namespace stsauth::authn

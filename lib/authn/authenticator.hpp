@@ -117,8 +117,9 @@ private:
         std::chrono::system_clock::time_point expires_at;
     };
     void on_sts(const sts::sts_outcome& outcome, token_facts&& facts, decision d, completion done);
-    void on_identity(const sts::caller_identity& caller, std::string_view access_key_id, std::string_view host,
-                     decision d, completion done) const;
+    /// A cache hit: the entry's memo when it was made under the current chain, else the identity
+    /// mapped now (and the memo made when the chain alone decided).
+    void on_hit(const cached_answer& hit, decision d, completion done) const;
 
     authenticator_config config_;
     sts::sts_client& sts_;

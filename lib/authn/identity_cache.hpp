@@ -1,7 +1,8 @@
 #pragma once
 /// \file
 /// The verified-identity cache (SPEC-decisions A6): token SHA-256 -> what STS said about it.
-/// Positive entries hold the caller identity (never the mapping: mapping changes apply at once);
+/// Positive entries hold the caller identity and, once it was used, what it mapped to under the
+/// mapping chain of that moment, tied to that chain (mapping changes apply at once);
 /// negative entries remember an STS 403. Each entry lives min(ttl, time left before the token's
 /// 15-minute expiry). Bounded (LRU). Thread-safe; sharded to keep lock hold times short.
 /// Expired entries go without being looked up again: every store first drops a few expired
@@ -26,6 +27,26 @@
 
 namespace stsauth::authn {
 
+struct mapped_memo;  // authn::authenticator's: an entry's mapping under one mapping chain
+
+/// Where the authenticator keeps what an entry's identity mapped to under the current mapping
+/// chain (SPEC-decisions A6: the mapping is never cached apart from the chain it came from; a
+/// new chain makes the memo stale at once). The only part of an entry that changes after it is
+/// stored; a copy of an entry starts without one.
+class memo_slot {
+public:
+    memo_slot() = default;
+    memo_slot(const memo_slot&) noexcept {}
+    memo_slot& operator=(const memo_slot&) noexcept { return *this; }
+    ~memo_slot() = default;
+
+    std::shared_ptr<const mapped_memo> load() const noexcept { return p_.load(std::memory_order_acquire); }
+    void store(std::shared_ptr<const mapped_memo> m) const noexcept { p_.store(std::move(m), std::memory_order_release); }
+
+private:
+    mutable std::atomic<std::shared_ptr<const mapped_memo>> p_;
+};
+
 struct cached_answer {
     bool positive = true;             ///< false: STS rejected the token (403)
     sts::caller_identity identity;    ///< positive entries only
@@ -37,6 +58,7 @@ struct cached_answer {
     std::string host;           ///< allow-listed STS host
     std::string sts_region;     ///< metric label
     std::string access_key_id;  ///< from X-Amz-Credential
+    memo_slot mapped;           ///< positive entries: the identity's mapping, kept by the authenticator
 };
 
 struct cache_stats {

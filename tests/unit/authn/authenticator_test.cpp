@@ -148,6 +148,86 @@ TEST_CASE("the verified identity is cached, mapping is re-evaluated on every rev
     CHECK(h.sts.calls() == 2);
 }
 
+TEST_CASE("a cached identity's mapping is kept per mapping chain and redone for a new one", "[authn]") {
+    harness h;
+    // A chain whose mapping counts its calls (as the access-entries chain maps through chain->map).
+    auto counting_chain = [](std::shared_ptr<int> calls, std::string username) {
+        auto c = std::make_shared<authn::mapping_chain>(*chain_from(mappings));
+        c->map = [calls, username](const mapping::identity& id) -> mapping::mapping_outcome {
+            ++*calls;
+            mapping::matched m;
+            m.backend = "AccessEntries";
+            m.username_template = username + ":{{SessionName}}";
+            m.group_templates = {"g1", "g2"};
+            (void)id;
+            return m;
+        };
+        return std::shared_ptr<const authn::mapping_chain>(std::move(c));
+    };
+    auto calls = std::make_shared<int>(0);
+    h.chain = counting_chain(calls, "first");
+    h.sts.next = fake_sts_client::identity("arn:aws:sts::111122223333:assumed-role/Admin/alice", "111122223333",
+                                           "AROAEXAMPLEID:alice");
+    const auto token = h.token(t0 - minutes(1));
+    const auto miss = h.review(token);
+    REQUIRE(miss.kind == authn::verdict::authenticated);
+    CHECK(miss.username == "first:alice");
+    CHECK(*calls == 1);
+
+    // The first hit maps and keeps the answer; later hits under the same chain reuse it.
+    for (int i = 0; i < 3; ++i) {
+        const auto hit = h.review(token);
+        CHECK(hit.cache_hit);
+        CHECK(hit.kind == authn::verdict::authenticated);
+        CHECK(hit.username == "first:alice");
+        CHECK(hit.groups == std::vector<std::string>{"g1", "g2"});
+        CHECK(hit.backend == "AccessEntries");
+        CHECK(hit.reason == "ok");
+        CHECK(hit.sts_region == miss.sts_region);
+        CHECK_FALSE(hit.sts.has_value());
+        REQUIRE(hit.identity);
+        CHECK(hit.identity->arn == "arn:aws:sts::111122223333:assumed-role/Admin/alice");
+        CHECK(hit.identity->canonical_arn == "arn:aws:iam::111122223333:role/Admin");
+    }
+    CHECK(*calls == 2);
+    CHECK(h.sts.calls() == 1);
+
+    // A new chain (a reload) applies at once, and the old one is not kept alive by the memo.
+    std::weak_ptr<const authn::mapping_chain> old = h.chain;
+    auto calls2 = std::make_shared<int>(0);
+    h.chain = counting_chain(calls2, "second");
+    CHECK(old.expired());
+    CHECK(h.review(token).username == "second:alice");
+    CHECK(h.review(token).username == "second:alice");
+    CHECK(*calls2 == 1);
+
+    // A denial under a chain is kept as well, and undone by the next chain.
+    h.chain = chain_from("server: {}\n");
+    CHECK(h.review(token).reason == "not_mapped");
+    CHECK(h.review(token).reason == "not_mapped");
+    h.chain = chain_from(mappings);
+    CHECK(h.review(token).username == "admin:alice");
+    CHECK(h.sts.calls() == 1);
+}
+
+TEST_CASE("a cached node identity asks EC2 on every review (its name is not kept)", "[authn]") {
+    harness h;
+    h.ec2.names["i-0c6f21bf1f24f9708"] = "ip-172-31-27-14.us-west-2.compute.internal";
+    h.sts.next = fake_sts_client::identity("arn:aws:sts::111122223333:assumed-role/Node/i-0c6f21bf1f24f9708",
+                                           "111122223333", "AROANODE:i-0c6f21bf1f24f9708");
+    const auto token = h.token(t0 - minutes(1));
+    for (int i = 0; i < 3; ++i) {
+        const auto d = h.review(token);
+        REQUIRE(d.kind == authn::verdict::authenticated);
+        CHECK(d.username == "system:node:ip-172-31-27-14.us-west-2.compute.internal");
+    }
+    CHECK(h.ec2.asked.size() == 3);
+    CHECK(h.sts.calls() == 1);
+    // EC2 forgets the instance: the next review is denied, not answered from an old name.
+    h.ec2.names.clear();
+    CHECK(h.review(token).reason == "instance_not_found");
+}
+
 TEST_CASE("cache entries never outlive the token's 15-minute validity", "[authn]") {
     harness h(milliseconds(hours(1)));
     h.sts.next = fake_sts_client::identity("arn:aws:iam::111122223333:user/alice", "111122223333", "AIDAEXAMPLE");
