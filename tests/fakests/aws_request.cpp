@@ -19,20 +19,33 @@ bool decode_into(std::string& out, std::string_view text) {
     return encoding::percent_decode_to(out, text, true);
 }
 
-result<std::vector<sigv4::query_param>> split_components(std::string_view text) {
-    std::vector<sigv4::query_param> out;
-    out.reserve(static_cast<std::size_t>(std::count(text.begin(), text.end(), '&')) + 1);
+// Into `out`, re-using the strings it already holds.
+status split_components_into(std::vector<sigv4::query_param>& out, std::string_view text) {
+    std::size_t n = 0;
     while (!text.empty()) {
         const auto amp = text.find('&');
         const auto part = text.substr(0, amp);
         text = amp == std::string_view::npos ? std::string_view{} : text.substr(amp + 1);
         if (part.empty()) continue;
         const auto eq = part.find('=');
-        auto& p = out.emplace_back();
+        if (n == out.size()) out.emplace_back();
+        auto& p = out[n++];
+        p.key.clear();
+        p.value.clear();
         if (!decode_into(p.key, part.substr(0, eq)) ||
-            !decode_into(p.value, eq == std::string_view::npos ? std::string_view{} : part.substr(eq + 1)))
+            !decode_into(p.value, eq == std::string_view::npos ? std::string_view{} : part.substr(eq + 1))) {
+            out.resize(n);
             return malformed("invalid percent-encoding in the query string");
+        }
     }
+    out.resize(n);
+    return ok_status();
+}
+
+result<std::vector<sigv4::query_param>> split_components(std::string_view text) {
+    std::vector<sigv4::query_param> out;
+    out.reserve(static_cast<std::size_t>(std::count(text.begin(), text.end(), '&')) + 1);
+    if (auto st = split_components_into(out, text); !st.ok()) return st.err();
     return out;
 }
 
@@ -53,23 +66,27 @@ std::optional<std::string_view> parsed_request::header(std::string_view name) co
 
 result<parsed_request> parse_request(const http_request_in& in) { return parse_request(http_request_in(in)); }
 
-result<parsed_request> parse_request(http_request_in&& in) {
-    const std::string_view target = in.target;
+status parse_target(std::string_view target, parsed_request& out) {
     if (target.empty() || target.front() != '/') return malformed("request target must start with '/'");
-    parsed_request out;
     const auto q = target.find('?');
     const auto path = target.substr(0, q);
+    out.path.clear();
     out.path.reserve(path.size());
     if (!encoding::percent_decode_to(out.path, path, false)) return malformed("invalid percent-encoding in the path");
-    if (q != std::string_view::npos) {
-        auto query = split_components(target.substr(q + 1));
-        if (!query.ok()) return query.err();
-        out.query = std::move(*query);
-    }
+    if (auto st = split_components_into(out.query, q == std::string_view::npos ? std::string_view{} : target.substr(q + 1));
+        !st.ok())
+        return st;
+    if (auto h = out.header("host")) out.host.assign(*h);
+    else out.host.clear();
+    return ok_status();
+}
+
+result<parsed_request> parse_request(http_request_in&& in) {
+    parsed_request out;
     out.method = std::move(in.method);
     out.headers = std::move(in.headers);
     out.body = std::move(in.body);
-    if (auto h = out.header("host")) out.host = std::string(*h);
+    if (auto st = parse_target(in.target, out); !st.ok()) return st.err();
     return out;
 }
 

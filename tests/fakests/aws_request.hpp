@@ -41,6 +41,11 @@ struct parsed_request {
 result<parsed_request> parse_request(const http_request_in& in);
 /// The same, taking over the method, headers and body of `in` (left valid but unspecified).
 result<parsed_request> parse_request(http_request_in&& in);
+/// The target half of parse_request, into an object a server re-uses for every request of a
+/// connection (its strings keep their capacity): sets out.path, out.query and out.host (from
+/// out.headers, which the caller fills with out.method and out.body). Same errors; on an error
+/// `out` is left partly filled.
+status parse_target(std::string_view target, parsed_request& out);
 
 /// Decodes an `application/x-www-form-urlencoded` body ('+' is a space). Error code
 /// "MalformedQueryString".

@@ -46,7 +46,7 @@ const credential_entry* fake_config::find_credential(std::string_view access_key
     if (!credential_index.empty()) {
         // The bench's fake knows a few thousand keys: a scan per request would cost more than
         // the rest of the lookup work together.
-        if (const auto it = credential_index.find(std::string(access_key_id));
+        if (const auto it = credential_index.find(access_key_id);
             it != credential_index.end() && it->second < credentials.size() &&
             credentials[it->second].access_key_id == access_key_id)
             return &credentials[it->second];

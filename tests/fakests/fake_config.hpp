@@ -7,6 +7,7 @@
 #include "common/secret.hpp"
 
 #include <cstddef>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -31,13 +32,19 @@ struct instance_entry {
     std::string private_dns_name;
 };
 
+/// std::hash over string_view, so the index is searched with a string_view (no key copied).
+struct string_hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+};
+
 struct fake_config {
     std::vector<credential_entry> credentials;
     std::vector<instance_entry> instances;
     /// Position in `credentials` by access key id, filled by index_credentials() (parse_config
     /// calls it). Only an accelerator: find_credential checks every hit and scans on a miss, so
     /// editing `credentials` afterwards can make it slower, never wrong.
-    std::unordered_map<std::string, std::size_t> credential_index;
+    std::unordered_map<std::string, std::size_t, string_hash, std::equal_to<>> credential_index;
 
     /// The entry for an access key id, or nullptr.
     const credential_entry* find_credential(std::string_view access_key_id) const;

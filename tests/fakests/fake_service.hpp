@@ -30,6 +30,9 @@ struct request_class {
 request_class classify(const result<parsed_request>& parsed, bool force_xml);
 /// classify(parse_request(in), force_xml).
 request_class classify(const http_request_in& in, bool force_xml);
+/// The same for a request that parsed, into `out` (a server re-uses one per connection: its
+/// strings keep their capacity).
+void classify(const parsed_request& req, bool force_xml, request_class& out);
 
 /// Verifies and answers one AWS API request, parsed and classified once by the caller (a
 /// request that did not parse is answered MalformedQueryString). `now` is the fake's clock;
@@ -37,6 +40,11 @@ request_class classify(const http_request_in& in, bool force_xml);
 reply answer_aws_request(const result<parsed_request>& parsed, const request_class& cls, const fake_config& config,
                          std::chrono::system_clock::time_point now, std::string_view request_id,
                          signing_key_cache* keys = nullptr);
+
+/// The same for a request that parsed, into `out` (re-used like classify's; every field is set).
+void answer_aws_request(reply& out, const parsed_request& req, const request_class& cls, const fake_config& config,
+                        std::chrono::system_clock::time_point now, std::string_view request_id,
+                        signing_key_cache* keys = nullptr);
 
 /// Parses, classifies, verifies and answers one AWS API request (see the file comment).
 reply handle_aws_request(const http_request_in& in, const fake_config& config,

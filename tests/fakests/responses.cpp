@@ -83,7 +83,12 @@ std::string xml_escape(std::string_view text) {
 
 std::string sts_identity_json(const credential_entry& who, std::string_view request_id) {
     std::string out;
-    out.reserve(160 + who.account.size() + who.arn.size() + who.user_id.size() + request_id.size());
+    append_sts_identity_json(out, who, request_id);
+    return out;
+}
+
+void append_sts_identity_json(std::string& out, const credential_entry& who, std::string_view request_id) {
+    out.reserve(out.size() + 160 + who.account.size() + who.arn.size() + who.user_id.size() + request_id.size());
     out += R"({"GetCallerIdentityResponse":{"GetCallerIdentityResult":{)";
     append_member(out, "Account", who.account);
     out += ',';
@@ -93,7 +98,6 @@ std::string sts_identity_json(const credential_entry& who, std::string_view requ
     out += R"(},"ResponseMetadata":{)";
     append_member(out, "RequestId", request_id);
     out += "}}}";
-    return out;
 }
 
 std::string sts_identity_xml(const credential_entry& who, std::string_view request_id) {

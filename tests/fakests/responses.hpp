@@ -18,7 +18,7 @@ enum class api { sts, ec2 };
 /// A response ready to be serialised (the server adds Content-Length, Date, Connection).
 struct reply {
     int status = 200;
-    std::string content_type;
+    std::string_view content_type;  ///< always a string literal
     std::string body;
     std::string location;    ///< set for redirects
     std::string request_id;
@@ -33,6 +33,8 @@ int status_of(api which, std::string_view code);
 /// `{"GetCallerIdentityResponse":{"GetCallerIdentityResult":{"Account","Arn","UserId"},
 /// "ResponseMetadata":{"RequestId"}}}`, keys in STS's order.
 std::string sts_identity_json(const credential_entry& who, std::string_view request_id);
+/// The same, appended to `out`.
+void append_sts_identity_json(std::string& out, const credential_entry& who, std::string_view request_id);
 /// The same in STS's XML (`xmlns="https://sts.amazonaws.com/doc/2011-06-15/"`).
 std::string sts_identity_xml(const credential_entry& who, std::string_view request_id);
 /// `{"Error":{"Code","Message","Type"},"RequestId"}`; Type is "Receiver" for 5xx, else "Sender".

@@ -14,6 +14,7 @@
 #include <spdlog/spdlog.h>
 
 #include <array>
+#include <charconv>
 #include <cstdint>
 #include <cstdio>
 #include <ctime>
@@ -41,6 +42,24 @@ constexpr int slow_body_pieces = 10;
 
 // Everything the sessions share. Only the I/O thread touches it (run_server runs one), which
 // is what lets `keys` go unguarded.
+// The Date header's text, formatted once a second.
+struct date_cache {
+    std::int64_t second = -1;
+    std::string text;
+
+    std::string_view now() {
+        const auto t = system_clock::to_time_t(system_clock::now());
+        if (t != second) {
+            std::tm tm{};
+            gmtime_r(&t, &tm);
+            char buf[64];
+            text.assign(buf, std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm));
+            second = t;
+        }
+        return text;
+    }
+};
+
 struct shared_state {
     fake_config config;
     fault_settings faults;
@@ -48,11 +67,14 @@ struct shared_state {
     std::mt19937_64 rng;
     signing_key_cache keys;
     std::mt19937_64 request_ids;  ///< for request ids only, seeded from std::random_device
+    date_cache date;
 };
 
 // A UUID v4 as STS writes request ids. They need to be unique, not unpredictable: drawn from a
 // generator seeded once at start (apart from the seeded fault draws), not from RAND_bytes.
-std::string new_request_id(std::mt19937_64& gen) {
+using request_id_text = std::array<char, 36>;
+
+void new_request_id(std::mt19937_64& gen, request_id_text& out) {
     std::array<std::uint8_t, 16> b{};
     for (std::size_t i = 0; i < b.size(); i += 8) {
         const auto v = gen();
@@ -61,36 +83,36 @@ std::string new_request_id(std::mt19937_64& gen) {
     b[6] = static_cast<std::uint8_t>((b[6] & 0x0fU) | 0x40U);  // version 4
     b[8] = static_cast<std::uint8_t>((b[8] & 0x3fU) | 0x80U);  // RFC 4122 variant
     static constexpr char hex[] = "0123456789abcdef";
-    std::string out;
-    out.reserve(36);
+    std::size_t o = 0;
     for (std::size_t i = 0; i < b.size(); ++i) {
-        if (i == 4 || i == 6 || i == 8 || i == 10) out += '-';
-        out += hex[b[i] >> 4U];
-        out += hex[b[i] & 0x0fU];
+        if (i == 4 || i == 6 || i == 8 || i == 10) out[o++] = '-';
+        out[o++] = hex[b[i] >> 4U];
+        out[o++] = hex[b[i] & 0x0fU];
     }
-    return out;
 }
 
-std::string http_date() {
-    const auto t = system_clock::to_time_t(system_clock::now());
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char buf[64];
-    std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
-    return buf;
-}
-
-std::string serialize_head(const reply& r, bool keep_alive) {
-    std::string out = "HTTP/1.1 " + std::to_string(r.status) + " " +
-                      std::string(http::obsolete_reason(static_cast<http::status>(r.status))) + "\r\n";
-    if (!r.request_id.empty()) out += "x-amzn-RequestId: " + r.request_id + "\r\n";
-    if (!r.content_type.empty()) out += "Content-Type: " + r.content_type + "\r\n";
-    if (!r.location.empty()) out += "Location: " + r.location + "\r\n";
-    out += "Content-Length: " + std::to_string(r.body.size()) + "\r\n";
-    out += "Date: " + http_date() + "\r\n";
+// The status line and headers of `r`, appended to `out`.
+void append_head(std::string& out, const reply& r, bool keep_alive, std::string_view date) {
+    auto line = [&](std::string_view name, std::string_view value) {
+        out += name;
+        out += ": ";
+        out += value;
+        out += "\r\n";
+    };
+    char num[24];
+    out += "HTTP/1.1 ";
+    out.append(num, static_cast<std::size_t>(std::to_chars(num, num + sizeof num, r.status).ptr - num));
+    out += ' ';
+    out += http::obsolete_reason(static_cast<http::status>(r.status));
+    out += "\r\n";
+    if (!r.request_id.empty()) line("x-amzn-RequestId", r.request_id);
+    if (!r.content_type.empty()) line("Content-Type", r.content_type);
+    if (!r.location.empty()) line("Location", r.location);
+    line("Content-Length", std::string_view(num, static_cast<std::size_t>(
+                                                      std::to_chars(num, num + sizeof num, r.body.size()).ptr - num)));
+    line("Date", date);
     out += keep_alive ? "Connection: keep-alive\r\n" : "Connection: close\r\n";
     out += "\r\n";
-    return out;
 }
 
 reply control_reply(int status, std::string body) {
@@ -138,36 +160,45 @@ private:
             spdlog::debug("read ended: {}", ec.message());
             return;
         }
-        auto req = parser_->release();
-        keep_alive_ = req.keep_alive();
-        http_request_in in;
-        in.method = std::string(req.method_string());
-        in.target = std::string(req.target());
-        for (const auto& field : req) in.headers.push_back({std::string(field.name_string()), std::string(field.value())});
-        in.body = std::move(req.body());
+        // Copied into the session's own request, whose strings keep their capacity between
+        // requests (the parser and its message are rebuilt for each one).
+        const auto& msg = parser_->get();
+        keep_alive_ = msg.keep_alive();
+        req_.method.assign(msg.method_string());
+        std::size_t n = 0;
+        for (const auto& field : msg) {
+            if (n == req_.headers.size()) req_.headers.emplace_back();
+            req_.headers[n].name.assign(field.name_string());
+            req_.headers[n++].value.assign(field.value());
+        }
+        req_.headers.resize(n);
+        req_.body.assign(msg.body());
+        const std::string_view target = msg.target();
+        parse_status_ = parse_target(target, req_);  // once: classification and answer share it
 
-        const auto path = std::string_view(in.target).substr(0, std::string_view(in.target).find('?'));
-        if (path == "/_stats" || path == "/_stats/reset" || path == "/_faults") return handle_control(in, path);
+        const auto path = target.substr(0, target.find('?'));
+        if (path == "/_stats" || path == "/_stats/reset" || path == "/_faults") return handle_control(path);
 
         if (state_.faults.latency > milliseconds(0)) {
             timer_.expires_after(state_.faults.latency);
-            timer_.async_wait([self = shared_from_this(), in = std::move(in)](beast::error_code wait_ec) mutable {
-                if (!wait_ec) self->handle_aws(std::move(in));
+            timer_.async_wait([self = shared_from_this()](beast::error_code wait_ec) {
+                if (!wait_ec) self->handle_aws();
             });
             return;
         }
-        handle_aws(std::move(in));
+        handle_aws();
     }
 
-    void handle_control(const http_request_in& in, std::string_view path) {
-        if (path == "/_stats" && in.method == "GET") return send(control_reply(200, state_.stats.json()));
-        if (path == "/_stats/reset" && in.method == "POST") {
+    void handle_control(std::string_view path) {
+        const auto& method = req_.method;
+        if (path == "/_stats" && method == "GET") return send(control_reply(200, state_.stats.json()));
+        if (path == "/_stats/reset" && method == "POST") {
             state_.stats.reset();
             return send(control_reply(200, state_.stats.json()));
         }
-        if (path == "/_faults" && in.method == "GET") return send(control_reply(200, faults_json(state_.faults)));
-        if (path == "/_faults" && in.method == "POST") {
-            if (auto st = apply_faults_json(state_.faults, in.body); !st.ok())
+        if (path == "/_faults" && method == "GET") return send(control_reply(200, faults_json(state_.faults)));
+        if (path == "/_faults" && method == "POST") {
+            if (auto st = apply_faults_json(state_.faults, req_.body); !st.ok())
                 return send(control_reply(400, control_error(st.err())));
             spdlog::info("faults now {}", faults_json(state_.faults));
             return send(control_reply(200, faults_json(state_.faults)));
@@ -180,23 +211,27 @@ private:
             -1, ' ', false, nlohmann::json::error_handler_t::replace);
     }
 
-    void handle_aws(http_request_in in) {
-        const auto request_id = new_request_id(state_.request_ids);
-        const std::string method = in.method;
-        const auto parsed = parse_request(std::move(in));  // once: classification and answer share it
-        const auto cls = classify(parsed, state_.faults.xml);
-        reply r;
+    void handle_aws() {
+        new_request_id(state_.request_ids, request_id_);
+        const std::string_view request_id(request_id_.data(), request_id_.size());
+        // A request that did not parse is STS, without action, answered in XML (classify).
+        if (parse_status_.ok()) classify(req_, state_.faults.xml, cls_);
+        else cls_ = request_class{};
+        auto& r = reply_;
         switch (pick_fault(state_.faults, state_.rng)) {
             case injected_fault::reset:
-                state_.stats.record(cls.action, "reset");
-                spdlog::info("{} {} action={} akid={} outcome=reset", method, cls.which == api::sts ? "sts" : "ec2",
-                             cls.action, cls.access_key_id);
+                state_.stats.record(cls_.action, "reset");
+                spdlog::info("{} {} action={} akid={} outcome=reset", req_.method, cls_.which == api::sts ? "sts" : "ec2",
+                             cls_.action, cls_.access_key_id);
                 return do_reset();
-            case injected_fault::throttle: r = throttle_reply(cls, request_id); break;
-            case injected_fault::error: r = unavailable_reply(cls, request_id); break;
-            case injected_fault::redirect: r = redirect_reply(cls, state_.faults.redirect, request_id); break;
+            case injected_fault::throttle: r = throttle_reply(cls_, request_id); break;
+            case injected_fault::error: r = unavailable_reply(cls_, request_id); break;
+            case injected_fault::redirect: r = redirect_reply(cls_, state_.faults.redirect, request_id); break;
             case injected_fault::none:
-                r = answer_aws_request(parsed, cls, state_.config, system_clock::now(), request_id, &state_.keys);
+                if (parse_status_.ok())
+                    answer_aws_request(r, req_, cls_, state_.config, system_clock::now(), request_id, &state_.keys);
+                else
+                    r = answer_aws_request(parse_status_.err(), cls_, state_.config, system_clock::now(), request_id);
                 if (!state_.faults.body.empty() && r.outcome == "success") {
                     // A verified request answered with the configured body (malformed/odd answers).
                     r.status = state_.faults.body_status;
@@ -206,20 +241,22 @@ private:
                 break;
         }
         state_.stats.record(r.action, r.outcome);
-        spdlog::info("{} {} action={} akid={} outcome={} status={} request_id={}", method,
-                     cls.which == api::sts ? "sts" : "ec2", r.action, cls.access_key_id, r.outcome, r.status,
+        spdlog::info("{} {} action={} akid={} outcome={} status={} request_id={}", req_.method,
+                     cls_.which == api::sts ? "sts" : "ec2", r.action, cls_.access_key_id, r.outcome, r.status,
                      r.request_id);
         if (state_.faults.oversize_bytes > r.body.size()) r.body.append(state_.faults.oversize_bytes - r.body.size(), ' ');
-        send(std::move(r));
+        send(r);
     }
 
-    void send(reply r) {
-        head_ = serialize_head(r, keep_alive_);
-        body_ = std::move(r.body);
-        body_sent_ = 0;
+    // Head and body go out of head_, which keeps its capacity between requests.
+    void send(const reply& r) {
+        head_.clear();
+        append_head(head_, r, keep_alive_, state_.date.now());
         const auto slow = state_.faults.slow_body;
         const bool is_control = r.request_id.empty();
-        if (slow > milliseconds(0) && !is_control && !body_.empty()) {
+        if (slow > milliseconds(0) && !is_control && !r.body.empty()) {
+            body_ = r.body;
+            body_sent_ = 0;
             pieces_left_ = static_cast<int>(std::min<std::size_t>(slow_body_pieces, body_.size()));
             piece_delay_ = slow / pieces_left_;
             stream_.next_layer().expires_after(write_timeout + slow);
@@ -229,7 +266,7 @@ private:
                              });
             return;
         }
-        head_ += body_;
+        head_ += r.body;
         stream_.next_layer().expires_after(write_timeout);
         net::async_write(stream_, net::buffer(head_),
                          [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_write(ec); });
@@ -286,6 +323,11 @@ private:
     beast::flat_buffer buffer_;
     std::optional<http::request_parser<http::string_body>> parser_;
     bool keep_alive_ = true;
+    parsed_request req_;            ///< the request being answered
+    status parse_status_ = ok_status();
+    request_class cls_;
+    request_id_text request_id_{};
+    reply reply_;
     std::string head_;
     std::string body_;
     std::size_t body_sent_ = 0;
@@ -341,7 +383,7 @@ int run_server(server_options options) {
     ctx.use_private_key(net::buffer(options.key_pem.reveal()), ssl::context::pem);
 
     shared_state state{std::move(options.config), std::move(options.faults), {}, std::mt19937_64(options.seed), {},
-                       std::mt19937_64(std::random_device{}())};
+                       std::mt19937_64(std::random_device{}()), {}};
     const tcp::endpoint endpoint{net::ip::make_address(options.address), options.port};
     auto l = std::make_shared<listener>(ioc, ctx, endpoint, state);
     const auto bound = l->local_endpoint();

@@ -6,6 +6,9 @@
 #include <algorithm>
 #include <array>
 #include <optional>
+#include <span>
+#include <string_view>
+#include <vector>
 
 namespace stsauth::fakests {
 namespace {
@@ -24,21 +27,36 @@ constexpr std::string_view invalid_token_message = "The security token included 
 error incomplete(std::string message) { return make_error("IncompleteSignature", std::move(message)); }
 error mismatch(std::string message) { return make_error("SignatureDoesNotMatch", std::move(message)); }
 
-// The signing inputs of a request, whichever form carried them.
+// The signing inputs of a request, whichever form carried them: views into the request.
 struct auth_fields {
-    std::string algorithm;
-    std::string credential;  // AKID/date/region/service/aws4_request
-    std::string amz_date;
-    std::string signed_headers;
-    std::string signature;
-    std::optional<std::string> security_token;
+    std::string_view algorithm;
+    std::string_view credential;  // AKID/date/region/service/aws4_request
+    std::string_view amz_date;
+    std::string_view signed_headers;
+    std::string_view signature;
+    std::optional<std::string_view> security_token;
     bool presigned = false;
 };
+
+// What a verification writes, per thread, kept between requests: the canonical request and
+// the string to sign of a ~1 KiB presigned URL would otherwise be allocated (and, at that size,
+// make malloc consolidate) for every request.
+struct verify_scratch {
+    std::vector<std::string> signed_headers;  // X-Amz-SignedHeaders, lower-cased, first `n` used
+    std::size_t n = 0;
+    std::string canonical_request;
+    std::string string_to_sign;
+};
+
+verify_scratch& scratch() {
+    thread_local verify_scratch s;
+    return s;
+}
 
 result<auth_fields> from_query(const parsed_request& req) {
     auth_fields f;
     f.presigned = true;
-    std::array<std::string*, 5> slots{&f.algorithm, &f.credential, &f.amz_date, &f.signed_headers, &f.signature};
+    std::array<std::string_view*, 5> slots{&f.algorithm, &f.credential, &f.amz_date, &f.signed_headers, &f.signature};
     for (std::size_t i = 0; i < required_query_params.size(); ++i) {
         const auto name = required_query_params[i];
         const auto n = param_count(req.query, name);
@@ -47,11 +65,11 @@ result<auth_fields> from_query(const parsed_request& req) {
                 "AWS query-string parameters must include 'X-Amz-Algorithm', 'X-Amz-Credential', 'X-Amz-Signature', "
                 "'X-Amz-Date', 'X-Amz-SignedHeaders'. Re-examine the query-string parameters.");
         if (n > 1) return incomplete("Query-string parameter '" + std::string(name) + "' must appear only once.");
-        *slots[i] = std::string(*param(req.query, name));
+        *slots[i] = *param(req.query, name);
     }
     const auto tokens = param_count(req.query, "X-Amz-Security-Token");
     if (tokens > 1) return incomplete("Query-string parameter 'X-Amz-Security-Token' must appear only once.");
-    if (tokens == 1) f.security_token = std::string(*param(req.query, "X-Amz-Security-Token"));
+    if (tokens == 1) f.security_token = *param(req.query, "X-Amz-Security-Token");
     return f;
 }
 
@@ -66,9 +84,9 @@ result<auth_fields> from_header(const parsed_request& req, std::string_view auth
     auth_fields f;
     authorization = trim(authorization);
     const auto space = authorization.find(' ');
-    f.algorithm = std::string(authorization.substr(0, space));
+    f.algorithm = authorization.substr(0, space);
     if (f.algorithm != sigv4::algorithm)
-        return incomplete("Unsupported AWS 'algorithm': '" + f.algorithm + "'.");
+        return incomplete("Unsupported AWS 'algorithm': '" + std::string(f.algorithm) + "'.");
     auto rest = space == std::string_view::npos ? std::string_view{} : authorization.substr(space + 1);
     bool has_credential = false, has_signed = false, has_signature = false;
     while (!rest.empty()) {
@@ -78,8 +96,8 @@ result<auth_fields> from_header(const parsed_request& req, std::string_view auth
         const auto eq = item.find('=');
         if (eq == std::string_view::npos) return incomplete("Authorization header requires 'key=value' pairs.");
         const auto key = item.substr(0, eq);
-        const auto value = std::string(item.substr(eq + 1));
-        auto assign = [&](bool& seen, std::string& slot) -> status {
+        const auto value = item.substr(eq + 1);
+        auto assign = [&](bool& seen, std::string_view& slot) -> status {
             if (seen) return incomplete("Authorization header has a repeated '" + std::string(key) + "' parameter.");
             seen = true;
             slot = value;
@@ -98,8 +116,8 @@ result<auth_fields> from_header(const parsed_request& req, std::string_view auth
             "parameter. Authorization header requires 'SignedHeaders' parameter.");
     const auto date = req.header("x-amz-date");
     if (!date) return incomplete("Authorization header requires existence of the 'X-Amz-Date' header.");
-    f.amz_date = std::string(*date);
-    if (auto token = req.header("x-amz-security-token")) f.security_token = std::string(*token);
+    f.amz_date = *date;
+    if (auto token = req.header("x-amz-security-token")) f.security_token = *token;
     return f;
 }
 
@@ -123,25 +141,29 @@ std::optional<sys_seconds> parse_date_seconds(std::string_view text) {
     return sys_days{ymd} + hours{h} + minutes{mi} + seconds{s};
 }
 
-std::vector<std::string> split_signed_headers(std::string_view list) {
-    std::vector<std::string> out;
+// The lower-cased names of X-Amz-SignedHeaders, into the scratch (its strings keep their capacity).
+std::span<const std::string> split_signed_headers(std::string_view list, verify_scratch& s) {
+    s.n = 0;
     while (!list.empty()) {
         const auto semi = list.find(';');
-        out.push_back(encoding::to_lower(list.substr(0, semi)));
+        if (s.n == s.signed_headers.size()) s.signed_headers.emplace_back();
+        auto& name = s.signed_headers[s.n++];
+        name.clear();
+        for (const char c : list.substr(0, semi)) name += c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
         list = semi == std::string_view::npos ? std::string_view{} : list.substr(semi + 1);
     }
-    return out;
+    return std::span<const std::string>(s.signed_headers.data(), s.n);
 }
 
 // Splits "AKID/date/region/service/terminator" into its five elements.
-result<std::array<std::string, 5>> split_credential(std::string_view credential) {
-    std::array<std::string, 5> parts;
+result<std::array<std::string_view, 5>> split_credential(std::string_view credential) {
+    std::array<std::string_view, 5> parts;
     for (std::size_t i = 0; i < parts.size(); ++i) {
         const auto slash = credential.find('/');
         if ((slash == std::string_view::npos) != (i == parts.size() - 1))
             return incomplete("Credential must have exactly 5 slash-delimited elements, e.g. "
                               "keyid/date/region/service/term, got '" + std::string(credential) + "'");
-        parts[i] = std::string(credential.substr(0, slash));
+        parts[i] = credential.substr(0, slash);
         if (slash != std::string_view::npos) credential.remove_prefix(slash + 1);
     }
     return parts;
@@ -183,7 +205,8 @@ result<authenticated> authenticate(const parsed_request& req, const fake_config&
     if (!fields.ok()) return fields.err();
     const auto& f = *fields;
 
-    if (f.algorithm != sigv4::algorithm) return incomplete("Unsupported AWS 'algorithm': '" + f.algorithm + "'.");
+    if (f.algorithm != sigv4::algorithm)
+        return incomplete("Unsupported AWS 'algorithm': '" + std::string(f.algorithm) + "'.");
 
     // Phase 2: credential scope, date, service, region.
     auto parts = split_credential(f.credential);
@@ -191,14 +214,16 @@ result<authenticated> authenticate(const parsed_request& req, const fake_config&
     const auto& [access_key_id, scope_date, scope_region, scope_service, terminator] = *parts;
     if (access_key_id.empty()) return make_error("InvalidClientTokenId", std::string(invalid_token_message));
     if (terminator != "aws4_request")
-        return mismatch("Credential should be scoped with a valid terminator: 'aws4_request', not '" + terminator + "'.");
+        return mismatch("Credential should be scoped with a valid terminator: 'aws4_request', not '" +
+                        std::string(terminator) + "'.");
     const auto date = parse_date_seconds(f.amz_date);
     if (!date)
-        return incomplete("Date must be in ISO-8601 'basic format'. Got '" + f.amz_date +
+        return incomplete("Date must be in ISO-8601 'basic format'. Got '" + std::string(f.amz_date) +
                           "'. See http://en.wikipedia.org/wiki/ISO_8601");
     if (scope_date != f.amz_date.substr(0, 8))
         return mismatch("Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '" +
-                        scope_date + "' != '" + f.amz_date.substr(0, 8) + "', from 'X-Amz-Date'.");
+                        std::string(scope_date) + "' != '" + std::string(f.amz_date.substr(0, 8)) +
+                        "', from 'X-Amz-Date'.");
     const auto host = classify_host(req.host);
     const bool service_allowed =
         std::find(options.services.begin(), options.services.end(), scope_service) != options.services.end();
@@ -207,8 +232,9 @@ result<authenticated> authenticate(const parsed_request& req, const fake_config&
         return mismatch("Credential should be scoped to correct service: '" + expected + "'. ");
     }
     if (host && scope_region != host->region)
-        return mismatch("Credential should be scoped to a valid region, not '" + scope_region + "'. ");
-    const auto signed_headers = split_signed_headers(f.signed_headers);
+        return mismatch("Credential should be scoped to a valid region, not '" + std::string(scope_region) + "'. ");
+    auto& s = scratch();
+    const auto signed_headers = split_signed_headers(f.signed_headers, s);
     if (std::find(signed_headers.begin(), signed_headers.end(), "host") == signed_headers.end())
         return incomplete("'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.");
 
@@ -216,7 +242,7 @@ result<authenticated> authenticate(const parsed_request& req, const fake_config&
     const auto* cred = config.find_credential(access_key_id);
     if (!cred) return make_error("InvalidClientTokenId", std::string(invalid_token_message));
     const auto& expected_token = cred->session_token.reveal();
-    const auto provided_token = f.security_token.value_or(std::string{});
+    const auto provided_token = f.security_token.value_or(std::string_view{});
     if (!crypto::constant_time_equal(provided_token, expected_token))
         return make_error("InvalidClientTokenId", std::string(invalid_token_message));
 
@@ -224,25 +250,36 @@ result<authenticated> authenticate(const parsed_request& req, const fake_config&
     const auto now_s = time_point_cast<seconds>(now);
     if (now_s > *date + options.window) return make_error("ExpiredToken", "Request has expired");
     if (*date > now_s + options.window)
-        return mismatch("Signature not yet current: " + f.amz_date + " is still later than " +
+        return mismatch("Signature not yet current: " + std::string(f.amz_date) + " is still later than " +
                         sigv4::format_amz_date(now + options.window) + " (" + sigv4::format_amz_date(now) + " + " +
                         std::to_string(duration_cast<minutes>(options.window).count()) + " min.)");
 
     // Phase 5: recompute and compare.
-    sigv4::request canonical_input{req.method, req.path, req.query, req.headers};
-    const sigv4::credential_scope scope{scope_date, scope_region, scope_service};
+    const sigv4::credential_scope scope{std::string(scope_date), std::string(scope_region), std::string(scope_service)};
     const auto key = options.keys != nullptr ? options.keys->get(cred->secret_access_key, scope)
                                              : sigv4::signing_key(cred->secret_access_key, scope);
     // Non-S3 services hash the body they received; a header-signed request cannot opt out. A
     // presigned one may say UNSIGNED-PAYLOAD instead (botocore); the body's hash is tried first,
     // as stsauth and the Go SDK sign tokens (either order accepts the same requests).
-    const auto body_hash =
-        req.body.empty() ? std::string(sigv4::empty_payload_sha256) : crypto::sha256_hex(req.body);
-    const std::array<std::string_view, 2> payload_hashes{body_hash, sigv4::unsigned_payload};
+    const auto body_hash = req.body.empty() ? std::string{} : crypto::sha256_hex(req.body);
+    const std::array<std::string_view, 2> payload_hashes{
+        req.body.empty() ? sigv4::empty_payload_sha256 : std::string_view(body_hash), sigv4::unsigned_payload};
     for (std::size_t i = 0; i < (f.presigned ? 2U : 1U); ++i) {
-        const auto creq = sigv4::canonical_request(canonical_input, payload_hashes[i], true, signed_headers);
-        const auto expected = sigv4::signature(key, sigv4::string_to_sign(f.amz_date, scope, creq));
-        if (crypto::constant_time_equal(expected, f.signature)) return authenticated{cred, scope, f.presigned};
+        s.canonical_request.clear();
+        sigv4::append_canonical_request(s.canonical_request, req.method, req.path, req.query, req.headers,
+                                        payload_hashes[i], true, signed_headers);
+        s.string_to_sign.clear();
+        sigv4::append_string_to_sign(s.string_to_sign, f.amz_date, scope, s.canonical_request);
+        // sigv4::signature, hex-encoded in place.
+        const auto mac = crypto::hmac_sha256(key, s.string_to_sign);
+        static constexpr char hex[] = "0123456789abcdef";
+        std::array<char, 64> expected{};
+        for (std::size_t b = 0; b < mac.size(); ++b) {
+            expected[2 * b] = hex[mac[b] >> 4U];
+            expected[2 * b + 1] = hex[mac[b] & 15U];
+        }
+        if (crypto::constant_time_equal(std::string_view(expected.data(), expected.size()), f.signature))
+            return authenticated{cred, scope, f.presigned};
     }
     return mismatch(std::string(signature_mismatch_message));
 }

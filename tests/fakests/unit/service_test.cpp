@@ -292,3 +292,59 @@ TEST_CASE("parse_request gives the same from a copy and from a moved request", "
         CHECK(in.headers.size() == 2);  // the copy-taking overload left its argument alone
     }
 }
+
+TEST_CASE("one request object re-used for a connection's requests answers each as a fresh one", "[service]") {
+    static const auto cfg = test_config();
+    token_spec with_token;
+    with_token.creds = temporary();  // more query parameters than the next request
+    auto tampered = make_token();
+    tampered.sent_headers[1].value = "other-cluster";
+    auto xml = make_token();
+    std::erase_if(xml.sent_headers, [](const auto& h) { return h.name == "Accept"; });
+    const std::vector<http_request_in> sequence{
+        make_token(with_token).in(),
+        make_token().in(),
+        tampered.in(),
+        {"GET", "/?Action=GetCallerIdentity&X-Amz-Credential=%zz", {{"Host", "sts.amazonaws.com"}}, {}},
+        ec2_request("Action=DescribeInstances&InstanceId.1=i-0123456789abcdef0"),
+        xml.in(),
+        {"GET", "/?Action=GetCallerIdentity", {}, {}},  // no Host: the previous request's must not stay
+        make_token(with_token).in(),
+    };
+    signing_key_cache keys;
+    parsed_request req;
+    request_class cls;
+    reply r;
+    for (const auto& in : sequence) {
+        INFO(in.target);
+        const auto fresh = handle_aws_request(in, cfg, t0, rid, false);
+        req.method = in.method;
+        req.headers = in.headers;
+        req.body = in.body;
+        const auto st = parse_target(in.target, req);
+        if (!st.ok()) {
+            CHECK(fresh.outcome == st.code());
+            continue;
+        }
+        classify(req, false, cls);
+        const auto fresh_cls = classify(in, false);
+        CHECK(cls.which == fresh_cls.which);
+        CHECK(cls.action == fresh_cls.action);
+        CHECK(cls.json == fresh_cls.json);
+        CHECK(cls.access_key_id == fresh_cls.access_key_id);
+        CHECK(req.host == parse_request(in)->host);
+        CHECK(req.query == parse_request(in)->query);
+        answer_aws_request(r, req, cls, cfg, t0, rid, &keys);
+        CHECK(r.status == fresh.status);
+        CHECK(r.content_type == fresh.content_type);
+        CHECK(r.body == fresh.body);
+        CHECK(r.location == fresh.location);
+        CHECK(r.request_id == fresh.request_id);
+        CHECK(r.action == fresh.action);
+        CHECK(r.outcome == fresh.outcome);
+    }
+    // The sequence covers successes and rejections, so both kinds of answer re-used `r`.
+    CHECK(handle_aws_request(sequence[2], cfg, t0, rid, false).outcome == "SignatureDoesNotMatch");
+    CHECK(handle_aws_request(sequence[3], cfg, t0, rid, false).outcome == "MalformedQueryString");
+    CHECK(handle_aws_request(sequence[6], cfg, t0, rid, false).outcome == "MissingAuthenticationToken");
+}
