@@ -112,9 +112,14 @@ void append_canonical_headers(std::string& canonical, std::string& signed_list, 
             continue;
         order.push_back(i);
     }
-    // Stable: repeated headers keep their received order when joined.
-    std::stable_sort(order.begin(), order.end(),
-                     [&](std::size_t a, std::size_t b) { return lower_less(headers[a].name, headers[b].name); });
+    // Stable, so repeated headers keep their received order when joined: an insertion sort (a
+    // request signs a handful of headers; std::stable_sort would allocate a buffer per call).
+    for (std::size_t i = 1; i < order.size(); ++i) {
+        const auto moving = order[i];
+        auto j = i;
+        for (; j > 0 && lower_less(headers[moving].name, headers[order[j - 1]].name); --j) order[j] = order[j - 1];
+        order[j] = moving;
+    }
     for (std::size_t i = 0; i < order.size(); ++i) {
         const auto& h = headers[order[i]];
         if (i > 0 && encoding::iequals(h.name, headers[order[i - 1]].name)) {
