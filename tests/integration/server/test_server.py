@@ -530,7 +530,8 @@ class ReloadTests(unittest.TestCase):
         first_new = replies.index(True)
         self.assertTrue(all(replies[first_new:]), "a review went back to the old mapping after the reload")
         self.assertGreater(first_new, 0)
-        # The identity cache holds STS's answer, not the mapping: one STS request in all.
+        # The identity cache holds STS's answer (one STS request in all); the mapping it reused
+        # between reviews belonged to the old mapping chain and was redone after the reload.
         self.assertEqual(self.fake.stats()["total"], 1)
 
     def test_broken_config_keeps_last_good_mapping(self):
