@@ -15,13 +15,16 @@
 
 #include <array>
 #include <charconv>
+#include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <cstdio>
 #include <ctime>
 #include <iostream>
 #include <memory>
 #include <optional>
 #include <random>
+#include <tuple>
 
 namespace stsauth::fakests {
 namespace {
@@ -115,6 +118,46 @@ void append_head(std::string& out, const reply& r, bool keep_alive, std::string_
     out += "\r\n";
 }
 
+// Where a session's parser keeps the request's target and header fields. Beast allocates each
+// of them separately; they are all freed together when the parser is rebuilt for the next
+// request, so they are carved from one block the session keeps (the heap only when a request's
+// header outgrows it) and the block is reset with the parser.
+class field_arena {
+public:
+    void* allocate(std::size_t n, std::size_t align) {
+        const auto at = (used_ + align - 1) & ~(align - 1);
+        if (align <= alignof(std::max_align_t) && at <= block_.size() && n <= block_.size() - at) {
+            used_ = at + n;
+            return block_.data() + at;
+        }
+        return ::operator new(n);
+    }
+    void deallocate(void* p) noexcept {
+        const auto* b = static_cast<const std::byte*>(p);
+        const std::less<const std::byte*> before;
+        if (!before(b, block_.data()) && before(b, block_.data() + block_.size())) return;  // freed by reset()
+        ::operator delete(p);
+    }
+    /// Only once nothing allocated from the block is in use.
+    void reset() noexcept { used_ = 0; }
+
+private:
+    alignas(std::max_align_t) std::array<std::byte, 4096> block_{};
+    std::size_t used_ = 0;
+};
+
+template <class T>
+struct arena_allocator {
+    using value_type = T;
+    field_arena* arena;
+    explicit arena_allocator(field_arena* a) noexcept : arena(a) {}
+    template <class U>
+    arena_allocator(const arena_allocator<U>& other) noexcept : arena(other.arena) {}  // NOLINT: rebinding
+    T* allocate(std::size_t n) { return static_cast<T*>(arena->allocate(n * sizeof(T), alignof(T))); }
+    void deallocate(T* p, std::size_t) noexcept { arena->deallocate(p); }
+    friend bool operator==(const arena_allocator& a, const arena_allocator& b) noexcept { return a.arena == b.arena; }
+};
+
 reply control_reply(int status, std::string body) {
     reply r;
     r.status = status;
@@ -145,7 +188,9 @@ private:
     }
 
     void do_read() {
-        parser_.emplace();
+        parser_.reset();  // the previous request's fields go before their block is re-used
+        arena_.reset();
+        parser_.emplace(std::piecewise_construct, std::make_tuple(), std::make_tuple(arena_allocator<char>(&arena_)));
         parser_->body_limit(body_limit);
         parser_->header_limit(header_limit);
         stream_.next_layer().expires_after(read_timeout);
@@ -321,7 +366,8 @@ private:
     shared_state& state_;
     net::steady_timer timer_;
     beast::flat_buffer buffer_;
-    std::optional<http::request_parser<http::string_body>> parser_;
+    field_arena arena_;  ///< declared before parser_: outlives it
+    std::optional<http::request_parser<http::string_body, arena_allocator<char>>> parser_;
     bool keep_alive_ = true;
     parsed_request req_;            ///< the request being answered
     status parse_status_ = ok_status();

@@ -7,6 +7,7 @@ import json
 import re
 import string
 import unittest
+import urllib.parse
 
 import fakests_support as fs
 
@@ -200,6 +201,44 @@ class TokenInterop(unittest.TestCase):
         self.assertNotIn(fs.TEMPORARY[1], log)
         self.assertNotIn(fs.TEMPORARY[2], log)
         self.assertIn("akid=ASIAEXAMPLETEMPKEY01", log)
+
+    # ---- one connection, many requests ----------------------------------------------------------
+
+    def test_one_keep_alive_connection_answers_each_request_as_its_own(self):
+        """A session keeps its request, reply and header storage between requests: nothing of one
+        request may leak into the next (fewer parameters, other headers, a header larger than
+        the storage kept for it)."""
+        alice = urllib.parse.urlsplit(fs.botocore_presign())
+        bob = urllib.parse.urlsplit(fs.botocore_presign(creds=fs.TEMPORARY))  # one more parameter
+        base = {"Host": fs.STS_HOST, "x-k8s-aws-id": fs.CLUSTER, "Accept": "application/json"}
+        sequence = [
+            (bob, base, 200, fs.BOB_ARN),
+            (alice, base, 200, fs.ALICE_ARN),
+            (alice, dict(base, **{"x-k8s-aws-id": "other-cluster"}), 403, "SignatureDoesNotMatch"),
+            # An unsigned header of 12 KB: verifies, and outgrows the session's header block.
+            (alice, dict(base, **{"X-Padding": "p" * 12000}), 200, fs.ALICE_ARN),
+            (bob, {k: v for k, v in base.items() if k != "x-k8s-aws-id"}, 403, "SignatureDoesNotMatch"),
+            (alice, {k: v for k, v in base.items() if k != "Accept"}, 200, "xml"),
+            (bob, base, 200, fs.BOB_ARN),
+        ]
+        conn = self.fake.connection()
+        try:
+            for i, (url, headers, status, expected) in enumerate(sequence):
+                with self.subTest(request=i):
+                    conn.request("GET", url.path + "?" + url.query, headers=headers)
+                    resp = conn.getresponse()
+                    body = resp.read()
+                    got_headers = {k.lower(): v for k, v in resp.getheaders()}
+                    self.assertEqual(got_headers["connection"], "keep-alive")
+                    if expected == "xml":
+                        self.assertEqual(resp.status, 200, body)
+                        self.assertIn(b"<Arn>" + fs.ALICE_ARN.encode() + b"</Arn>", body)
+                    elif status == 200:
+                        self.assert_identity(resp.status, got_headers, body, arn=expected)
+                    else:
+                        self.assert_refused((resp.status, got_headers, body), expected, status)
+        finally:
+            conn.close()
 
 
 def _other_char(ch):
