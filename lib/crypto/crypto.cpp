@@ -97,6 +97,29 @@ digest hmac_sha256(std::string_view key, std::string_view data) {
     return hmac_sha256(std::span(reinterpret_cast<const std::uint8_t*>(key.data()), key.size()), data);
 }
 
+void hmac_sha256_key::ctx_free::operator()(EVP_MAC_CTX* c) const noexcept { EVP_MAC_CTX_free(c); }
+
+hmac_sha256_key::hmac_sha256_key(std::span<const std::uint8_t> key) : ctx_(new_hmac_ctx().release()) {
+    static constexpr std::uint8_t no_key = 0;  // as in hmac_sha256: null would mean "no new key"
+    if (EVP_MAC_init(ctx_.get(), key.empty() ? &no_key : key.data(), key.size(), nullptr) != 1)
+        throw std::runtime_error("HMAC-SHA256 key set-up failed");
+}
+
+hmac_sha256_key::hmac_sha256_key(hmac_sha256_key&&) noexcept = default;
+hmac_sha256_key& hmac_sha256_key::operator=(hmac_sha256_key&&) noexcept = default;
+hmac_sha256_key::~hmac_sha256_key() = default;
+
+digest hmac_sha256_key::mac(std::string_view data) {
+    digest out{};
+    std::size_t len = 0;
+    // A null key re-starts the MAC with the key installed by the constructor.
+    if (!ctx_ || EVP_MAC_init(ctx_.get(), nullptr, 0, nullptr) != 1 ||
+        EVP_MAC_update(ctx_.get(), reinterpret_cast<const unsigned char*>(data.data()), data.size()) != 1 ||
+        EVP_MAC_final(ctx_.get(), out.data(), &len, out.size()) != 1 || len != out.size())
+        throw std::runtime_error("HMAC-SHA256 failed");
+    return out;
+}
+
 bool constant_time_equal(std::string_view a, std::string_view b) noexcept {
     return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }

@@ -129,3 +129,29 @@ TEST_CASE("reused contexts agree with one-shot OpenSSL calls, from two threads",
         CHECK(encoding::hex_encode(crypto::hmac_sha256(c.key, c.data)) == c.want_hmac);
     }
 }
+
+TEST_CASE("hmac_sha256_key agrees with hmac_sha256, call after call, keys interleaved", "[crypto]") {
+    std::mt19937 rng(20261124);
+    // Empty, shorter than, equal to and longer than a block (64 bytes).
+    std::vector<std::string> keys{"", "Jefe", random_string(rng, 64), random_string(rng, 131), random_string(rng, 32)};
+    std::vector<crypto::hmac_sha256_key> prepared;
+    for (const auto& k : keys)
+        prepared.emplace_back(std::span(reinterpret_cast<const std::uint8_t*>(k.data()), k.size()));
+    // RFC 4231 test case 2, through the prepared key.
+    CHECK(encoding::hex_encode(prepared[1].mac("what do ya want for nothing?")) ==
+          "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+    for (int round = 0; round < 3; ++round) {
+        for (std::size_t i = 0; i < keys.size(); ++i) {
+            const auto data = random_string(rng, rng() % 301);
+            INFO("key " << i << ", round " << round);
+            CHECK(encoding::hex_encode(prepared[i].mac(data)) == reference_hmac(keys[i], data));
+            // The per-thread context of hmac_sha256 with another key in between changes nothing.
+            (void)crypto::hmac_sha256(std::string_view("other"), data);
+            CHECK(encoding::hex_encode(prepared[i].mac(data)) == reference_hmac(keys[i], data));
+        }
+    }
+    // Moved, it still holds its key.
+    crypto::hmac_sha256_key moved = std::move(prepared[1]);
+    CHECK(encoding::hex_encode(moved.mac("what do ya want for nothing?")) ==
+          "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+}
