@@ -172,6 +172,16 @@ result<std::array<std::string_view, 5>> split_credential(std::string_view creden
 }  // namespace
 
 crypto::digest signing_key_cache::get(const secret<std::string>& secret_access_key, const sigv4::credential_scope& scope) {
+    return find(secret_access_key, scope).key;
+}
+
+crypto::hmac_sha256_key& signing_key_cache::signer(const secret<std::string>& secret_access_key,
+                                                   const sigv4::credential_scope& scope) {
+    return find(secret_access_key, scope).signer;
+}
+
+signing_key_cache::entry& signing_key_cache::find(const secret<std::string>& secret_access_key,
+                                                  const sigv4::credential_scope& scope) {
     // Each scope field length-prefixed (a region is any text when the Host is no AWS name), the
     // secret last: distinct inputs give distinct map keys.
     lookup_.clear();
@@ -186,8 +196,7 @@ crypto::digest signing_key_cache::get(const secret<std::string>& secret_access_k
     if (keys_.size() >= max_entries) keys_.clear();
     ++derivations_;
     const auto key = sigv4::signing_key(secret_access_key, scope);
-    keys_.emplace(lookup_, key);
-    return key;
+    return keys_.emplace(lookup_, entry{key, crypto::hmac_sha256_key(key)}).first->second;
 }
 
 result<authenticated> authenticate(const parsed_request& req, const fake_config& config,
@@ -256,8 +265,10 @@ result<authenticated> authenticate(const parsed_request& req, const fake_config&
 
     // Phase 5: recompute and compare.
     const sigv4::credential_scope scope{std::string(scope_date), std::string(scope_region), std::string(scope_service)};
-    const auto key = options.keys != nullptr ? options.keys->get(cred->secret_access_key, scope)
-                                             : sigv4::signing_key(cred->secret_access_key, scope);
+    // With a cache, the derived key comes prepared for HMAC; without, it is derived here.
+    crypto::hmac_sha256_key* signer =
+        options.keys != nullptr ? &options.keys->signer(cred->secret_access_key, scope) : nullptr;
+    const auto key = signer != nullptr ? crypto::digest{} : sigv4::signing_key(cred->secret_access_key, scope);
     // Non-S3 services hash the body they received; a header-signed request cannot opt out. A
     // presigned one may say UNSIGNED-PAYLOAD instead (botocore); the body's hash is tried first,
     // as stsauth and the Go SDK sign tokens (either order accepts the same requests).
@@ -271,7 +282,7 @@ result<authenticated> authenticate(const parsed_request& req, const fake_config&
         s.string_to_sign.clear();
         sigv4::append_string_to_sign(s.string_to_sign, f.amz_date, scope, s.canonical_request);
         // sigv4::signature, hex-encoded in place.
-        const auto mac = crypto::hmac_sha256(key, s.string_to_sign);
+        const auto mac = signer != nullptr ? signer->mac(s.string_to_sign) : crypto::hmac_sha256(key, s.string_to_sign);
         static constexpr char hex[] = "0123456789abcdef";
         std::array<char, 64> expected{};
         for (std::size_t b = 0; b < mac.size(); ++b) {

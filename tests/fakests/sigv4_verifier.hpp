@@ -34,13 +34,21 @@ public:
 
     /// sigv4::signing_key(secret_access_key, scope), derived on a miss.
     crypto::digest get(const secret<std::string>& secret_access_key, const sigv4::credential_scope& scope);
+    /// The same key prepared for HMAC (its pads hashed once); valid until the next call.
+    crypto::hmac_sha256_key& signer(const secret<std::string>& secret_access_key, const sigv4::credential_scope& scope);
 
     std::size_t size() const { return keys_.size(); }
     /// How many keys were derived (misses), for tests.
     std::size_t derivations() const { return derivations_; }
 
 private:
-    std::unordered_map<std::string, crypto::digest> keys_;
+    struct entry {
+        crypto::digest key;
+        crypto::hmac_sha256_key signer;
+    };
+    entry& find(const secret<std::string>& secret_access_key, const sigv4::credential_scope& scope);
+
+    std::unordered_map<std::string, entry> keys_;
     std::string lookup_;  ///< scratch for the map key, re-used so a hit allocates nothing
     std::size_t derivations_ = 0;
 };
