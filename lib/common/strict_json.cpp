@@ -166,33 +166,50 @@ std::size_t utf8_sequence(const unsigned char* p, const unsigned char* end, std:
 
 // ---------------------------------------------------------------------------------------------
 
-/// What duplicate detection keeps about an open object (unique_keys only).
-struct frame {
-    std::size_t keys_begin = 0;   ///< this object's keys in keys
-    std::size_t owned_begin = 0;  ///< this object's unescaped keys in owned
-    std::unique_ptr<std::unordered_set<std::string_view>> index;  ///< past linear_keys keys
+/// One open object or array: a level of the open-container stack.
+struct level {
+    bool object = false;
+    bool indexed = false;         ///< its keys are also in the last of indexes (unique_keys only)
+    std::size_t keys_begin = 0;   ///< its keys in keys (objects, unique_keys only)
+    std::size_t owned_begin = 0;  ///< its unescaped keys in owned
 };
+
+/// A key of an open object with a tag of its length and first, middle and last bytes: keys with
+/// different tags differ, so the duplicate scan compares the bytes of few keys (usually none).
+struct key_record {
+    std::uint64_t tag = 0;
+    std::string_view text;
+};
+
+std::uint64_t key_tag(std::string_view k) noexcept {
+    if (k.empty()) return 0;
+    const auto byte = [&](std::size_t i) { return static_cast<std::uint64_t>(static_cast<unsigned char>(k[i])); };
+    return (static_cast<std::uint64_t>(k.size()) << 24U) | (byte(0) << 16U) | (byte(k.size() / 2) << 8U) |
+           byte(k.size() - 1);
+}
 
 /// A reader's working storage. Each thread keeps one and lends it to one reader at a time, so a
 /// request body is read without allocating once the thread has read a few; a reader started
 /// while the thread's storage is lent (a handler that parses again) gets its own.
 struct reader_buffers {
-    std::string open;                 ///< the open containers, '{' or '[', innermost last
-    std::vector<frame> objects;       ///< the open objects' key records (unique_keys only)
-    std::vector<std::string_view> keys;  ///< keys of every open object, innermost last
+    /// The open containers, outermost first. Its size only grows (to the deepest document read):
+    /// a level is written when it opens, so what a previous document left is never read.
+    std::vector<level> levels;
+    std::vector<key_record> keys;  ///< keys of every open object, innermost last (unique_keys only)
+    /// Sets of the keys of open objects with more than linear_keys keys, innermost last.
+    std::vector<std::unique_ptr<std::unordered_set<std::string_view>>> indexes;
     std::vector<std::unique_ptr<std::string>> owned;  ///< unescaped keys (stable addresses)
     std::string scratch;              ///< the last unescaped string
     bool lent = false;
 
     /// Empties everything; what an outsized document grew is given back, not kept per thread.
     void reset() {
-        open.clear();
-        objects.clear();
         keys.clear();
+        indexes.clear();
         owned.clear();
         scratch.clear();
-        if (keys.capacity() > 256) std::vector<std::string_view>().swap(keys);
-        if (objects.capacity() > 64) std::vector<frame>().swap(objects);
+        if (levels.size() > 64) std::vector<level>().swap(levels);
+        if (keys.capacity() > 256) std::vector<key_record>().swap(keys);
         if (owned.capacity() > 64) std::vector<std::unique_ptr<std::string>>().swap(owned);
         if (scratch.capacity() > 4096) std::string().swap(scratch);
     }
@@ -227,13 +244,10 @@ private:
 class reader {
 public:
     reader(std::string_view text, const strict_limits& limits, strict_handler* handler)
-        : p_(text.data()), begin_(text.data()), end_(text.data() + text.size()), limits_(limits), handler_(handler) {
-        if (limits_.unique_keys) objects_.reserve(std::min<std::size_t>(limits_.max_depth, 8));
-    }
+        : p_(text.data()), begin_(text.data()), end_(text.data() + text.size()), limits_(limits), handler_(handler) {}
 
     std::optional<error> run() {
-        skip_ws();
-        if (p_ == end_) return syntax();
+        if (next() < 0) return syntax();
         if (!limits_.object_only) return any_value();
         if (*p_ != '{') {
             if (*p_ == '[') return not_object();
@@ -276,8 +290,7 @@ private:
     std::optional<error> take() { return std::move(failure_); }
 
     std::optional<error> end() {
-        skip_ws();
-        if (p_ != end_) {
+        if (next() >= 0) {
             return make_error("trailing_data", fmt::format("data after the {}", limits_.document));
         }
         return std::nullopt;
@@ -310,99 +323,110 @@ private:
         return syntax_fail();
     }
 
-    void skip_ws() noexcept {
-        while (p_ != end_ && is_ws(*p_)) ++p_;
+    /// Skips whitespace: returns the byte it stopped at, or -1 at the end of the text. In a
+    /// compact document the byte at p_ is already the next token's: one compare decides that.
+    int next() noexcept {
+        if (p_ != end_ && static_cast<unsigned char>(*p_) > ' ') return static_cast<unsigned char>(*p_);
+        for (; p_ != end_; ++p_) {
+            const auto c = static_cast<unsigned char>(*p_);
+            if (!is_ws(static_cast<char>(c))) return c;
+        }
+        return -1;
     }
 
-    // --- containers, iteratively (the depth limit bounds the open-container stack, one byte a
-    // level, not the C++ stack).
+    // --- containers, iteratively (the depth limit bounds the open-container stack, levels_,
+    // not the C++ stack).
 
-    bool top_is_object() const noexcept { return open_.back() == '{'; }
-
-    bool open(bool object) {
-        if (open_.size() >= limits_.max_depth) {
+    /// Opens an object or array at `depth` (the number of containers already open); p_ is past
+    /// its bracket.
+    bool open(std::size_t depth, bool object) {
+        if (depth >= limits_.max_depth) {
             return fail("too_deep", fmt::format("JSON nesting deeper than {}", limits_.max_depth));
         }
-        open_.push_back(object ? '{' : '[');
-        if (object && limits_.unique_keys) {
-            frame f;
-            f.keys_begin = keys_.size();
-            f.owned_begin = owned_.size();
-            objects_.push_back(std::move(f));
-        }
+        if (depth == levels_.size()) levels_.emplace_back();
+        level& l = levels_[depth];
+        l.object = object;
+        l.indexed = false;
+        l.keys_begin = keys_.size();
+        l.owned_begin = owned_.size();
         return true;
     }
 
-    void close_frame() {
-        const bool object = top_is_object();
+    /// Closes the innermost container, whose members were at `depth`.
+    void close(std::size_t depth, bool object) {
         if (object && limits_.unique_keys) {
-            const frame& f = objects_.back();
-            keys_.resize(f.keys_begin);
-            owned_.resize(f.owned_begin);
-            objects_.pop_back();
+            const level& l = levels_[depth - 1];
+            keys_.resize(l.keys_begin);
+            if (owned_.size() != l.owned_begin) owned_.resize(l.owned_begin);
+            if (l.indexed) indexes_.pop_back();
         }
-        const std::size_t depth = open_.size();
-        open_.pop_back();
         if (handler_ != nullptr) handler_->close(depth, object ? value_type::object : value_type::array);
     }
 
     /// The top object (or, object_only off, array) and everything in it; p_ at its bracket.
+    ///
+    /// One loop turn reads a member (key, colon, value) or an element, then the commas and
+    /// closing brackets after it. `depth` (open containers) and `object` (the innermost one's
+    /// kind) live here; levels_ is read only when a container closes.
     bool document(bool top_object) {
         ++p_;
-        if (!open(top_object)) return false;
-        // State: after an opening bracket (a member or the closing bracket may follow), or after
-        // a value (a comma or the closing bracket).
-        bool after_open = true;
+        if (!open(0, top_object)) return false;
+        std::size_t depth = 1;
+        bool object = top_object;
+        bool just_opened = true;
         for (;;) {
-            skip_ws();
-            if (p_ == end_) return syntax_fail();
-            const bool object = top_is_object();
-            if (*p_ == (object ? '}' : ']')) {  // after '{', '[' or a value; after a comma it is a syntax error below
+            int c = next();
+            if (!just_opened || c != (object ? '}' : ']')) {
+                // A member or element (after a comma, a closing bracket is a syntax error here).
+                if (c < 0) return syntax_fail();
+                if (object) {
+                    if (c != '"') return syntax_fail();
+                    if (!member_key(depth)) return false;
+                    if (next() != ':') return syntax_fail();
+                    ++p_;
+                    c = next();
+                    if (c < 0) return syntax_fail();
+                }
+                if (c == '{' || c == '[') {
+                    object = c == '{';
+                    if (handler_ != nullptr) handler_->value(depth, object ? value_type::object : value_type::array, {});
+                    ++p_;
+                    if (!open(depth, object)) return false;
+                    ++depth;
+                    just_opened = true;
+                    continue;
+                }
+                value_type type = value_type::string;
+                std::string_view text;
+                if (c == '"') {
+                    bool unescaped = false;
+                    if (!string(&text, &unescaped)) return false;
+                } else if (!scalar(&type, &text)) {
+                    return false;
+                }
+                if (type == value_type::string && text.size() > limits_.max_string_bytes) {
+                    return fail("string_too_long",
+                                fmt::format("a string value is longer than {} bytes", limits_.max_string_bytes));
+                }
+                if (handler_ != nullptr) handler_->value(depth, type, text);
+                c = next();
+            }
+            // After a value, or an opening bracket its closing one follows: closing brackets,
+            // then a comma (or the end of the top container).
+            while (c == (object ? '}' : ']')) {
                 ++p_;
-                close_frame();
-                if (open_.empty()) return true;
-                after_open = false;
-                continue;
+                close(depth, object);
+                if (--depth == 0) return true;
+                object = levels_[depth - 1].object;
+                c = next();
             }
-            if (!after_open) {
-                if (*p_ != ',') return syntax_fail();
-                ++p_;
-                skip_ws();
-                if (p_ == end_) return syntax_fail();
-            }
-            const std::size_t depth = open_.size();
-            if (object) {
-                if (*p_ != '"') return syntax_fail();
-                if (!member_key()) return false;
-                skip_ws();
-                if (p_ == end_ || *p_ != ':') return syntax_fail();
-                ++p_;
-                skip_ws();
-                if (p_ == end_) return syntax_fail();
-            }
-            // The value.
-            const char c = *p_;
-            if (c == '{' || c == '[') {
-                const value_type type = c == '{' ? value_type::object : value_type::array;
-                if (handler_ != nullptr) handler_->value(depth, type, {});
-                ++p_;
-                if (!open(c == '{')) return false;
-                after_open = true;
-                continue;
-            }
-            value_type type{};
-            std::string_view text;
-            if (!scalar(&type, &text)) return false;
-            if (type == value_type::string && text.size() > limits_.max_string_bytes) {
-                return fail("string_too_long",
-                            fmt::format("a string value is longer than {} bytes", limits_.max_string_bytes));
-            }
-            if (handler_ != nullptr) handler_->value(depth, type, text);
-            after_open = false;
+            if (c != ',') return syntax_fail();
+            ++p_;
+            just_opened = false;
         }
     }
 
-    bool member_key() {
+    bool member_key(std::size_t depth) {
         std::string_view k;
         bool unescaped = false;
         if (!string(&k, &unescaped)) return false;
@@ -410,31 +434,37 @@ private:
             return fail("string_too_long", fmt::format("an object key is longer than {} bytes", limits_.max_key_bytes));
         }
         if (!limits_.unique_keys) {
-            if (handler_ != nullptr) handler_->key(open_.size(), k);
+            if (handler_ != nullptr) handler_->key(depth, k);
             return true;
         }
-        frame& f = objects_.back();
+        level& l = levels_[depth - 1];
         if (unescaped) k = *owned_.emplace_back(std::make_unique<std::string>(k));  // scratch_ is reused
-        const std::size_t count = keys_.size() - f.keys_begin;
         bool duplicate = false;
-        if (f.index) {
-            duplicate = !f.index->insert(k).second;
+        if (l.indexed) {
+            duplicate = !indexes_.back()->insert(k).second;
         } else {
-            for (std::size_t i = f.keys_begin; i < keys_.size(); ++i) {
-                if (keys_[i] == k) {
+            const std::uint64_t tag = key_tag(k);
+            const key_record* const first = keys_.data() + l.keys_begin;
+            const key_record* const last = keys_.data() + keys_.size();
+            for (const key_record* r = first; r != last; ++r) {
+                if (r->tag == tag && r->text == k) {
                     duplicate = true;
                     break;
                 }
             }
-            if (!duplicate && count + 1 > linear_keys) {
-                f.index = std::make_unique<std::unordered_set<std::string_view>>(keys_.begin() + static_cast<std::ptrdiff_t>(f.keys_begin),
-                                                                                 keys_.end());
-                f.index->insert(k);
+            if (!duplicate && static_cast<std::size_t>(last - first) + 1 > linear_keys) {
+                // From here on this object's keys are looked up in a set (its key_records are
+                // kept only to be dropped when it closes).
+                auto index = std::make_unique<std::unordered_set<std::string_view>>();
+                for (std::size_t i = l.keys_begin; i < keys_.size(); ++i) index->insert(keys_[i].text);
+                index->insert(k);
+                indexes_.push_back(std::move(index));
+                l.indexed = true;
             }
+            keys_.push_back({tag, k});
         }
         if (duplicate) return fail("duplicate_key", "a JSON object has a duplicate key");
-        keys_.push_back(k);
-        if (handler_ != nullptr) handler_->key(open_.size(), k);
+        if (handler_ != nullptr) handler_->key(depth, k);
         return true;
     }
 
@@ -469,6 +499,20 @@ private:
     /// A string at p_ ('"'). Without escapes the view points into the text; with them, into
     /// scratch_ (valid until the next string), and *unescaped is set.
     bool string(std::string_view* out, bool* unescaped) {
+        // The usual string: its closing quote is the first byte that needs attention (no escape,
+        // no control byte, not cut off by the end of the text). Anything else takes the full path,
+        // which reads it again from the start.
+        const char* start = p_ + 1;
+        const char* q = skip_plain_string(start, end_);
+        if (q != end_ && *q == '"' && !locate_bad_utf8_) {
+            *out = std::string_view(start, static_cast<std::size_t>(q - start));
+            p_ = q + 1;
+            return true;
+        }
+        return string_checked(out, unescaped);
+    }
+
+    bool string_checked(std::string_view* out, bool* unescaped) {
         const char* start = p_ + 1;
         const bool ok = string_body(out, unescaped);
         if (locate_bad_utf8_) {
@@ -625,9 +669,9 @@ private:
     const strict_limits& limits_;
     strict_handler* handler_;
     buffers_lease lease_;
-    std::string& open_ = lease_.get().open;
-    std::vector<frame>& objects_ = lease_.get().objects;
-    std::vector<std::string_view>& keys_ = lease_.get().keys;
+    std::vector<level>& levels_ = lease_.get().levels;
+    std::vector<key_record>& keys_ = lease_.get().keys;
+    std::vector<std::unique_ptr<std::unordered_set<std::string_view>>>& indexes_ = lease_.get().indexes;
     std::vector<std::unique_ptr<std::string>>& owned_ = lease_.get().owned;
     std::string& scratch_ = lease_.get().scratch;
     std::optional<error> failure_;
