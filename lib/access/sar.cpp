@@ -32,35 +32,41 @@ enum class field : std::uint8_t {
     key, op, values,                                                    // requirements[]
 };
 
+// A key is matched on its length first (a switch), then on its bytes against the one or two
+// names of that length: a SubjectAccessReview has ~45 keys, most of them read.
 field field_of(ctx c, std::string_view k) {
+    const auto is = [&](std::string_view name, field f) { return k == name ? f : field::other; };
     switch (c) {
         case ctx::top:
-            return k == "apiVersion" ? field::api_version : k == "kind" ? field::kind : k == "spec" ? field::spec : field::other;
+            switch (k.size()) {
+                case 4: return k == "kind" ? field::kind : is("spec", field::spec);
+                case 10: return is("apiVersion", field::api_version);
+                default: return field::other;
+            }
         case ctx::spec:
-            if (k == "resourceAttributes") return field::resource_attributes;
-            if (k == "nonResourceAttributes") return field::non_resource_attributes;
-            if (k == "user") return field::user;
-            if (k == "uid") return field::uid;
-            if (k == "groups") return field::groups;
-            if (k == "group") return field::group;
-            if (k == "extra") return field::extra;
-            return field::other;
+            switch (k.size()) {
+                case 3: return is("uid", field::uid);
+                case 4: return is("user", field::user);
+                case 5: return k == "extra" ? field::extra : is("group", field::group);
+                case 6: return is("groups", field::groups);
+                case 18: return is("resourceAttributes", field::resource_attributes);
+                case 21: return is("nonResourceAttributes", field::non_resource_attributes);
+                default: return field::other;
+            }
         case ctx::resource:
-            if (k == "namespace") return field::ns;
-            if (k == "verb") return field::verb;
-            if (k == "group") return field::group_name;
-            if (k == "version") return field::version;
-            if (k == "resource") return field::resource;
-            if (k == "subresource") return field::subresource;
-            if (k == "name") return field::name;
-            if (k == "fieldSelector") return field::field_selector;
-            if (k == "labelSelector") return field::label_selector;
-            return field::other;
-        case ctx::non_resource: return k == "path" ? field::path : k == "verb" ? field::verb : field::other;
-        case ctx::selector:
-            return k == "rawSelector" ? field::raw_selector : k == "requirements" ? field::requirements : field::other;
-        case ctx::requirement:
-            return k == "key" ? field::key : k == "operator" ? field::op : k == "values" ? field::values : field::other;
+            switch (k.size()) {
+                case 4: return k == "verb" ? field::verb : is("name", field::name);
+                case 5: return is("group", field::group_name);
+                case 7: return is("version", field::version);
+                case 8: return is("resource", field::resource);
+                case 9: return is("namespace", field::ns);
+                case 11: return is("subresource", field::subresource);
+                case 13: return k == "fieldSelector" ? field::field_selector : is("labelSelector", field::label_selector);
+                default: return field::other;
+            }
+        case ctx::non_resource: return k == "path" ? field::path : is("verb", field::verb);
+        case ctx::selector: return k == "rawSelector" ? field::raw_selector : is("requirements", field::requirements);
+        case ctx::requirement: return k == "key" ? field::key : k == "operator" ? field::op : is("values", field::values);
         default: return field::other;
     }
 }
@@ -273,7 +279,11 @@ private:
 
 std::string_view api_version_string(sar_version v) noexcept { return v == sar_version::v1 ? v1 : v1beta1; }
 
-result<sar_request> decode_sar(std::string_view body, const sar_decode_limits& limits) {
+namespace {
+
+// decode_sar's work, into a request the caller made (the result is built in place: a
+// sar_request is large to move).
+std::optional<error> decode_sar_into(std::string_view body, const sar_decode_limits& limits, sar_request& out) {
     // One strict pass (UTF-8, no byte order mark, no duplicate key, depth, sizes, exactly one
     // object: the rules shared with lib/tokenreview) that also collects the fields.
     stsauth::json::strict_limits strict;
@@ -281,9 +291,8 @@ result<sar_request> decode_sar(std::string_view body, const sar_decode_limits& l
     strict.max_string_bytes = limits.max_string_bytes;
     strict.max_key_bytes = limits.max_key_bytes;
     strict.document = "SubjectAccessReview object";
-    sar_request out;
     sar_reader doc(out, limits);
-    if (auto failure = stsauth::json::strict_parse(body, strict, &doc)) return std::move(*failure);
+    if (auto failure = stsauth::json::strict_parse(body, strict, &doc)) return failure;
 
     // Judged in this order: the first rule broken gives the code.
     if (doc.api_version_type != value_type::string || !doc.version) {
@@ -338,7 +347,16 @@ result<sar_request> decode_sar(std::string_view body, const sar_decode_limits& l
         }
         if (doc.extra_bad) return make_error("bad_extra", "spec.extra values must be lists of strings");
     }
-    return out;
+    return std::nullopt;
+}
+
+}  // namespace
+
+result<sar_request> decode_sar(std::string_view body, const sar_decode_limits& limits) {
+    // One return of one object: the result is constructed where the caller wants it.
+    result<sar_request> r(std::in_place);
+    if (auto failure = decode_sar_into(body, limits, *r)) r = std::move(*failure);
+    return r;
 }
 
 std::string encode_sar_response(sar_version v, const sar_status& status) {

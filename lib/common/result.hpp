@@ -21,6 +21,9 @@ class [[nodiscard]] result {
 public:
     result(T value) : v_(std::in_place_index<0>, std::move(value)) {}  // NOLINT: implicit by design
     result(error err) : v_(std::in_place_index<1>, std::move(err)) {}  // NOLINT: implicit by design
+    /// A value built in place (no move of a large T into the result).
+    template <class... Args>
+    explicit result(std::in_place_t, Args&&... args) : v_(std::in_place_index<0>, std::forward<Args>(args)...) {}
 
     bool ok() const noexcept { return v_.index() == 0; }
     explicit operator bool() const noexcept { return ok(); }

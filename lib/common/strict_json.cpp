@@ -275,7 +275,18 @@ private:
         if (!failure_) failure_ = make_error(std::move(code), std::move(message));
         return false;
     }
-    bool syntax_fail() {
+    // The failures the per-token loop can meet, out of line: their formatting would otherwise
+    // weigh on the loop's registers.
+    [[gnu::noinline]] bool too_deep_fail() {
+        return fail("too_deep", fmt::format("JSON nesting deeper than {}", limits_.max_depth));
+    }
+    [[gnu::noinline]] bool value_too_long_fail() {
+        return fail("string_too_long", fmt::format("a string value is longer than {} bytes", limits_.max_string_bytes));
+    }
+    [[gnu::noinline]] bool key_too_long_fail() {
+        return fail("string_too_long", fmt::format("an object key is longer than {} bytes", limits_.max_key_bytes));
+    }
+    [[gnu::noinline]] bool syntax_fail() {
         if (!failure_) eof_ = p_ == end_;
         return fail("not_json", fmt::format("request body is not valid JSON (syntax error at byte {})",
                                             static_cast<std::size_t>(p_ - begin_)));
@@ -308,7 +319,7 @@ private:
         std::string_view text;
         if (!scalar(&type, &text)) return take();
         if (type == value_type::string && text.size() > limits_.max_string_bytes) {
-            fail("string_too_long", fmt::format("a string value is longer than {} bytes", limits_.max_string_bytes));
+            value_too_long_fail();
             return take();
         }
         if (handler_ != nullptr) handler_->value(0, type, text);
@@ -340,9 +351,7 @@ private:
     /// Opens an object or array at `depth` (the number of containers already open); p_ is past
     /// its bracket.
     bool open(std::size_t depth, bool object) {
-        if (depth >= limits_.max_depth) {
-            return fail("too_deep", fmt::format("JSON nesting deeper than {}", limits_.max_depth));
-        }
+        if (depth >= limits_.max_depth) return too_deep_fail();
         if (depth == levels_.size()) levels_.emplace_back();
         level& l = levels_[depth];
         l.object = object;
@@ -404,10 +413,7 @@ private:
                 } else if (!scalar(&type, &text)) {
                     return false;
                 }
-                if (type == value_type::string && text.size() > limits_.max_string_bytes) {
-                    return fail("string_too_long",
-                                fmt::format("a string value is longer than {} bytes", limits_.max_string_bytes));
-                }
+                if (type == value_type::string && text.size() > limits_.max_string_bytes) return value_too_long_fail();
                 if (handler_ != nullptr) handler_->value(depth, type, text);
                 c = next();
             }
@@ -430,9 +436,7 @@ private:
         std::string_view k;
         bool unescaped = false;
         if (!string(&k, &unescaped)) return false;
-        if (k.size() > limits_.max_key_bytes) {
-            return fail("string_too_long", fmt::format("an object key is longer than {} bytes", limits_.max_key_bytes));
-        }
+        if (k.size() > limits_.max_key_bytes) return key_too_long_fail();
         if (!limits_.unique_keys) {
             if (handler_ != nullptr) handler_->key(depth, k);
             return true;
