@@ -53,23 +53,42 @@ verify_scratch& scratch() {
     return s;
 }
 
-result<auth_fields> from_query(const parsed_request& req) {
+// The auth parameters of a query (the five required ones, then X-Amz-Security-Token): how often
+// each appears and its first value, in one pass over the query.
+struct query_auth_params {
+    std::array<std::size_t, 6> count{};
+    std::array<std::string_view, 6> first{};
+
+    explicit query_auth_params(const std::vector<sigv4::query_param>& query) {
+        for (const auto& p : query) {
+            if (!p.key.starts_with("X-Amz-")) continue;
+            for (std::size_t i = 0; i < 6; ++i) {
+                if (p.key != (i < 5 ? required_query_params[i] : std::string_view("X-Amz-Security-Token"))) continue;
+                if (count[i]++ == 0) first[i] = p.value;
+                break;
+            }
+        }
+    }
+    bool any_required() const { return std::any_of(count.begin(), count.begin() + 5, [](auto n) { return n > 0; }); }
+};
+
+result<auth_fields> from_query(const query_auth_params& params) {
     auth_fields f;
     f.presigned = true;
     std::array<std::string_view*, 5> slots{&f.algorithm, &f.credential, &f.amz_date, &f.signed_headers, &f.signature};
     for (std::size_t i = 0; i < required_query_params.size(); ++i) {
         const auto name = required_query_params[i];
-        const auto n = param_count(req.query, name);
+        const auto n = params.count[i];
         if (n == 0)
             return incomplete(
                 "AWS query-string parameters must include 'X-Amz-Algorithm', 'X-Amz-Credential', 'X-Amz-Signature', "
                 "'X-Amz-Date', 'X-Amz-SignedHeaders'. Re-examine the query-string parameters.");
         if (n > 1) return incomplete("Query-string parameter '" + std::string(name) + "' must appear only once.");
-        *slots[i] = *param(req.query, name);
+        *slots[i] = params.first[i];
     }
-    const auto tokens = param_count(req.query, "X-Amz-Security-Token");
+    const auto tokens = params.count[5];
     if (tokens > 1) return incomplete("Query-string parameter 'X-Amz-Security-Token' must appear only once.");
-    if (tokens == 1) f.security_token = *param(req.query, "X-Amz-Security-Token");
+    if (tokens == 1) f.security_token = params.first[5];
     return f;
 }
 
@@ -203,14 +222,14 @@ result<authenticated> authenticate(const parsed_request& req, const fake_config&
                                    system_clock::time_point now, const verify_options& options) {
     // Phase 1: which form, and its fields.
     const auto authorization = req.header("authorization");
-    const bool query_auth = std::any_of(required_query_params.begin(), required_query_params.end(),
-                                        [&](auto name) { return param_count(req.query, name) > 0; });
+    const query_auth_params query_params(req.query);
+    const bool query_auth = query_params.any_required();
     if (authorization && query_auth)
         return incomplete("Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter or the "
                           "Authorization header should be specified.");
     if (!authorization && !query_auth)
         return make_error("MissingAuthenticationToken", "Request is missing Authentication Token");
-    auto fields = authorization ? from_header(req, *authorization) : from_query(req);
+    auto fields = authorization ? from_header(req, *authorization) : from_query(query_params);
     if (!fields.ok()) return fields.err();
     const auto& f = *fields;
 

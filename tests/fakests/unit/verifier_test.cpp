@@ -215,6 +215,40 @@ TEST_CASE("missing, repeated or malformed auth parameters are IncompleteSignatur
     CHECK(code_of(verify(t.in())) == "IncompleteSignature");
 }
 
+TEST_CASE("the refusal of a repeated auth parameter names it; a lone session token is no auth", "[verifier]") {
+    token_spec spec;
+    spec.creds = temporary();
+    const auto token = make_token(spec);
+    REQUIRE(code_of(verify(token.in())) == "ok");
+    for (const auto* name : {"X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date", "X-Amz-SignedHeaders", "X-Amz-Signature",
+                             "X-Amz-Security-Token"}) {
+        INFO(name);
+        auto twice = token;
+        twice.signed_request.query.push_back({name, token.param(name)});
+        const auto r = verify(twice.in());
+        REQUIRE(code_of(r) == "IncompleteSignature");
+        CHECK(r.err().message == "Query-string parameter '" + std::string(name) + "' must appear only once.");
+    }
+    // Parameters are checked in the order Algorithm, Credential, Date, SignedHeaders, Signature:
+    // the first one missing or repeated is the reason given.
+    auto two_faults = token;
+    two_faults.remove_param("X-Amz-Signature");
+    two_faults.signed_request.query.push_back({"X-Amz-Date", token.param("X-Amz-Date")});
+    CHECK(verify(two_faults.in()).err().message == "Query-string parameter 'X-Amz-Date' must appear only once.");
+    two_faults = token;
+    two_faults.remove_param("X-Amz-Credential");
+    two_faults.signed_request.query.push_back({"X-Amz-Date", token.param("X-Amz-Date")});
+    CHECK_THAT(verify(two_faults.in()).err().message, Catch::StartsWith("AWS query-string parameters must include"));
+    // Case matters: a differently spelled parameter is not an auth parameter.
+    auto lower = token;
+    lower.remove_param("X-Amz-Signature");
+    lower.signed_request.query.push_back({"x-amz-signature", token.param("X-Amz-Signature")});
+    CHECK(code_of(verify(lower.in())) == "IncompleteSignature");
+    // X-Amz-Security-Token alone does not make a request presigned.
+    CHECK(code_of(verify({"GET", "/?Action=GetCallerIdentity&X-Amz-Security-Token=abc",
+                          {{"Host", "sts.us-west-2.amazonaws.com"}}, {}})) == "MissingAuthenticationToken");
+}
+
 TEST_CASE("dates far from now are handled without overflow", "[verifier]") {
     // Years past 2262 do not fit system_clock's nanoseconds: a changed year must still be a
     // clean rejection.
