@@ -503,15 +503,33 @@ private:
     /// A string at p_ ('"'). Without escapes the view points into the text; with them, into
     /// scratch_ (valid until the next string), and *unescaped is set.
     bool string(std::string_view* out, bool* unescaped) {
-        // The usual string: its closing quote is the first byte that needs attention (no escape,
-        // no control byte, not cut off by the end of the text). Anything else takes the full path,
-        // which reads it again from the start.
+        // The usual string: no escape, no control byte, not cut off by the end of the text. Its
+        // UTF-8 is checked here, sequence by sequence (strict_parse checks no text up front).
+        // Anything else takes the full path, which reads the string again from its start.
         const char* start = p_ + 1;
-        const char* q = skip_plain_string(start, end_);
-        if (q != end_ && *q == '"' && !locate_bad_utf8_) {
-            *out = std::string_view(start, static_cast<std::size_t>(q - start));
-            p_ = q + 1;
-            return true;
+        if (!locate_bad_utf8_) {
+            const auto* q = reinterpret_cast<const unsigned char*>(start);
+            const auto* e = reinterpret_cast<const unsigned char*>(end_);
+            for (;;) {
+                q = skip_plain_ascii(q, e);
+                if (q == e) break;
+                const unsigned char c = *q;
+                if (c == '"') {
+                    *out = std::string_view(start, static_cast<std::size_t>(reinterpret_cast<const char*>(q) - start));
+                    p_ = reinterpret_cast<const char*>(q) + 1;
+                    return true;
+                }
+                if (c >= 0x80U) {
+                    std::size_t prefix = 0;
+                    const std::size_t n = utf8_sequence(q, e, &prefix);
+                    if (n == 0) break;
+                    q += n;
+                } else if (c >= 0x20U && c != '\\') {
+                    ++q;  // near the end of the text, where the scan leaves a few bytes unread
+                } else {
+                    break;  // an escape or a control byte
+                }
+            }
         }
         return string_checked(out, unescaped);
     }
@@ -537,6 +555,9 @@ private:
                 }
                 q += n;
             }
+        } else if (ok && !valid_utf8(std::string_view(start, static_cast<std::size_t>(p_ - 1 - start)))) {
+            // Any failure sends strict_parse to check the whole text, which then reports this.
+            return fail("bad_utf8", "request body is not valid UTF-8");
         }
         return ok;
     }
@@ -713,6 +734,18 @@ std::optional<error> strict_parse(std::string_view text, const strict_limits& li
 
 std::optional<error> strict_parse(std::string_view text, const strict_limits& limits, strict_handler* handler,
                                   strict_failure_position* where) {
+    // One pass. The reader checks the UTF-8 of every string as it reads it, and a byte >= 0x80
+    // anywhere else is a syntax error: an accepted text is valid UTF-8. A refused one is judged
+    // as if the whole text had been checked first: invalid UTF-8 anywhere wins, then a byte
+    // order mark, then the reader's own first failure.
+    std::optional<error> failure;
+    strict_failure_position position;
+    {
+        reader r(text, limits, handler);
+        failure = r.run();
+        if (!failure) return std::nullopt;
+        position = r.position();
+    }
     if (!valid_utf8(text)) {
         if (where != nullptr) {
             reader r(text, limits, nullptr);
@@ -726,9 +759,7 @@ std::optional<error> strict_parse(std::string_view text, const strict_limits& li
         if (where != nullptr) *where = {0, false};
         return make_error("not_json", "request body starts with a byte order mark");
     }
-    reader r(text, limits, handler);
-    auto failure = r.run();
-    if (failure && where != nullptr) *where = r.position();
+    if (where != nullptr) *where = position;
     return failure;
 }
 

@@ -12,7 +12,8 @@
 /// lib/access (SubjectAccessReview) and, with repeated keys and any top-level value allowed
 /// (strict_limits::unique_keys, object_only), lib/sts for STS answers read as Go reads them.
 ///
-/// Error codes (the first violation in document order; the whole text is UTF-8 checked first):
+/// Error codes (the first violation in document order, except that invalid UTF-8 anywhere comes
+/// before any other: a refused text is reported as if it had been UTF-8 checked first):
 /// "bad_utf8", "not_json", "not_object", "trailing_data", "duplicate_key", "too_deep",
 /// "string_too_long". Messages quote no input, only byte offsets and limits.
 
@@ -65,7 +66,8 @@ bool valid_utf8(std::string_view s) noexcept;
 
 /// Reads `text` as exactly one JSON object under `limits`, reporting to `handler` (may be null).
 /// Returns nothing when the text is acceptable, else the first violation. A handler may have
-/// seen part of a text that is then refused: callers act on what it kept only on success.
+/// seen part of a text that is then refused (for "bad_utf8", the members before the string
+/// that holds the invalid bytes): callers act on what it kept only on success.
 std::optional<error> strict_parse(std::string_view text, const strict_limits& limits,
                                   strict_handler* handler = nullptr);
 

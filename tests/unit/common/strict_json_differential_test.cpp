@@ -1,7 +1,7 @@
 // lib/common/strict_json's reader against the reference reader (strict_json_reference.cpp, the
 // reader before its per-token work was reorganised): on seeds and thousands of mutations of them,
 // under several limit sets, both give the same decision, code, message, failure position and the
-// same handler events in the same order.
+// same handler events in the same order (except on texts refused as bad_utf8, see same_outcome).
 
 #include "common/strict_json.hpp"
 #include "strict_json_reference.hpp"
@@ -78,7 +78,10 @@ bool same_outcome(const std::string& text, const strict_limits& limits) {
     REQUIRE(a.message == b.message);
     REQUIRE(a.offset == b.offset);
     REQUIRE(a.end_of_input == b.end_of_input);
-    REQUIRE(a.events == b.events);
+    // Invalid UTF-8 is found as the strings are read (no check of the whole text up front), so
+    // a handler may have seen the members before the offending string: the one documented
+    // difference, on a refused text.
+    if (a.code != "bad_utf8") REQUIRE(a.events == b.events);
     // The plain overload decides the same way.
     const auto plain = json::strict_parse(text, limits);
     REQUIRE((plain ? plain->code : std::string()) == a.code);
@@ -217,7 +220,9 @@ TEST_CASE("strict_json differential: a string or key starting at every offset of
             const std::string ws(pad, ' ');
             const std::string body(len, 'a');
             for (const std::string& tail : {std::string(), std::string("\\n"), std::string("\x01"),
-                                            std::string("\xC3\xA9"), std::string("\xC3")}) {
+                                            std::string("\xC3\xA9"), std::string("\xC3"), std::string("\xFF"),
+                                            std::string("\\n\xC3\xA9"), std::string("\\n\xF0\x9F\x98"),
+                                            std::string("\xE2\x82\xAC\\u0041")}) {
                 const std::string text = "{" + ws + "\"" + body + tail + "\"" + ws + ":" + ws + "\"" + body + tail +
                                          "\"" + ws + "," + ws + "\"" + body + tail + "x\":[" + ws + "\"" + body +
                                          tail + "\"" + ws + "]" + ws + "}";
