@@ -85,15 +85,7 @@ public:
     void key(std::size_t depth, std::string_view k) override {
         if (depth >= ctx_.size()) return;
         const ctx c = ctx_[depth];
-        if (c == ctx::extra) {
-            extra_key_ = limits_.keep_identity ? &out_.extra.try_emplace(std::string(k)).first->second : nullptr;
-            principal_key_ = k == extra_canonical_arn         ? &out_.principal.canonical_arn
-                             : k == extra_principal_id        ? &out_.principal.principal_id
-                             : k == extra_principal_id_legacy ? &out_.principal.principal_id_legacy
-                                                              : nullptr;
-            if (principal_key_ != nullptr) principal_key_->present = true;
-            return;
-        }
+        if (c == ctx::extra) return extra_key(k);
         field_[depth] = c == ctx::ignore ? field::other : field_of(c, k);
     }
 
@@ -128,6 +120,16 @@ public:
     std::size_t extra_values = 0;
 
 private:
+    // Out of line: key() stays small (few registers to save on each of ~45 calls).
+    [[gnu::noinline]] void extra_key(std::string_view k) {
+        extra_key_ = limits_.keep_identity ? &out_.extra.try_emplace(std::string(k)).first->second : nullptr;
+        principal_key_ = k == extra_canonical_arn         ? &out_.principal.canonical_arn
+                         : k == extra_principal_id        ? &out_.principal.principal_id
+                         : k == extra_principal_id_legacy ? &out_.principal.principal_id_legacy
+                                                          : nullptr;
+        if (principal_key_ != nullptr) principal_key_->present = true;
+    }
+
     static value_type expected(ctx c) {
         switch (c) {
             case ctx::requirements:
