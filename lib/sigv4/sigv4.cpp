@@ -20,16 +20,16 @@ std::string_view trim(std::string_view s) {
 // Trims and collapses every run of spaces to one space (SigV4 "Trimall"), appended to `out`.
 void append_trimall(std::string& out, std::string_view v) {
     v = trim(v);
-    bool in_space = false;
-    for (char c : v) {
-        const bool space = c == ' ' || c == '\t' || c == '\r' || c == '\n';
-        if (space) {
-            if (!in_space) out += ' ';
-            in_space = true;
-        } else {
-            out += c;
-            in_space = false;
-        }
+    auto space = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
+    std::size_t i = 0;
+    while (i < v.size()) {
+        // A run of other bytes goes in one append, a run of spaces as one ' '.
+        const auto run = i;
+        while (i < v.size() && !space(v[i])) ++i;
+        out.append(v.data() + run, i - run);
+        if (i == v.size()) break;
+        out += ' ';
+        while (i < v.size() && space(v[i])) ++i;
     }
 }
 
@@ -55,7 +55,9 @@ bool lower_less(std::string_view a, std::string_view b) {
 }
 
 void append_lower(std::string& out, std::string_view s) {
-    for (char c : s) out += ascii_lower(c);
+    const auto at = out.size();
+    out += s;
+    for (auto it = out.begin() + static_cast<std::ptrdiff_t>(at); it != out.end(); ++it) *it = ascii_lower(*it);
 }
 
 // Scratch of the canonical forms, per thread: a verifier canonicalises every request it
@@ -294,9 +296,12 @@ void append_string_to_sign(std::string& out, std::string_view amz_date, const cr
     out += scope.service;
     out += "/aws4_request\n";
     static constexpr char hex[] = "0123456789abcdef";
-    for (const auto b : crypto::sha256(canonical_req)) {
-        out += hex[b >> 4U];
-        out += hex[b & 15U];
+    const auto hash = crypto::sha256(canonical_req);
+    const auto at = out.size();
+    out.resize(at + 2 * hash.size());
+    for (std::size_t i = 0; i < hash.size(); ++i) {
+        out[at + 2 * i] = hex[hash[i] >> 4U];
+        out[at + 2 * i + 1] = hex[hash[i] & 15U];
     }
 }
 

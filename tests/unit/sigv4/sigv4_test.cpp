@@ -127,3 +127,11 @@ TEST_CASE("append_string_to_sign appends exactly string_to_sign", "[sigv4]") {
     sigv4::append_string_to_sign(out, "20150830T123600Z", scope, "canonical");
     CHECK(out == "x" + sts);
 }
+
+TEST_CASE("canonical header values: trimmed, inner runs of spaces, tabs and line breaks one space", "[sigv4]") {
+    const std::vector<sigv4::header_field> headers{
+        {"A", "plain"}, {"B", "  lead and trail  "}, {"C", "\ttabs\t\tinside\t"}, {"D", "x \r\n y"},
+        {"E", "end\n"}, {"F", ""}, {"G", "   "}, {"H", "a  b   c    d"}};
+    CHECK(sigv4::canonical_headers(headers).canonical ==
+          "a:plain\nb:lead and trail\nc:tabs inside\nd:x y\ne:end \nf:\ng:\nh:a b c d\n");
+}
