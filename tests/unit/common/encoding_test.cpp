@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 #include <fmt/format.h>
 
+#include <cctype>
 #include <random>
 #include <string>
 #include <vector>
@@ -141,4 +142,67 @@ TEST_CASE("base64url decode: every length and every bad position, group-wise dec
     CHECK(stsauth::encoding::base64url_decode("QR").code() == "bad_base64");   // non-zero unused bits (2 symbols)
     CHECK(stsauth::encoding::base64url_decode("QUJ").code() == "bad_base64");  // non-zero unused bits (3 symbols)
     CHECK(*stsauth::encoding::base64url_decode("QUI") == "AB");
+}
+
+namespace {
+
+// Byte-at-a-time definitions of SigV4's encoding and of query decoding, the oracle of the
+// 16-bytes-at-a-time scans.
+std::string reference_uri_encode(std::string_view bytes, bool encode_slash) {
+    std::string out;
+    for (const char ch : bytes) {
+        const auto c = static_cast<unsigned char>(ch);
+        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+            c == '.' || c == '~' || (c == '/' && !encode_slash))
+            out += ch;
+        else
+            out += fmt::format("%{:02X}", c);
+    }
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("uri_encode and percent_decode agree with byte-at-a-time definitions at every length", "[encoding]") {
+    std::mt19937 rng(20261124);
+    // Alphabets: every byte; mostly unreserved (long runs); mostly escapes and '+'.
+    const std::string unreserved = "ABCXYZabcxyz0189-_.~/";
+    const std::string escapes = "%+%2F%2f%41+ %zz%4";
+    for (int round = 0; round < 3000; ++round) {
+        const std::size_t n = rng() % 80;
+        std::string s(n, '\0');
+        for (auto& c : s) {
+            switch (round % 3) {
+                case 0: c = static_cast<char>(rng() & 0xff); break;
+                case 1: c = rng() % 20 == 0 ? static_cast<char>(rng() & 0xff) : unreserved[rng() % unreserved.size()]; break;
+                default: c = rng() % 2 == 0 ? escapes[rng() % escapes.size()] : unreserved[rng() % unreserved.size()]; break;
+            }
+        }
+        INFO("round " << round);
+        CHECK(uri_encode(s) == reference_uri_encode(s, true));
+        CHECK(uri_encode(s, false) == reference_uri_encode(s, false));
+        CHECK(*percent_decode(uri_encode(s)) == s);
+        // Decoding by definition: '%' and two hex digits, '+' a space only when asked.
+        for (const bool plus : {false, true}) {
+            std::string want;
+            bool ok = true;
+            for (std::size_t i = 0; i < s.size(); ++i) {
+                if (s[i] == '+' && plus) {
+                    want += ' ';
+                } else if (s[i] != '%') {
+                    want += s[i];
+                } else if (i + 2 < s.size() && std::isxdigit(static_cast<unsigned char>(s[i + 1])) &&
+                           std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
+                    want += static_cast<char>(std::stoi(s.substr(i + 1, 2), nullptr, 16));
+                    i += 2;
+                } else {
+                    ok = false;
+                    break;
+                }
+            }
+            const auto got = percent_decode(s, plus);
+            REQUIRE(got.ok() == ok);
+            if (ok) CHECK(*got == want);
+        }
+    }
 }
