@@ -17,14 +17,12 @@
 #include <charconv>
 #include <cstddef>
 #include <cstdint>
-#include <functional>
 #include <cstdio>
 #include <ctime>
 #include <iostream>
 #include <memory>
 #include <optional>
 #include <random>
-#include <tuple>
 
 namespace stsauth::fakests {
 namespace {
@@ -39,8 +37,8 @@ using namespace std::chrono;
 constexpr auto handshake_timeout = seconds(10);
 constexpr auto read_timeout = seconds(30);
 constexpr auto write_timeout = seconds(30);
-constexpr std::size_t body_limit = 1024 * 1024;
-constexpr std::size_t header_limit = 16 * 1024;
+constexpr std::size_t max_body_bytes = 1024 * 1024;
+constexpr std::size_t max_header_bytes = 16 * 1024;
 constexpr int slow_body_pieces = 10;
 
 // Everything the sessions share. Only the I/O thread touches it (run_server runs one), which
@@ -118,44 +116,48 @@ void append_head(std::string& out, const reply& r, bool keep_alive, std::string_
     out += "\r\n";
 }
 
-// Where a session's parser keeps the request's target and header fields. Beast allocates each
-// of them separately; they are all freed together when the parser is rebuilt for the next
-// request, so they are carved from one block the session keeps (the heap only when a request's
-// header outgrows it) and the block is reset with the parser.
-class field_arena {
+// Beast's parser (framing, limits, validation) recording the request straight into the
+// session's own objects, whose strings keep their capacity from one request to the next:
+// no http::message, no per-field allocation, no copy afterwards. One per request, as Beast's
+// parsers are.
+class request_reader final : public http::basic_parser<true> {
 public:
-    void* allocate(std::size_t n, std::size_t align) {
-        const auto at = (used_ + align - 1) & ~(align - 1);
-        if (align <= alignof(std::max_align_t) && at <= block_.size() && n <= block_.size() - at) {
-            used_ = at + n;
-            return block_.data() + at;
-        }
-        return ::operator new(n);
-    }
-    void deallocate(void* p) noexcept {
-        const auto* b = static_cast<const std::byte*>(p);
-        const std::less<const std::byte*> before;
-        if (!before(b, block_.data()) && before(b, block_.data() + block_.size())) return;  // freed by reset()
-        ::operator delete(p);
-    }
-    /// Only once nothing allocated from the block is in use.
-    void reset() noexcept { used_ = 0; }
+    request_reader(parsed_request& out, std::string& target) : out_(out), target_(target) {}
 
 private:
-    alignas(std::max_align_t) std::array<std::byte, 4096> block_{};
-    std::size_t used_ = 0;
-};
+    void on_request_impl(http::verb, beast::string_view method, beast::string_view target, int,
+                         beast::error_code&) override {
+        out_.method.assign(method.data(), method.size());
+        target_.assign(target.data(), target.size());
+        out_.body.clear();
+        fields_ = 0;
+    }
+    void on_response_impl(int, beast::string_view, int, beast::error_code& ec) override {
+        ec = http::error::bad_method;  // a request parser: never called
+    }
+    void on_field_impl(http::field, beast::string_view name, beast::string_view value, beast::error_code&) override {
+        if (fields_ == out_.headers.size()) out_.headers.emplace_back();
+        out_.headers[fields_].name.assign(name.data(), name.size());
+        out_.headers[fields_++].value.assign(value.data(), value.size());
+    }
+    void on_header_impl(beast::error_code&) override { out_.headers.resize(fields_); }
+    void on_body_init_impl(const boost::optional<std::uint64_t>& length, beast::error_code&) override {
+        if (length) out_.body.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(*length, max_body_bytes)));
+    }
+    std::size_t on_body_impl(beast::string_view body, beast::error_code&) override {
+        out_.body.append(body.data(), body.size());
+        return body.size();
+    }
+    void on_chunk_header_impl(std::uint64_t, beast::string_view, beast::error_code&) override {}
+    std::size_t on_chunk_body_impl(std::uint64_t, beast::string_view body, beast::error_code&) override {
+        out_.body.append(body.data(), body.size());
+        return body.size();
+    }
+    void on_finish_impl(beast::error_code&) override {}
 
-template <class T>
-struct arena_allocator {
-    using value_type = T;
-    field_arena* arena;
-    explicit arena_allocator(field_arena* a) noexcept : arena(a) {}
-    template <class U>
-    arena_allocator(const arena_allocator<U>& other) noexcept : arena(other.arena) {}  // NOLINT: rebinding
-    T* allocate(std::size_t n) { return static_cast<T*>(arena->allocate(n * sizeof(T), alignof(T))); }
-    void deallocate(T* p, std::size_t) noexcept { arena->deallocate(p); }
-    friend bool operator==(const arena_allocator& a, const arena_allocator& b) noexcept { return a.arena == b.arena; }
+    parsed_request& out_;
+    std::string& target_;
+    std::size_t fields_ = 0;
 };
 
 reply control_reply(int status, std::string body) {
@@ -193,11 +195,9 @@ private:
     }
 
     void do_read() {
-        parser_.reset();  // the previous request's fields go before their block is re-used
-        arena_.reset();
-        parser_.emplace(std::piecewise_construct, std::make_tuple(), std::make_tuple(arena_allocator<char>(&arena_)));
-        parser_->body_limit(body_limit);
-        parser_->header_limit(header_limit);
+        parser_.emplace(req_, target_);
+        parser_->body_limit(max_body_bytes);
+        parser_->header_limit(max_header_bytes);
         stream_.next_layer().expires_after(read_timeout);
         http::async_read(stream_, buffer_, *parser_,
                          [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
@@ -210,20 +210,9 @@ private:
             spdlog::debug("read ended: {}", ec.message());
             return;
         }
-        // Copied into the session's own request, whose strings keep their capacity between
-        // requests (the parser and its message are rebuilt for each one).
-        const auto& msg = parser_->get();
-        keep_alive_ = msg.keep_alive();
-        req_.method.assign(msg.method_string());
-        std::size_t n = 0;
-        for (const auto& field : msg) {
-            if (n == req_.headers.size()) req_.headers.emplace_back();
-            req_.headers[n].name.assign(field.name_string());
-            req_.headers[n++].value.assign(field.value());
-        }
-        req_.headers.resize(n);
-        req_.body.assign(msg.body());
-        const std::string_view target = msg.target();
+        // The reader filled req_ (method, headers, body) and target_.
+        keep_alive_ = parser_->keep_alive();
+        const std::string_view target = target_;
         parse_status_ = parse_target(target, req_);  // once: classification and answer share it
 
         const auto path = target.substr(0, target.find('?'));
@@ -371,10 +360,10 @@ private:
     shared_state& state_;
     net::steady_timer timer_;
     beast::flat_buffer buffer_;
-    field_arena arena_;  ///< declared before parser_: outlives it
-    std::optional<http::request_parser<http::string_body, arena_allocator<char>>> parser_;
+    std::optional<request_reader> parser_;
     bool keep_alive_ = true;
-    parsed_request req_;            ///< the request being answered
+    parsed_request req_;            ///< the request being answered (filled by parser_)
+    std::string target_;            ///< its request-target as received
     status parse_status_ = ok_status();
     request_class cls_;
     request_id_text request_id_{};
