@@ -215,7 +215,7 @@ TEST_CASE("missing, repeated or malformed auth parameters are IncompleteSignatur
     CHECK(code_of(verify(t.in())) == "IncompleteSignature");
 }
 
-TEST_CASE("the refusal of a repeated auth parameter names it; a lone session token is no auth", "[verifier]") {
+TEST_CASE("the refusal of a repeated auth parameter names it, and a lone session token is no auth", "[verifier]") {
     token_spec spec;
     spec.creds = temporary();
     const auto token = make_token(spec);
