@@ -10,7 +10,7 @@
 namespace stsauth::authn {
 namespace {
 
-decision deny(decision d, std::string reason, std::string metric, std::string detail) {
+decision deny(decision&& d, std::string reason, std::string metric, std::string detail) {
     d.kind = verdict::denied;
     d.reason = std::move(reason);
     d.metric_result = std::move(metric);
@@ -20,7 +20,7 @@ decision deny(decision d, std::string reason, std::string metric, std::string de
 
 /// The matched entry's username and groups rendered: authenticated, or denied when a template
 /// cannot be filled.
-decision render(const mapping::matched& m, decision d, const std::optional<std::string>& dns_name) {
+decision render(const mapping::matched& m, decision&& d, const std::optional<std::string>& dns_name) {
     auto user = mapping::render_user(m, *d.identity, dns_name);
     d.backend = m.backend;
     if (!user) return deny(std::move(d), user.err().code, "uknown_user", user.err().message);
@@ -42,7 +42,7 @@ struct ec2_step {
 /// What the mapping chain says about an identity: the final decision, or the EC2 step before it.
 using resolution = std::variant<decision, ec2_step>;
 
-resolution resolve(const mapping_chain* chain, mapping::identity id, decision d, bool have_ec2) {
+resolution resolve(const mapping_chain* chain, mapping::identity id, decision&& d, bool have_ec2) {
     std::vector<mapping::backend_ref> refs;
     if (chain) {
         refs.reserve(chain->backends.size());
@@ -160,7 +160,7 @@ void authenticator::authenticate(std::string_view token, completion done) {
                              });
 }
 
-void authenticator::on_sts(const sts::sts_outcome& outcome, token_facts&& facts, decision d, completion done) {
+void authenticator::on_sts(const sts::sts_outcome& outcome, token_facts&& facts, decision&& d, completion done) {
     d.sts = sts_call{outcome.http_status, outcome.kind};
     switch (outcome.kind) {
         case sts::outcome_kind::ok: {
@@ -201,7 +201,7 @@ void authenticator::on_sts(const sts::sts_outcome& outcome, token_facts&& facts,
     done(std::move(d));
 }
 
-void authenticator::on_hit(const cached_answer& hit, decision d, completion done) const {
+void authenticator::on_hit(const cached_answer& hit, decision&& d, completion done) const {
     const auto chain = chain_();
     if (const auto memo = hit.mapped.load(); memo && memo->made_under(chain)) {
         done(memo->outcome);  // what this chain gave this identity on the entry's first use
