@@ -112,8 +112,11 @@ struct request {
     /// The target's path: everything before the first '?' or '#'. Routing uses this only, since
     /// kube-apiserver posts to "/authenticate?timeout=30s".
     std::string_view path() const noexcept {
-        std::string_view t = target;
-        return t.substr(0, t.find_first_of("?#"));
+        // A plain loop: find_first_of with a set calls memchr on the set once per byte.
+        const std::string_view t = target;
+        std::size_t end = 0;
+        while (end < t.size() && t[end] != '?' && t[end] != '#') ++end;
+        return t.substr(0, end);
     }
     /// First value of the header `name` (ASCII case-insensitive), if present.
     std::optional<std::string_view> header(std::string_view name) const noexcept { return headers.find(name); }

@@ -19,6 +19,12 @@ TEST_CASE("request::path drops the query and fragment", "[message]") {
     CHECK(r.path() == "/plain");
     r.target = "?only";
     CHECK(r.path().empty());
+    r.target = "/a#f?q";  // whichever comes first
+    CHECK(r.path() == "/a");
+    r.target = "/a?q#f";
+    CHECK(r.path() == "/a");
+    r.target = "";
+    CHECK(r.path().empty());
 }
 
 TEST_CASE("request::header is case-insensitive and returns the first value", "[message]") {
