@@ -208,15 +208,8 @@ bool uri_canonical(std::string_view text) noexcept {
     const auto* p = reinterpret_cast<const unsigned char*>(text.data());
     const auto* end = p + text.size();
     while (p < end) {
-        // Runs of unreserved bytes, four at a time.
-        while (end - p >= 4 &&
-               unreserved_table[p[0]] + unreserved_table[p[1]] + unreserved_table[p[2]] + unreserved_table[p[3]] == 4)
-            p += 4;
+        p = skip_unreserved(p, end, false);  // a run of unreserved bytes, 16 at a time
         if (p == end) break;
-        if (unreserved_table[*p]) {
-            ++p;
-            continue;
-        }
         if (*p != '%' || end - p < 3 || !upper_hex(p[1]) || !upper_hex(p[2])) return false;
         if (unreserved_table[static_cast<std::size_t>(nibble(p[1]) << 4 | nibble(p[2]))]) return false;
         p += 3;

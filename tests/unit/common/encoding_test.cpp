@@ -97,6 +97,23 @@ TEST_CASE("uri_canonical is exactly uri_encode(percent_decode(x)) == x", "[encod
         canonical += expected ? 1 : 0;
     }
     CHECK(canonical > 500);
+    // Every offset of the 16-byte scan over unreserved runs, and long mixed strings.
+    for (std::size_t k = 0; k < 48; ++k) {
+        for (const char* piece : {"/", "+", "%2F", "%41", "\xff", "%", " ", "~", "%7e", "\x80", "@", "[", "`", "{"}) {
+            const std::string s = std::string(k, 'a') + piece + std::string(20, 'Z');
+            const auto decoded = percent_decode(s, true);
+            INFO(s);
+            REQUIRE(encoding::uri_canonical(s) == (decoded.ok() && uri_encode(*decoded) == s));
+        }
+    }
+    for (int i = 0; i < 5000; ++i) {
+        std::string s;
+        const int n = static_cast<int>(rng() % 60);
+        for (int k = 0; k < n; ++k) s += rng() % 6 == 0 ? pieces[rng() % pieces.size()] : std::string(1, "aZ9-_.~"[rng() % 7]);
+        const auto decoded = percent_decode(s, true);
+        INFO(s);
+        REQUIRE(encoding::uri_canonical(s) == (decoded.ok() && uri_encode(*decoded) == s));
+    }
 }
 
 TEST_CASE("case helpers", "[encoding]") {
