@@ -496,6 +496,14 @@ private:
         parser_.emplace();
         parser_->header_limit(max_response_header_bytes);
         parser_->body_limit(owner_->config().max_body_bytes);
+        // STS has not answered yet: wait until the socket is readable before asking OpenSSL to
+        // read, instead of a read attempt that only finds nothing (one system call less).
+        stream_->async_wait_readable([self = shared_from_this(), g](const error_code& e) { self->on_readable(g, e); });
+    }
+
+    void on_readable(std::uint64_t g, const error_code& ec) {
+        if (stale(g)) return;
+        if (ec) return on_read(g, ec);
         http::async_read(*stream_, buffer_, *parser_,
                          [self = shared_from_this(), g](const error_code& e, std::size_t) { self->on_read(g, e); });
     }

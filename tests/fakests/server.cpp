@@ -199,6 +199,19 @@ private:
         parser_->body_limit(max_body_bytes);
         parser_->header_limit(max_header_bytes);
         stream_.next_layer().expires_after(read_timeout);
+        if (buffer_.size() == 0) {
+            // Nothing buffered: wait for the next request's bytes before asking OpenSSL to read
+            // (a read attempt now would only find nothing: one system call less per request).
+            stream_.async_wait_readable([self = shared_from_this()](beast::error_code ec) {
+                if (ec) return self->on_read(ec);
+                self->read_request();
+            });
+            return;
+        }
+        read_request();
+    }
+
+    void read_request() {
         http::async_read(stream_, buffer_, *parser_,
                          [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
     }
