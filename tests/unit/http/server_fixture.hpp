@@ -6,6 +6,8 @@
 #include "test_support.hpp"
 
 #include <catch2/catch.hpp>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #include <mutex>
 #include <stdexcept>
@@ -46,6 +48,7 @@ inline http::limits test_limits() {
 ///   /throw      handler throws (500)
 ///   /headers    extra headers, some invalid or server-owned (dropped)
 ///   /fields     200, body: every request field as "name=value\n" in received order, then the body
+///   /stale-ssl-error  200 "stale", leaving an error on the I/O thread's OpenSSL error queue
 ///   anything else: 200 "METHOD PATH BODY", X-Target = target, X-Foo = request header Foo
 class server_fixture {
 public:
@@ -135,6 +138,11 @@ private:
             r.headers = {{"X-Good", "yes"}, {"X-Bad", "a\r\nInjected: 1"}, {"Bad Name", "v"}, {"Content-Length", "999"},
                          {"Connection", "upgrade"}, {"Retry-After", "1"}};
             reply(std::move(r));
+        } else if (path == "/stale-ssl-error") {
+            // Leaves an OpenSSL error on this I/O thread's queue, as a careless library call
+            // would: the TLS I/O that follows on the thread must not mistake it for its own.
+            ERR_raise(ERR_LIB_SSL, SSL_R_BAD_LENGTH);
+            reply(http::response{200, "text/plain", "stale", {}});
         } else if (path == "/fields") {
             std::string text;
             for (const auto& [name, value] : req.headers) {

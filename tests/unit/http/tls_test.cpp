@@ -73,6 +73,31 @@ TEST_CASE("tls: HTTPS request with a verified self-signed certificate, both key 
     CHECK(r2->body == "GET /again ");
 }
 
+TEST_CASE("tls: an error left on the I/O thread's OpenSSL queue does not fail the next TLS I/O", "[tls]") {
+    const auto pair = server_pair(http::key_type::ecdsa_p256);
+    server_fixture f(test_limits(), holder_for(pair));
+    auto opts = trusting(pair);
+    conn c(f.port(), &opts);
+    INFO(c.error());
+    REQUIRE(c.connected());
+    for (int i = 0; i < 6; ++i) {  // the I/O threads each get stale errors in turn
+        INFO("round " << i);
+        REQUIRE(c.send(get("/stale-ssl-error")));
+        auto r = c.read_response();
+        REQUIRE(r);
+        CHECK(r->body == "stale");
+        // A request in two pieces: reading it, OpenSSL runs out of bytes (WANT_READ), which is
+        // told apart from a failure only with the thread's error queue empty.
+        const std::string next = get("/after");
+        REQUIRE(c.send(next.substr(0, 10)));
+        std::this_thread::sleep_for(30ms);
+        REQUIRE(c.send(next.substr(10)));
+        auto r2 = c.read_response();
+        REQUIRE(r2);
+        CHECK(r2->body == "GET /after ");
+    }
+}
+
 TEST_CASE("tls: TLS 1.2 with ECDHE + AEAD is accepted", "[tls]") {
     const auto pair = server_pair(GENERATE(http::key_type::ecdsa_p256, http::key_type::rsa2048));
     server_fixture f(test_limits(), holder_for(pair));
