@@ -41,18 +41,26 @@ const unsigned char* skip_ascii(const unsigned char* p, const unsigned char* end
     return p;
 }
 
-/// Skips string bytes that need no attention: returns the first '"', '\\' or control byte
-/// (< 0x20), or a position within 7 bytes of `end` (the caller finishes byte by byte).
-const char* skip_plain_string(const char* p, const char* end) noexcept {
+/// Skips bytes that need no attention in a JSON string: returns the first '"', '\\', control
+/// byte (< 0x20) or, with StopAtNonAscii, byte >= 0x80; or a position within 7 bytes of `end`
+/// (the caller finishes byte by byte).
+template <bool StopAtNonAscii>
+const unsigned char* skip_plain(const unsigned char* p, const unsigned char* end) noexcept {
 #if defined(__SSE2__)
     const __m128i quote = _mm_set1_epi8('"');
     const __m128i backslash = _mm_set1_epi8('\\');
-    const __m128i below_space = _mm_set1_epi8(0x1F);
     while (end - p >= 16) {
         const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-        // Unsigned v <= 0x1F exactly when max(v, 0x1F) == 0x1F.
-        const __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)),
-                                         _mm_cmpeq_epi8(_mm_max_epu8(v, below_space), below_space));
+        __m128i special;
+        if constexpr (StopAtNonAscii) {
+            // As signed bytes, both the control bytes and those >= 0x80 are below 0x20.
+            special = _mm_cmplt_epi8(v, _mm_set1_epi8(0x20));
+        } else {
+            // Unsigned v <= 0x1F exactly when max(v, 0x1F) == 0x1F.
+            const __m128i below_space = _mm_set1_epi8(0x1F);
+            special = _mm_cmpeq_epi8(_mm_max_epu8(v, below_space), below_space);
+        }
+        const __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)), special);
         const int m = _mm_movemask_epi8(hit);
         if (m != 0) return p + __builtin_ctz(static_cast<unsigned>(m));
         p += 16;
@@ -64,42 +72,24 @@ const char* skip_plain_string(const char* p, const char* end) noexcept {
     while (end - p >= 8) {
         std::uint64_t w;
         std::memcpy(&w, p, sizeof w);
-        if (has_zero(w ^ (ones * '"')) || has_zero(w ^ (ones * '\\')) || (((w - ones * 0x20U) & ~w & highs) != 0)) break;
-        p += 8;
-    }
-    return p;
-}
-
-/// Skips bytes a JSON writer copies as they are (append_escaped): returns the first '"', '\\',
-/// control byte (< 0x20) or non-ASCII byte (>= 0x80), or a position within 7 bytes of `end`.
-const unsigned char* skip_plain_ascii(const unsigned char* p, const unsigned char* end) noexcept {
-#if defined(__SSE2__)
-    const __m128i quote = _mm_set1_epi8('"');
-    const __m128i backslash = _mm_set1_epi8('\\');
-    const __m128i space = _mm_set1_epi8(0x20);
-    while (end - p >= 16) {
-        const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-        // As signed bytes, both the control bytes and those >= 0x80 are below 0x20.
-        const __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)),
-                                         _mm_cmplt_epi8(v, space));
-        const int m = _mm_movemask_epi8(hit);
-        if (m != 0) return p + __builtin_ctz(static_cast<unsigned>(m));
-        p += 16;
-    }
-#endif
-    constexpr std::uint64_t ones = 0x0101010101010101ULL;
-    constexpr std::uint64_t highs = 0x8080808080808080ULL;
-    auto has_zero = [](std::uint64_t v) { return ((v - ones) & ~v & highs) != 0; };
-    while (end - p >= 8) {
-        std::uint64_t w;
-        std::memcpy(&w, p, sizeof w);
-        if ((w & highs) != 0 || has_zero(w ^ (ones * '"')) || has_zero(w ^ (ones * '\\')) ||
+        if ((StopAtNonAscii && (w & highs) != 0) || has_zero(w ^ (ones * '"')) || has_zero(w ^ (ones * '\\')) ||
             (((w - ones * 0x20U) & ~w & highs) != 0)) {
             break;
         }
         p += 8;
     }
     return p;
+}
+
+/// The reader's string scan (bytes from 0x80 pass: UTF-8 has its own check).
+const char* skip_plain_string(const char* p, const char* end) noexcept {
+    const auto* u = reinterpret_cast<const unsigned char*>(p);
+    return p + (skip_plain<false>(u, reinterpret_cast<const unsigned char*>(end)) - u);
+}
+
+/// append_escaped's scan: the bytes a JSON writer copies as they are.
+const unsigned char* skip_plain_ascii(const unsigned char* p, const unsigned char* end) noexcept {
+    return skip_plain<true>(p, end);
 }
 
 bool is_ws(char c) noexcept {
