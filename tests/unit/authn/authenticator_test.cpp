@@ -2,6 +2,7 @@
 #include "authn/identity.hpp"
 #include "fakes/fake_sts_client.hpp"
 #include "mapping/sources.hpp"
+#include "support/mapping_chain.hpp"
 #include "support/token_maker.hpp"
 
 #include <catch2/catch.hpp>
@@ -10,20 +11,12 @@
 
 using namespace stsauth;
 using namespace std::chrono;
+using stsauth::testing::chain_from;
 using stsauth::testing::fake_sts_client;
 
 namespace {
 
 const auto t0 = system_clock::time_point{} + hours(24 * 365 * 50);  // 2019-12-...
-
-std::shared_ptr<const authn::mapping_chain> chain_from(std::string_view config_yaml) {
-    auto loaded = mapping::load_mounted_file_text(config_yaml);
-    REQUIRE(loaded.ok());
-    auto chain = std::make_shared<authn::mapping_chain>();
-    chain->backends.push_back(
-        {"MountedFile", std::make_shared<const mapping::mapping_set>(std::move(loaded->mappings)), {}});
-    return chain;
-}
 
 constexpr std::string_view mappings = R"(
 server:

@@ -7,18 +7,18 @@
 
 #include "access/entries.hpp"
 #include "fakes/fake_sts_client.hpp"
+#include "support/log_capture.hpp"
 
 #include <catch2/catch.hpp>
-#include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
 
 #include <chrono>
 #include <memory>
 #include <optional>
-#include <sstream>
 #include <string>
 
 using namespace stsauth;
+using stsauth::testing::log_capture;
 
 namespace {
 
@@ -81,25 +81,6 @@ http::request post(std::string body, std::string method = "POST") {
     r.remote = "127.0.0.1:4242";
     return r;
 }
-
-/// Captures spdlog's default logger at debug level for one test; restores it afterwards.
-struct log_capture {
-    std::ostringstream out;
-    std::shared_ptr<spdlog::logger> previous = spdlog::default_logger();
-    log_capture() {
-        auto logger = std::make_shared<spdlog::logger>("capture", std::make_shared<spdlog::sinks::ostream_sink_mt>(out));
-        logger->set_level(spdlog::level::debug);
-        logger->set_pattern("%l %v");
-        spdlog::set_default_logger(logger);
-    }
-    ~log_capture() { spdlog::set_default_logger(previous); }
-    log_capture(const log_capture&) = delete;
-    log_capture& operator=(const log_capture&) = delete;
-    std::string text() {
-        spdlog::default_logger()->flush();
-        return out.str();
-    }
-};
 
 struct fixture {
     metrics::registry registry;

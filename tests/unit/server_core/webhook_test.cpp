@@ -3,21 +3,22 @@
 #include "webhook.hpp"
 
 #include "fakes/fake_sts_client.hpp"
-#include "mapping/sources.hpp"
+#include "support/log_capture.hpp"
+#include "support/mapping_chain.hpp"
 #include "support/token_maker.hpp"
 
 #include <catch2/catch.hpp>
-#include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
 
 #include <chrono>
 #include <memory>
 #include <optional>
 #include <regex>
-#include <sstream>
 #include <string>
 
 using namespace stsauth;
+using stsauth::testing::chain_from;
+using stsauth::testing::log_capture;
 
 namespace {
 
@@ -29,36 +30,6 @@ server:
     groups: [system:masters, ops]
   mapAccounts: ["444455556666"]
 )";
-
-std::shared_ptr<const authn::mapping_chain> chain_from(std::string_view config_yaml) {
-    auto loaded = mapping::load_mounted_file_text(config_yaml);
-    REQUIRE(loaded.ok());
-    auto chain = std::make_shared<authn::mapping_chain>();
-    chain->backends.push_back(
-        {"MountedFile", std::make_shared<const mapping::mapping_set>(std::move(loaded->mappings)), {}});
-    return chain;
-}
-
-/// Captures spdlog's default logger (message only) for one test; restores it afterwards.
-struct log_capture {
-    std::ostringstream out;
-    std::shared_ptr<spdlog::logger> previous = spdlog::default_logger();
-    log_capture() {
-        auto logger = std::make_shared<spdlog::logger>("capture", std::make_shared<spdlog::sinks::ostream_sink_mt>(out));
-        logger->set_level(spdlog::level::info);
-        logger->set_pattern("%l %v");
-        spdlog::set_default_logger(logger);
-    }
-    ~log_capture() { spdlog::set_default_logger(previous); }
-    log_capture(const log_capture&) = delete;
-    log_capture& operator=(const log_capture&) = delete;
-    std::string take() {
-        spdlog::default_logger()->flush();
-        std::string s = out.str();
-        out.str("");
-        return s;
-    }
-};
 
 struct fixture {
     testing::fake_sts_client sts;
@@ -115,7 +86,7 @@ void check_line(const std::string& log, const std::string& head, const std::stri
 
 TEST_CASE("webhook: one log line per review, field by field", "[webhook]") {
     fixture f;
-    log_capture log;
+    log_capture log(spdlog::level::info);
     f.sts.next = testing::fake_sts_client::identity("arn:aws:sts::111122223333:assumed-role/Admin/alice", "111122223333",
                                                     "AROAEXAMPLEID:alice");
     const std::string t = signed_token();
@@ -136,7 +107,7 @@ TEST_CASE("webhook: one log line per review, field by field", "[webhook]") {
 
 TEST_CASE("webhook: a scrubbed account's line has neither ARN nor username", "[webhook]") {
     fixture f;
-    log_capture log;
+    log_capture log(spdlog::level::info);
     f.sts.next = testing::fake_sts_client::identity("arn:aws:iam::444455556666:user/bob", "444455556666", "AIDAEXAMPLE");
     REQUIRE(f.review(signed_token()).status == 200);
     check_line(log.take(),
@@ -147,7 +118,7 @@ TEST_CASE("webhook: a scrubbed account's line has neither ARN nor username", "[w
 
 TEST_CASE("webhook: a denial is a warning with its reason and detail, never the token", "[webhook]") {
     fixture f;
-    log_capture log;
+    log_capture log(spdlog::level::info);
     const std::string t = "k8s-aws-v1.bm90LWEtdXJs";
     REQUIRE(f.review(t).status == 200);
     const std::string line = log.take();
