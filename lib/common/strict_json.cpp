@@ -554,7 +554,7 @@ private:
 
     bool string_body(std::string_view* out, bool* unescaped) {
         const char* start = ++p_;
-        // Fast path: a run without escapes or control characters (UTF-8 was checked up front).
+        // Fast path: a run without escapes or control characters (string_checked checks its UTF-8).
         p_ = skip_plain_string(p_, end_);
         while (p_ != end_) {
             const auto c = static_cast<unsigned char>(*p_);
