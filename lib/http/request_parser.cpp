@@ -1,14 +1,11 @@
 #include "http/request_parser.hpp"
 
-#include <algorithm>
-
 namespace stsauth::http {
 
 namespace beast = boost::beast;
 
-request_parser::request_parser(std::size_t header_bytes, std::size_t max_body) : max_body_(max_body) {
+request_parser::request_parser(std::size_t header_bytes, std::size_t max_body) : body_parser(max_body) {
     req_.headers.reserve(header_bytes);
-    body_limit(static_cast<std::uint64_t>(max_body));
 }
 
 int request_parser::slot(field f) noexcept {
@@ -40,8 +37,6 @@ void request_parser::on_request_impl(verb method, beast::string_view method_str,
     req_.version = static_cast<unsigned>(version);
 }
 
-void request_parser::on_response_impl(int, beast::string_view, int, beast::error_code&) {}  // never called: a request parser
-
 void request_parser::on_field_impl(field name, beast::string_view name_string, beast::string_view value, beast::error_code&) {
     // Trailer fields of a chunked body come here too: they join the list after the header's
     // fields (as with Beast's own parser) but are not counted, the framing checks being done.
@@ -51,26 +46,5 @@ void request_parser::on_field_impl(field name, beast::string_view name_string, b
     }
     req_.headers.add(std::string_view(name_string.data(), name_string.size()), std::string_view(value.data(), value.size()));
 }
-
-void request_parser::on_header_impl(beast::error_code&) {}
-
-void request_parser::on_body_init_impl(const boost::optional<std::uint64_t>& content_length, beast::error_code&) {
-    // Beast has already refused a declared length over body_limit; the clamp is a second guard.
-    if (content_length) req_.body.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(*content_length, max_body_)));
-}
-
-std::size_t request_parser::on_body_impl(beast::string_view body, beast::error_code&) {
-    req_.body.append(body.data(), body.size());
-    return body.size();
-}
-
-void request_parser::on_chunk_header_impl(std::uint64_t, beast::string_view, beast::error_code&) {}
-
-std::size_t request_parser::on_chunk_body_impl(std::uint64_t, beast::string_view body, beast::error_code&) {
-    req_.body.append(body.data(), body.size());
-    return body.size();
-}
-
-void request_parser::on_finish_impl(beast::error_code&) {}
 
 }  // namespace stsauth::http

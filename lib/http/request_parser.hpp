@@ -4,13 +4,13 @@
 /// `basic_parser` does the parsing and the framing rules; this subclass records the request
 /// straight into an http::request: method, target and version, the fields into one
 /// header_list whose text is reserved from the header block's size, and the body into a string
-/// reserved from the declared Content-Length. It also counts, as they arrive, the fields the
+/// reserved from the declared Content-Length (body_parser). It also counts, as they arrive, the fields the
 /// session's A11 checks look at (Content-Length, Transfer-Encoding, Host, Expect), so those
 /// checks need no lookups.
 
+#include "http/body_parser.hpp"
 #include "http/message.hpp"
 
-#include <boost/beast/http/basic_parser.hpp>
 #include <boost/beast/http/field.hpp>
 #include <boost/beast/http/verb.hpp>
 
@@ -21,7 +21,7 @@
 
 namespace stsauth::http {
 
-class request_parser final : public boost::beast::http::basic_parser<true> {
+class request_parser final : public body_parser<true> {
 public:
     using field = boost::beast::http::field;
     using verb = boost::beast::http::verb;
@@ -51,21 +51,14 @@ private:
     static constexpr std::size_t tracked_fields = 4;
     static int slot(field f) noexcept;
 
+    std::string& body_sink() noexcept override { return req_.body; }
     void on_request_impl(verb method, boost::beast::string_view method_str, boost::beast::string_view target, int version,
                          boost::beast::error_code& ec) override;
-    void on_response_impl(int code, boost::beast::string_view reason, int version, boost::beast::error_code& ec) override;
     void on_field_impl(field name, boost::beast::string_view name_string, boost::beast::string_view value,
                        boost::beast::error_code& ec) override;
-    void on_header_impl(boost::beast::error_code& ec) override;
-    void on_body_init_impl(const boost::optional<std::uint64_t>& content_length, boost::beast::error_code& ec) override;
-    std::size_t on_body_impl(boost::beast::string_view body, boost::beast::error_code& ec) override;
-    void on_chunk_header_impl(std::uint64_t size, boost::beast::string_view extensions, boost::beast::error_code& ec) override;
-    std::size_t on_chunk_body_impl(std::uint64_t remain, boost::beast::string_view body, boost::beast::error_code& ec) override;
-    void on_finish_impl(boost::beast::error_code& ec) override;
 
     request req_;
     std::array<tracked, tracked_fields> tracked_{};
-    std::size_t max_body_;
     verb verb_ = verb::unknown;
 };
 

@@ -1,5 +1,6 @@
 #include "sts/https_sts_client.hpp"
 
+#include "http/body_parser.hpp"
 #include "http/io_pool.hpp"
 #include "http/tls_stream.hpp"
 
@@ -13,7 +14,6 @@
 #include <boost/asio/strand.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/http/basic_parser.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
 #include <openssl/ssl.h>
@@ -67,33 +67,20 @@ struct flight {
 using flight_ptr = std::shared_ptr<flight>;
 
 /// Beast's response parser keeping only what the client reads of an answer: the status code and
-/// the body. Framing (Content-Length, chunked, end of connection), keep-alive and the header and
-/// body limits stay Beast's; the header fields are checked by Beast but not stored (no allocation
-/// per field, as `response_parser<string_body>` makes).
-class answer_parser final : public http::basic_parser<false> {
+/// the body (http::body_parser). Framing (Content-Length, chunked, end of connection),
+/// keep-alive and the header and body limits stay Beast's; the header fields are checked by
+/// Beast but not stored (no allocation per field, as `response_parser<string_body>` makes).
+class answer_parser final : public stsauth::http::body_parser<false> {
 public:
+    explicit answer_parser(std::size_t max_body) : body_parser(max_body) {}
+
     unsigned status() const noexcept { return status_; }
     const std::string& body() const noexcept { return body_; }
 
 private:
-    void on_request_impl(http::verb, beast::string_view, beast::string_view, int, error_code&) override {}
+    std::string& body_sink() noexcept override { return body_; }
     void on_response_impl(int code, beast::string_view, int, error_code&) override { status_ = static_cast<unsigned>(code); }
     void on_field_impl(http::field, beast::string_view, beast::string_view, error_code&) override {}
-    void on_header_impl(error_code&) override {}
-    void on_body_init_impl(const boost::optional<std::uint64_t>& length, error_code&) override {
-        // Beast has already refused a declared length over body_limit.
-        if (length) body_.reserve(static_cast<std::size_t>(*length));
-    }
-    std::size_t on_body_impl(beast::string_view s, error_code&) override {
-        body_.append(s.data(), s.size());
-        return s.size();
-    }
-    void on_chunk_header_impl(std::uint64_t, beast::string_view, error_code&) override {}
-    std::size_t on_chunk_body_impl(std::uint64_t, beast::string_view s, error_code&) override {
-        body_.append(s.data(), s.size());
-        return s.size();
-    }
-    void on_finish_impl(error_code&) override {}
 
     unsigned status_ = 0;
     std::string body_;
@@ -493,9 +480,8 @@ private:
         if (ec == beast::error::timeout) return on_deadline(g);  // the socket's deadline
         if (ec) return fail_io("sts_send_failed", ec, true);
         phase_ = phase::receive;
-        parser_.emplace();
+        parser_.emplace(owner_->config().max_body_bytes);
         parser_->header_limit(max_response_header_bytes);
-        parser_->body_limit(owner_->config().max_body_bytes);
         // STS has not answered yet: wait until the socket is readable before asking OpenSSL to
         // read, instead of a read attempt that only finds nothing (one system call less).
         stream_->async_wait_readable([self = shared_from_this(), g](const error_code& e) { self->on_readable(g, e); });

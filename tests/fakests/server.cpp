@@ -2,6 +2,7 @@
 
 #include "fake_service.hpp"
 
+#include "http/body_parser.hpp"
 #include "http/tls_stream.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
@@ -120,11 +121,12 @@ void append_head(std::string& out, const reply& r, bool keep_alive, std::string_
 // session's own objects, whose strings keep their capacity from one request to the next:
 // no http::message, no per-field allocation, no copy afterwards. One per request, as Beast's
 // parsers are.
-class request_reader final : public http::basic_parser<true> {
+class request_reader final : public stsauth::http::body_parser<true> {
 public:
-    request_reader(parsed_request& out, std::string& target) : out_(out), target_(target) {}
+    request_reader(parsed_request& out, std::string& target) : body_parser(max_body_bytes), out_(out), target_(target) {}
 
 private:
+    std::string& body_sink() noexcept override { return out_.body; }
     void on_request_impl(http::verb, beast::string_view method, beast::string_view target, int,
                          beast::error_code&) override {
         out_.method.assign(method.data(), method.size());
@@ -132,28 +134,12 @@ private:
         out_.body.clear();
         fields_ = 0;
     }
-    void on_response_impl(int, beast::string_view, int, beast::error_code& ec) override {
-        ec = http::error::bad_method;  // a request parser: never called
-    }
     void on_field_impl(http::field, beast::string_view name, beast::string_view value, beast::error_code&) override {
         if (fields_ == out_.headers.size()) out_.headers.emplace_back();
         out_.headers[fields_].name.assign(name.data(), name.size());
         out_.headers[fields_++].value.assign(value.data(), value.size());
     }
     void on_header_impl(beast::error_code&) override { out_.headers.resize(fields_); }
-    void on_body_init_impl(const boost::optional<std::uint64_t>& length, beast::error_code&) override {
-        if (length) out_.body.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(*length, max_body_bytes)));
-    }
-    std::size_t on_body_impl(beast::string_view body, beast::error_code&) override {
-        out_.body.append(body.data(), body.size());
-        return body.size();
-    }
-    void on_chunk_header_impl(std::uint64_t, beast::string_view, beast::error_code&) override {}
-    std::size_t on_chunk_body_impl(std::uint64_t, beast::string_view body, beast::error_code&) override {
-        out_.body.append(body.data(), body.size());
-        return body.size();
-    }
-    void on_finish_impl(beast::error_code&) override {}
 
     parsed_request& out_;
     std::string& target_;
@@ -196,7 +182,6 @@ private:
 
     void do_read() {
         parser_.emplace(req_, target_);
-        parser_->body_limit(max_body_bytes);
         parser_->header_limit(max_header_bytes);
         stream_.next_layer().expires_after(read_timeout);
         if (buffer_.size() == 0) {
