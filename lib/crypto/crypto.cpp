@@ -78,19 +78,30 @@ digest sha256(std::string_view bytes) {
 
 std::string sha256_hex(std::string_view bytes) { return encoding::hex_encode(sha256(bytes)); }
 
-digest hmac_sha256(std::span<const std::uint8_t> key, std::string_view data) {
-    EVP_MAC_CTX* ctx = thread_hmac_ctx();
-    // EVP_MAC_init with a null key re-uses the previous call's key: an empty key must still
-    // be passed as a non-null pointer (HMAC with an empty key is well defined).
+namespace {
+
+// EVP_MAC_init with a null key re-uses the context's previous key: an empty key must still be
+// passed as a non-null pointer (HMAC with an empty key is well defined).
+const std::uint8_t* key_bytes(std::span<const std::uint8_t> key) noexcept {
     static constexpr std::uint8_t no_key = 0;
-    const std::uint8_t* key_bytes = key.empty() ? &no_key : key.data();
+    return key.empty() ? &no_key : key.data();
+}
+
+// One MAC on `ctx`: with `key` null, under the key the context already holds.
+digest mac_on(EVP_MAC_CTX* ctx, const std::uint8_t* key, std::size_t key_len, std::string_view data) {
     digest out{};
     std::size_t len = 0;
-    if (EVP_MAC_init(ctx, key_bytes, key.size(), nullptr) != 1 ||
+    if (EVP_MAC_init(ctx, key, key_len, nullptr) != 1 ||
         EVP_MAC_update(ctx, reinterpret_cast<const unsigned char*>(data.data()), data.size()) != 1 ||
         EVP_MAC_final(ctx, out.data(), &len, out.size()) != 1 || len != out.size())
         throw std::runtime_error("HMAC-SHA256 failed");
     return out;
+}
+
+}  // namespace
+
+digest hmac_sha256(std::span<const std::uint8_t> key, std::string_view data) {
+    return mac_on(thread_hmac_ctx(), key_bytes(key), key.size(), data);
 }
 
 digest hmac_sha256(std::string_view key, std::string_view data) {
@@ -100,8 +111,7 @@ digest hmac_sha256(std::string_view key, std::string_view data) {
 void hmac_sha256_key::ctx_free::operator()(EVP_MAC_CTX* c) const noexcept { EVP_MAC_CTX_free(c); }
 
 hmac_sha256_key::hmac_sha256_key(std::span<const std::uint8_t> key) : ctx_(new_hmac_ctx().release()) {
-    static constexpr std::uint8_t no_key = 0;  // as in hmac_sha256: null would mean "no new key"
-    if (EVP_MAC_init(ctx_.get(), key.empty() ? &no_key : key.data(), key.size(), nullptr) != 1)
+    if (EVP_MAC_init(ctx_.get(), key_bytes(key), key.size(), nullptr) != 1)
         throw std::runtime_error("HMAC-SHA256 key set-up failed");
 }
 
@@ -110,14 +120,8 @@ hmac_sha256_key& hmac_sha256_key::operator=(hmac_sha256_key&&) noexcept = defaul
 hmac_sha256_key::~hmac_sha256_key() = default;
 
 digest hmac_sha256_key::mac(std::string_view data) {
-    digest out{};
-    std::size_t len = 0;
-    // A null key re-starts the MAC with the key installed by the constructor.
-    if (!ctx_ || EVP_MAC_init(ctx_.get(), nullptr, 0, nullptr) != 1 ||
-        EVP_MAC_update(ctx_.get(), reinterpret_cast<const unsigned char*>(data.data()), data.size()) != 1 ||
-        EVP_MAC_final(ctx_.get(), out.data(), &len, out.size()) != 1 || len != out.size())
-        throw std::runtime_error("HMAC-SHA256 failed");
-    return out;
+    if (!ctx_) throw std::runtime_error("HMAC-SHA256 failed");  // a moved-from key
+    return mac_on(ctx_.get(), nullptr, 0, data);  // null: the key the constructor installed
 }
 
 bool constant_time_equal(std::string_view a, std::string_view b) noexcept {
