@@ -119,13 +119,22 @@ result<std::string> base64_decode(std::string_view text) {
     return decode(text.substr(0, text.size() - pad), std_table);
 }
 
-std::string hex_encode(std::span<const std::uint8_t> bytes) {
-    std::string out(bytes.size() * 2, '\0');
-    char* p = out.data();
+void hex_encode_to(char* out, std::span<const std::uint8_t> bytes) noexcept {
     for (auto b : bytes) {
-        *p++ = hex_digits[b >> 4];
-        *p++ = hex_digits[b & 15];
+        *out++ = hex_digits[b >> 4];
+        *out++ = hex_digits[b & 15];
     }
+}
+
+void hex_encode_append(std::string& out, std::span<const std::uint8_t> bytes) {
+    const auto at = out.size();
+    out.resize(at + bytes.size() * 2);
+    hex_encode_to(out.data() + at, bytes);
+}
+
+std::string hex_encode(std::span<const std::uint8_t> bytes) {
+    std::string out;
+    hex_encode_append(out, bytes);
     return out;
 }
 

@@ -28,6 +28,9 @@ result<std::string> base64_decode(std::string_view text);
 /// Lower-case hex of bytes.
 std::string hex_encode(std::span<const std::uint8_t> bytes);
 std::string hex_encode(std::string_view bytes);
+/// The same, written to `out` (room for 2 * bytes.size() chars), or appended to a string.
+void hex_encode_to(char* out, std::span<const std::uint8_t> bytes) noexcept;
+void hex_encode_append(std::string& out, std::span<const std::uint8_t> bytes);
 
 /// SigV4 URI encoding (https://docs.aws.amazon.com/IAM/latest/UserGuide/create-signed-request.html):
 /// every byte except A-Z a-z 0-9 - _ . ~ is %XX with upper-case hex; '/' is kept when

@@ -179,7 +179,20 @@ std::string signed_header_list(std::span<const header_field> headers) {
 
 }  // namespace
 
-std::string credential_scope::str() const { return date + "/" + region + "/" + service + "/aws4_request"; }
+std::string credential_scope::str() const {
+    std::string out;
+    append_to(out);
+    return out;
+}
+
+void credential_scope::append_to(std::string& out) const {
+    out += date;
+    out += '/';
+    out += region;
+    out += '/';
+    out += service;
+    out += "/aws4_request";
+}
 
 result<credential_scope> credential_scope::parse(std::string_view text) {
     credential_scope s;
@@ -289,20 +302,9 @@ void append_string_to_sign(std::string& out, std::string_view amz_date, const cr
     out += '\n';
     out += amz_date;
     out += '\n';
-    out += scope.date;
-    out += '/';
-    out += scope.region;
-    out += '/';
-    out += scope.service;
-    out += "/aws4_request\n";
-    static constexpr char hex[] = "0123456789abcdef";
-    const auto hash = crypto::sha256(canonical_req);
-    const auto at = out.size();
-    out.resize(at + 2 * hash.size());
-    for (std::size_t i = 0; i < hash.size(); ++i) {
-        out[at + 2 * i] = hex[hash[i] >> 4U];
-        out[at + 2 * i + 1] = hex[hash[i] & 15U];
-    }
+    scope.append_to(out);
+    out += '\n';
+    encoding::hex_encode_append(out, crypto::sha256(canonical_req));
 }
 
 std::string string_to_sign(std::string_view amz_date, const credential_scope& scope, std::string_view canonical_req) {

@@ -60,6 +60,8 @@ struct credential_scope {
     std::string region;
     std::string service;
     std::string str() const;
+    /// Appends str() to `out`.
+    void append_to(std::string& out) const;
     /// Parses "date/region/service/aws4_request" (no access key id). Error code "bad_scope".
     static result<credential_scope> parse(std::string_view text);
 };

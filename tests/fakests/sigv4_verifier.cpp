@@ -302,12 +302,8 @@ result<authenticated> authenticate(const parsed_request& req, const fake_config&
         sigv4::append_string_to_sign(s.string_to_sign, f.amz_date, scope, s.canonical_request);
         // sigv4::signature, hex-encoded in place.
         const auto mac = signer != nullptr ? signer->mac(s.string_to_sign) : crypto::hmac_sha256(key, s.string_to_sign);
-        static constexpr char hex[] = "0123456789abcdef";
         std::array<char, 64> expected{};
-        for (std::size_t b = 0; b < mac.size(); ++b) {
-            expected[2 * b] = hex[mac[b] >> 4U];
-            expected[2 * b + 1] = hex[mac[b] & 15U];
-        }
+        encoding::hex_encode_to(expected.data(), mac);
         if (crypto::constant_time_equal(std::string_view(expected.data(), expected.size()), f.signature))
             return authenticated{cred, scope, f.presigned};
     }

@@ -3,6 +3,8 @@
 #include "common/secret.hpp"
 
 #include <catch2/catch.hpp>
+
+#include <array>
 #include <fmt/format.h>
 
 #include <cctype>
@@ -222,4 +224,17 @@ TEST_CASE("uri_encode and percent_decode agree with byte-at-a-time definitions a
             if (ok) CHECK(*got == want);
         }
     }
+}
+
+TEST_CASE("hex_encode, hex_encode_to and hex_encode_append agree", "[encoding]") {
+    const std::array<std::uint8_t, 5> bytes{0x00, 0x0f, 0x10, 0xab, 0xff};
+    CHECK(encoding::hex_encode(bytes) == "000f10abff");
+    CHECK(encoding::hex_encode(std::string_view("\x01\xfe", 2)) == "01fe");
+    CHECK(encoding::hex_encode(std::span<const std::uint8_t>()).empty());
+    std::array<char, 10> out{};
+    encoding::hex_encode_to(out.data(), bytes);
+    CHECK(std::string_view(out.data(), out.size()) == "000f10abff");
+    std::string s = "sha=";
+    encoding::hex_encode_append(s, bytes);
+    CHECK(s == "sha=000f10abff");
 }
