@@ -277,10 +277,16 @@ bool iequals(std::string_view s, std::string_view t) noexcept {
     return true;
 }
 
+void append_lower(std::string& out, std::string_view s) {
+    const auto at = out.size();
+    out += s;
+    for (auto it = out.begin() + static_cast<std::ptrdiff_t>(at); it != out.end(); ++it)
+        if (*it >= 'A' && *it <= 'Z') *it = static_cast<char>(*it + 32);
+}
+
 std::string to_lower(std::string_view s) {
-    std::string out(s);
-    for (auto& c : out)
-        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + 32);
+    std::string out;
+    append_lower(out, s);
     return out;
 }
 

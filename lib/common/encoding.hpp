@@ -54,5 +54,7 @@ bool percent_decode_to(std::string& out, std::string_view text, bool plus_as_spa
 bool iequals(std::string_view s, std::string_view t) noexcept;
 /// ASCII lower-case copy.
 std::string to_lower(std::string_view s);
+/// The ASCII lower-case of `s`, appended to `out`.
+void append_lower(std::string& out, std::string_view s);
 
 }  // namespace stsauth::encoding

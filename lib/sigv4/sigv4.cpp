@@ -54,12 +54,6 @@ bool lower_less(std::string_view a, std::string_view b) {
     return a.size() < b.size();
 }
 
-void append_lower(std::string& out, std::string_view s) {
-    const auto at = out.size();
-    out += s;
-    for (auto it = out.begin() + static_cast<std::ptrdiff_t>(at); it != out.end(); ++it) *it = ascii_lower(*it);
-}
-
 // Scratch of the canonical forms, per thread: a verifier canonicalises every request it
 // receives, and these keep their capacity between requests (nothing here is secret).
 struct canonical_scratch {
@@ -128,8 +122,8 @@ void append_canonical_headers(std::string& canonical, std::string& signed_list, 
             canonical.back() = ',';  // was '\n'
         } else {
             if (i > 0) signed_list += ';';
-            append_lower(signed_list, h.name);
-            append_lower(canonical, h.name);
+            encoding::append_lower(signed_list, h.name);
+            encoding::append_lower(canonical, h.name);
             canonical += ':';
         }
         append_trimall(canonical, h.value);

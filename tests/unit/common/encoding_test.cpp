@@ -238,3 +238,10 @@ TEST_CASE("hex_encode, hex_encode_to and hex_encode_append agree", "[encoding]")
     encoding::hex_encode_append(s, bytes);
     CHECK(s == "sha=000f10abff");
 }
+
+TEST_CASE("append_lower appends the ASCII lower case, as to_lower copies it", "[encoding]") {
+    std::string s = "Host:";
+    encoding::append_lower(s, "X-Amz-Date\xC3\x89");
+    CHECK(s == "Host:x-amz-date\xC3\x89");  // only A-Z change
+    CHECK(encoding::to_lower("AbC-Z@[`{") == "abc-z@[`{");
+}
