@@ -1,5 +1,6 @@
 #include "app.hpp"
 #include "cpus.hpp"
+#include "heap.hpp"
 
 #include "access/entries.hpp"
 #include "authorize.hpp"
@@ -26,6 +27,7 @@
 #include <spdlog/spdlog.h>
 
 #include <csignal>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -138,6 +140,8 @@ std::unique_ptr<authn::ec2_resolver> make_ec2(asio::io_context& ioc, const confi
 int run_server(const config::server_config& cfg, const std::string& config_path, const start_options& start) {
     spdlog::info("stsauth version {} starting; cluster id {}", STSAUTH_VERSION, cfg.cluster_id);
     for (const auto& w : cfg.warnings) spdlog::warn("config: {}", w);
+    // Freed memory stays at the top of each heap between bursts (server/heap.hpp).
+    if (!tune_heap(std::getenv("GLIBC_TUNABLES"))) spdlog::info("heap: glibc's malloc settings left as they are");
 
     // Certificate and key in the state dir (reference §6.4), generated on first start.
     auto pem = certificate_for(cfg);
