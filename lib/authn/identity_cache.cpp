@@ -1,38 +1,133 @@
 #include "authn/identity_cache.hpp"
 
+#include <algorithm>
 #include <cstring>
+#include <random>
 
 namespace stsauth::authn {
 
-std::size_t identity_cache::digest_hash::operator()(const crypto::digest& d) const noexcept {
-    std::size_t h;
-    std::memcpy(&h, d.data() + 8, sizeof h);  // the key is already a uniform hash
-    return h;
+namespace {
+
+std::uint64_t random_seed() noexcept {
+    try {
+        std::random_device rd;
+        return (std::uint64_t{rd()} << 32) ^ rd();
+    } catch (...) {
+        return static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
+    }
 }
 
+/// Relaxed increment of a counter only ever written under its shard's lock.
+void bump(std::atomic<std::uint64_t>& c, std::uint64_t n = 1) noexcept {
+    c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+}
+
+}  // namespace
+
 identity_cache::identity_cache(std::chrono::milliseconds ttl, std::size_t max_entries)
-    : ttl_(ttl), max_entries_(max_entries), per_shard_max_(std::max<std::size_t>(1, max_entries / shard_count)) {}
+    : ttl_(ttl),
+      max_entries_(max_entries),
+      // Node indexes are 32-bit and the index holds at most twice the bound.
+      per_shard_max_(std::clamp<std::size_t>(max_entries / shard_count, 1, std::size_t{1} << 30)),
+      seed_(random_seed()) {}
+
+std::uint32_t identity_cache::tag_of(const crypto::digest& key) const noexcept {
+    // Key byte 0 picks the shard; bytes 8..15 (a SHA-256: already uniform) pick the slot, mixed
+    // with the seed so that tokens cannot be chosen to pile up on one run of slots.
+    std::uint64_t h;
+    std::memcpy(&h, key.data() + 8, sizeof h);
+    return static_cast<std::uint32_t>(((h ^ seed_) * 0x9e3779b97f4a7c15ULL) >> 32);
+}
+
+std::uint32_t identity_cache::lookup(const shard& s, const crypto::digest& key, std::uint32_t tag) noexcept {
+    if (s.index.empty()) return none;
+    const auto mask = static_cast<std::uint32_t>(s.index.size() - 1);
+    for (auto i = tag >> s.index_shift;; i = (i + 1) & mask) {
+        const auto& sl = s.index[i];
+        if (sl.node == none) return none;
+        if (sl.tag == tag && s.nodes[sl.node].key == key) return i;
+    }
+}
+
+void identity_cache::unlink(shard& s, std::uint32_t n) noexcept {
+    auto& e = s.nodes[n];
+    (e.prev == none ? s.head : s.nodes[e.prev].next) = e.next;
+    (e.next == none ? s.tail : s.nodes[e.next].prev) = e.prev;
+}
+
+void identity_cache::link_front(shard& s, std::uint32_t n) noexcept {
+    auto& e = s.nodes[n];
+    e.prev = none;
+    e.next = s.head;
+    (s.head == none ? s.tail : s.nodes[s.head].prev) = n;
+    s.head = n;
+}
+
+void identity_cache::remove(shard& s, std::uint32_t n, std::shared_ptr<const cached_answer>& dropped) noexcept {
+    auto& e = s.nodes[n];
+    // Backward-shift deletion: each later slot of the run moves into the hole if its home slot
+    // is not after the hole, so every remaining key stays reachable from its home without
+    // tombstones.
+    const auto mask = static_cast<std::uint32_t>(s.index.size() - 1);
+    auto hole = lookup(s, e.key, tag_of(e.key));
+    for (auto j = (hole + 1) & mask;; j = (j + 1) & mask) {
+        const auto sl = s.index[j];
+        if (sl.node == none) break;
+        const auto home = sl.tag >> s.index_shift;
+        if (((j - home) & mask) >= ((j - hole) & mask)) {
+            s.index[hole] = sl;
+            hole = j;
+        }
+    }
+    s.index[hole].node = none;
+    unlink(s, n);
+    dropped = std::move(e.answer);
+    e.next = s.free;
+    s.free = n;
+    --s.size;
+    s.entries.store(s.size, std::memory_order_relaxed);
+}
+
+void identity_cache::reserve_index(shard& s) {
+    if (!s.index.empty() && (std::size_t{s.size} + 1) * 2 <= s.index.size()) return;
+    const std::size_t slots = s.index.empty() ? 16 : s.index.size() * 2;
+    std::vector<slot> index(slots);
+    const auto shift = s.index_shift - (s.index.empty() ? 4 : 1);
+    const auto mask = static_cast<std::uint32_t>(slots - 1);
+    for (auto n = s.head; n != none; n = s.nodes[n].next) {
+        const auto tag = tag_of(s.nodes[n].key);
+        auto i = tag >> shift;
+        while (index[i].node != none) i = (i + 1) & mask;
+        index[i] = slot{tag, n};
+    }
+    s.index = std::move(index);
+    s.index_shift = shift;
+}
 
 std::shared_ptr<const cached_answer> identity_cache::find(const crypto::digest& key, time_point now) {
     if (!enabled()) return nullptr;
+    const auto tag = tag_of(key);
     auto& s = shard_for(key);
+    std::shared_ptr<const cached_answer> dropped;  // released after the lock
     std::lock_guard lock(s.mu);
-    const auto it = s.map.find(key);
-    if (it == s.map.end()) {
-        misses_.fetch_add(1, std::memory_order_relaxed);
+    const auto i = lookup(s, key, tag);
+    if (i == none) {
+        bump(s.misses);
         return nullptr;
     }
-    if (it->second.lru->expires <= now) {
-        s.lru.erase(it->second.lru);
-        s.map.erase(it);
-        entries_.fetch_sub(1, std::memory_order_relaxed);
-        expired_.fetch_add(1, std::memory_order_relaxed);
-        misses_.fetch_add(1, std::memory_order_relaxed);
+    const auto n = s.index[i].node;
+    if (s.nodes[n].expires <= now) {
+        remove(s, n, dropped);
+        bump(s.expired);
+        bump(s.misses);
         return nullptr;
     }
-    s.lru.splice(s.lru.begin(), s.lru, it->second.lru);
-    hits_.fetch_add(1, std::memory_order_relaxed);
-    return it->second.answer;
+    if (s.head != n) {
+        unlink(s, n);
+        link_front(s, n);
+    }
+    bump(s.hits);
+    return s.nodes[n].answer;
 }
 
 void identity_cache::store(const crypto::digest& key, cached_answer answer, time_point token_expires_at,
@@ -41,46 +136,64 @@ void identity_cache::store(const crypto::digest& key, cached_answer answer, time
     const auto expires = std::min(now + ttl_, token_expires_at);
     if (expires <= now) return;
     auto shared = std::make_shared<const cached_answer>(std::move(answer));
+    const auto tag = tag_of(key);
     auto& s = shard_for(key);
+    // What this store removes is released after the lock: expired tail entries, the entry the
+    // bound evicts, or the answer a new one replaces.
+    std::array<std::shared_ptr<const cached_answer>, expired_per_store + 1> dropped;
     std::lock_guard lock(s.mu);
-    drop_expired_tail(s, now, expired_per_store);
-    // One lookup finds or makes the slot (a store is a miss's sequel: usually a new key).
-    const auto [it, inserted] = s.map.try_emplace(key);
-    if (!inserted) {
-        it->second.answer = std::move(shared);
-        it->second.lru->expires = expires;
-        s.lru.splice(s.lru.begin(), s.lru, it->second.lru);
+    drop_expired_tail(s, now, expired_per_store, dropped.data());
+    if (const auto i = lookup(s, key, tag); i != none) {
+        const auto n = s.index[i].node;
+        dropped.back() = std::exchange(s.nodes[n].answer, std::move(shared));
+        s.nodes[n].expires = expires;
+        if (s.head != n) {
+            unlink(s, n);
+            link_front(s, n);
+        }
         return;
     }
-    try {
-        s.lru.push_front(lru_node{key, expires});
-    } catch (...) {
-        s.map.erase(it);
-        throw;
+    // The bound: the least recently used entry makes room (and lends its node) before the new
+    // one goes in. It is live: had the tail expired, drop_expired_tail would have made room.
+    if (s.size >= per_shard_max_) {
+        bump(s.evictions);
+        remove(s, s.tail, dropped.back());
     }
-    it->second = entry{std::move(shared), s.lru.begin()};
-    entries_.fetch_add(1, std::memory_order_relaxed);
-    // The bound: the new entry is at the front, so the tail is never it.
-    while (s.map.size() > per_shard_max_ && s.lru.size() > 1) {
-        s.map.erase(s.lru.back().key);
-        s.lru.pop_back();
-        entries_.fetch_sub(1, std::memory_order_relaxed);
-        evictions_.fetch_add(1, std::memory_order_relaxed);
+    reserve_index(s);
+    std::uint32_t n;
+    if (s.free != none) {
+        n = s.free;
+        s.free = s.nodes[n].next;
+    } else {
+        if (s.nodes.size() == s.nodes.capacity())
+            s.nodes.reserve(std::max(s.nodes.size() + 1, std::min(std::max<std::size_t>(16, 2 * s.nodes.size()), per_shard_max_)));
+        s.nodes.emplace_back();
+        n = static_cast<std::uint32_t>(s.nodes.size() - 1);
     }
+    auto& e = s.nodes[n];
+    e.key = key;
+    e.expires = expires;
+    e.answer = std::move(shared);
+    const auto mask = static_cast<std::uint32_t>(s.index.size() - 1);
+    auto i = tag >> s.index_shift;
+    while (s.index[i].node != none) i = (i + 1) & mask;
+    s.index[i] = slot{tag, n};
+    link_front(s, n);
+    ++s.size;
+    s.entries.store(s.size, std::memory_order_relaxed);
 }
 
-std::size_t identity_cache::drop_expired_tail(shard& s, time_point now, std::size_t limit) {
-    std::size_t dropped = 0;
-    while (dropped < limit && !s.lru.empty() && s.lru.back().expires <= now) {
-        s.map.erase(s.lru.back().key);
-        s.lru.pop_back();
-        ++dropped;
+std::size_t identity_cache::drop_expired_tail(shard& s, time_point now, std::size_t limit,
+                                              std::shared_ptr<const cached_answer>* dropped) {
+    std::size_t n = 0;
+    std::shared_ptr<const cached_answer> here;
+    while (n < limit && s.tail != none && s.nodes[s.tail].expires <= now) {
+        remove(s, s.tail, dropped != nullptr ? dropped[n] : here);
+        here.reset();
+        ++n;
     }
-    if (dropped != 0) {
-        entries_.fetch_sub(dropped, std::memory_order_relaxed);
-        expired_.fetch_add(dropped, std::memory_order_relaxed);
-    }
-    return dropped;
+    if (n != 0) bump(s.expired, n);
+    return n;
 }
 
 std::size_t identity_cache::sweep(time_point now) {
@@ -91,7 +204,7 @@ std::size_t identity_cache::sweep(time_point now) {
     for (auto& s : shards_) {
         for (;;) {
             std::lock_guard lock(s.mu);
-            const auto n = drop_expired_tail(s, now, batch);
+            const auto n = drop_expired_tail(s, now, batch, nullptr);
             total += n;
             if (n < batch) break;
         }
@@ -100,9 +213,15 @@ std::size_t identity_cache::sweep(time_point now) {
 }
 
 cache_stats identity_cache::stats() const {
-    return {hits_.load(std::memory_order_relaxed), misses_.load(std::memory_order_relaxed),
-            evictions_.load(std::memory_order_relaxed), expired_.load(std::memory_order_relaxed),
-            entries_.load(std::memory_order_relaxed)};
+    cache_stats st;
+    for (const auto& s : shards_) {
+        st.hits += s.hits.load(std::memory_order_relaxed);
+        st.misses += s.misses.load(std::memory_order_relaxed);
+        st.evictions += s.evictions.load(std::memory_order_relaxed);
+        st.expired += s.expired.load(std::memory_order_relaxed);
+        st.entries += s.entries.load(std::memory_order_relaxed);
+    }
+    return st;
 }
 
 }  // namespace stsauth::authn

@@ -18,12 +18,11 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
-#include <list>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
-#include <unordered_map>
+#include <vector>
 
 namespace stsauth::authn {
 
@@ -94,35 +93,58 @@ public:
 
 private:
     static constexpr std::size_t shard_count = 16;
-    struct digest_hash {
-        std::size_t operator()(const crypto::digest& d) const noexcept;
-    };
-    /// The expiry sits in the LRU node: the tail's can be checked without a map lookup.
-    struct lru_node {
+    static constexpr std::uint32_t none = UINT32_MAX;
+
+    /// One entry, with its LRU links (indexes into shard::nodes): a store allocates no list or
+    /// map node of its own, and the tail's expiry is checked without an index lookup. A free
+    /// node keeps the free list in `next`.
+    struct node {
         crypto::digest key;
         time_point expires;
-    };
-    using lru_list = std::list<lru_node>;
-    struct entry {
         std::shared_ptr<const cached_answer> answer;
-        lru_list::iterator lru;
+        std::uint32_t prev = none;  ///< toward the front (more recently used)
+        std::uint32_t next = none;  ///< toward the tail
     };
-    struct shard {
+    /// An open-addressing index slot (linear probing over a power-of-two array): the high 32 bits
+    /// of the key's seeded hash (its home slot is their top bits, so a backward shift needs no
+    /// node) and the node; node == none: empty. A miss reads index slots only.
+    struct slot {
+        std::uint32_t tag;
+        std::uint32_t node = none;
+    };
+    /// Counters written under the shard lock only (relaxed load + store, no locked add) and read
+    /// without it by stats().
+    using counter = std::atomic<std::uint64_t>;
+    struct alignas(64) shard {
         mutable std::mutex mu;
-        std::unordered_map<crypto::digest, entry, digest_hash> map;
-        lru_list lru;  ///< front = most recently used
+        std::vector<slot> index;  ///< empty until the first store; at most half full
+        std::vector<node> nodes;  ///< grows up to the shard's bound, never shrinks
+        std::uint32_t head = none, tail = none, free = none;
+        std::uint32_t size = 0;
+        unsigned index_shift = 32;  ///< 32 - log2(index.size())
+        counter hits{0}, misses{0}, evictions{0}, expired{0}, entries{0};
     };
 
     shard& shard_for(const crypto::digest& key) noexcept { return shards_[key[0] % shard_count]; }
+    std::uint32_t tag_of(const crypto::digest& key) const noexcept;
+    /// The index slot holding `key` (whose tag is `tag`), or none.
+    static std::uint32_t lookup(const shard& s, const crypto::digest& key, std::uint32_t tag) noexcept;
+    /// Removes node `n` (lock held): index slot, LRU links; the node goes to the free list and
+    /// its answer is moved to `dropped` (released after the lock).
+    void remove(shard& s, std::uint32_t n, std::shared_ptr<const cached_answer>& dropped) noexcept;
+    static void unlink(shard& s, std::uint32_t n) noexcept;
+    static void link_front(shard& s, std::uint32_t n) noexcept;
+    /// Makes room in the index for one more key (doubling and rehashing when half full).
+    void reserve_index(shard& s);
     /// Pops up to `limit` expired entries from the tail of `s` (lock held); returns how many.
-    std::size_t drop_expired_tail(shard& s, time_point now, std::size_t limit);
+    /// Their answers go to dropped[0..n) when `dropped` is given, else they are released here.
+    std::size_t drop_expired_tail(shard& s, time_point now, std::size_t limit, std::shared_ptr<const cached_answer>* dropped);
 
     std::chrono::milliseconds ttl_;
     std::size_t max_entries_;
     std::size_t per_shard_max_;
+    std::uint64_t seed_;  ///< per cache: where a key lands cannot be chosen by whoever picks tokens
     std::array<shard, shard_count> shards_;
-    std::atomic<std::uint64_t> hits_{0}, misses_{0}, evictions_{0}, expired_{0};
-    std::atomic<std::size_t> entries_{0};
 };
 
 }  // namespace stsauth::authn
