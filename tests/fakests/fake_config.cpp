@@ -3,6 +3,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <functional>
 #include <initializer_list>
 #include <set>
 
@@ -42,14 +43,33 @@ bool is_instance_id(std::string_view id) {
            std::all_of(hex.begin(), hex.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
 }
 
+std::uint64_t fake_config::key_hash(std::string_view access_key_id) noexcept {
+    return std::hash<std::string_view>{}(access_key_id);
+}
+
+namespace {
+// The slot tag: the hash's high half (its low bits choose the slot).
+std::uint32_t tag_of(std::uint64_t h) noexcept { return static_cast<std::uint32_t>(h >> 32U); }
+}  // namespace
+
 const credential_entry* fake_config::find_credential(std::string_view access_key_id) const {
     if (!credential_index.empty()) {
         // The bench's fake knows a few thousand keys: a scan per request would cost more than
-        // the rest of the lookup work together.
-        if (const auto it = credential_index.find(access_key_id);
-            it != credential_index.end() && it->second < credentials.size() &&
-            credentials[it->second].access_key_id == access_key_id)
-            return &credentials[it->second];
+        // the rest of the lookup work together, and a node-based map costs a cache miss per node
+        // and per key string on cold memory.
+        const auto h = key_hash(access_key_id);
+        const auto tag = tag_of(h);
+        const auto mask = credential_index.size() - 1;
+        // At most one round: a table edited by hand may have no empty slot left.
+        auto i = static_cast<std::size_t>(h) & mask;
+        for (std::size_t probes = 0; probes < credential_index.size(); ++probes, i = (i + 1) & mask) {
+            const auto slot = credential_index[i];
+            if (slot.index == credential_slot::empty_slot) break;
+            // The full compare decides: a slot is a hint, never proof.
+            if (slot.tag == tag && slot.index < credentials.size() &&
+                credentials[slot.index].access_key_id == access_key_id)
+                return &credentials[slot.index];
+        }
     }
     for (const auto& c : credentials)
         if (c.access_key_id == access_key_id) return &c;
@@ -58,8 +78,24 @@ const credential_entry* fake_config::find_credential(std::string_view access_key
 
 void fake_config::index_credentials() {
     credential_index.clear();
-    credential_index.reserve(credentials.size());
-    for (std::size_t i = 0; i < credentials.size(); ++i) credential_index.emplace(credentials[i].access_key_id, i);
+    if (credentials.empty() || credentials.size() >= credential_slot::empty_slot / 2) return;  // a scan then
+    std::size_t size = 16;
+    while (size < 2 * credentials.size()) size *= 2;
+    credential_index.assign(size, credential_slot{});
+    const auto mask = size - 1;
+    for (std::size_t n = 0; n < credentials.size(); ++n) {
+        const auto h = key_hash(credentials[n].access_key_id);
+        auto i = static_cast<std::size_t>(h) & mask;
+        bool repeated = false;
+        for (; credential_index[i].index != credential_slot::empty_slot; i = (i + 1) & mask) {
+            const auto& other = credential_index[i];
+            if (other.tag == tag_of(h) && credentials[other.index].access_key_id == credentials[n].access_key_id) {
+                repeated = true;
+                break;
+            }
+        }
+        if (!repeated) credential_index[i] = credential_slot{tag_of(h), static_cast<std::uint32_t>(n)};
+    }
 }
 
 const instance_entry* fake_config::find_instance(std::string_view instance_id) const {

@@ -7,10 +7,9 @@
 #include "common/secret.hpp"
 
 #include <cstddef>
-#include <functional>
+#include <cstdint>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 namespace stsauth::fakests {
@@ -32,24 +31,31 @@ struct instance_entry {
     std::string private_dns_name;
 };
 
-/// std::hash over string_view, so the index is searched with a string_view (no key copied).
-struct string_hash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+/// One slot of fake_config::credential_index: a tag of the access key id's hash and the
+/// entry's position in `credentials` (`empty_slot` when unused). 8 bytes: a lookup touches one
+/// cache line of the table, then the entry it names.
+struct credential_slot {
+    static constexpr std::uint32_t empty_slot = 0xffffffffU;
+    std::uint32_t tag = 0;
+    std::uint32_t index = empty_slot;
 };
 
 struct fake_config {
     std::vector<credential_entry> credentials;
     std::vector<instance_entry> instances;
-    /// Position in `credentials` by access key id, filled by index_credentials() (parse_config
-    /// calls it). Only an accelerator: find_credential checks every hit and scans on a miss, so
-    /// editing `credentials` afterwards can make it slower, never wrong.
-    std::unordered_map<std::string, std::size_t, string_hash, std::equal_to<>> credential_index;
+    /// Position in `credentials` by access key id: an open-addressing table (linear probing,
+    /// a power-of-two size at most half full), filled by index_credentials() (parse_config calls
+    /// it). Only an accelerator: find_credential compares the access key id of every entry a
+    /// slot names with the one asked for, and scans `credentials` on a miss, so a stale or
+    /// colliding slot (editing `credentials` afterwards) can make it slower, never wrong.
+    std::vector<credential_slot> credential_index;
 
     /// The entry for an access key id, or nullptr.
     const credential_entry* find_credential(std::string_view access_key_id) const;
     /// Fills credential_index from `credentials` (the first entry wins for a repeated id).
     void index_credentials();
+    /// The hash credential_index is built with.
+    static std::uint64_t key_hash(std::string_view access_key_id) noexcept;
     /// The entry for an instance id, or nullptr.
     const instance_entry* find_instance(std::string_view instance_id) const;
 };

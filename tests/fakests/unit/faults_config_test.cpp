@@ -6,6 +6,8 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -178,7 +180,13 @@ TEST_CASE("find_credential answers through the index, and stays right when the l
     }
     auto cfg = parse_config(yaml);
     REQUIRE(cfg.ok());
-    CHECK(cfg->credential_index.size() == 300);
+    // A power-of-two table at most half full, one slot per key.
+    const auto slots = cfg->credential_index.size();
+    CHECK(slots >= 600);
+    CHECK((slots & (slots - 1)) == 0);
+    CHECK(std::count_if(cfg->credential_index.begin(), cfg->credential_index.end(), [](const credential_slot& s) {
+              return s.index != credential_slot::empty_slot;
+          }) == 300);
     for (int i = 0; i < 300; ++i) {
         const auto* c = cfg->find_credential("AKID" + std::to_string(i));
         REQUIRE(c != nullptr);
@@ -198,4 +206,49 @@ TEST_CASE("find_credential answers through the index, and stays right when the l
     // A copy answers with its own entries.
     const auto copy = *cfg;
     CHECK(copy.find_credential("AKID7") == &copy.credentials[6]);
+}
+
+TEST_CASE("a colliding or stale index slot never names another key's entry", "[config]") {
+    auto cfg = parse_config(
+        "credentials:\n"
+        "  - {accessKeyId: AKIDA, secretAccessKey: sa, arn: \"arn:aws:iam::1:user/a\", userId: AIDAA, account: \"1\"}\n"
+        "  - {accessKeyId: AKIDB, secretAccessKey: sb, arn: \"arn:aws:iam::1:user/b\", userId: AIDAB, account: \"1\"}\n"
+        "  - {accessKeyId: AKIDC, secretAccessKey: sc, arn: \"arn:aws:iam::1:user/c\", userId: AIDAC, account: \"1\"}\n");
+    REQUIRE(cfg.ok());
+    REQUIRE(cfg->find_credential("AKIDB") == &cfg->credentials[1]);
+
+    SECTION("every slot carries AKIDA's hash tag and names AKIDB's entry") {
+        const auto tag = static_cast<std::uint32_t>(fake_config::key_hash("AKIDA") >> 32U);
+        for (auto& slot : cfg->credential_index) slot = credential_slot{tag, 1};
+        CHECK(cfg->find_credential("AKIDA") == &cfg->credentials[0]);
+        CHECK(cfg->find_credential("AKIDB") == &cfg->credentials[1]);
+        CHECK(cfg->find_credential("AKIDC") == &cfg->credentials[2]);
+        CHECK(cfg->find_credential("AKIDX") == nullptr);
+        CHECK(cfg->find_credential("") == nullptr);
+    }
+    SECTION("slots naming positions past the end") {
+        for (auto& slot : cfg->credential_index)
+            if (slot.index != credential_slot::empty_slot) slot.index = 7;
+        CHECK(cfg->find_credential("AKIDA") == &cfg->credentials[0]);
+        CHECK(cfg->find_credential("AKIDC") == &cfg->credentials[2]);
+        CHECK(cfg->find_credential("AKIDX") == nullptr);
+    }
+    SECTION("entries swapped after indexing") {
+        std::swap(cfg->credentials[0], cfg->credentials[2]);
+        CHECK(cfg->find_credential("AKIDA")->user_id == "AIDAA");
+        CHECK(cfg->find_credential("AKIDC")->user_id == "AIDAC");
+        CHECK(cfg->find_credential("AKIDA") == &cfg->credentials[2]);
+    }
+    SECTION("an id given twice: the first entry wins, as for a scan") {
+        cfg->credentials[2].access_key_id = "AKIDA";
+        cfg->index_credentials();
+        CHECK(cfg->find_credential("AKIDA") == &cfg->credentials[0]);
+        CHECK(cfg->find_credential("AKIDC") == nullptr);
+    }
+    SECTION("no credentials, no table") {
+        cfg->credentials.clear();
+        cfg->index_credentials();
+        CHECK(cfg->credential_index.empty());
+        CHECK(cfg->find_credential("AKIDA") == nullptr);
+    }
 }

@@ -8,6 +8,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <cstdint>
+
 using namespace stsauth;
 using namespace stsauth::fakests;
 using namespace stsauth::fakests::testing;
@@ -85,6 +87,30 @@ TEST_CASE("an unknown access key is InvalidClientTokenId", "[verifier]") {
     auto t = make_token();
     t.set_param("X-Amz-Credential", "/20230428/us-west-2/sts/aws4_request");
     CHECK(code_of(verify(t.in())) == "InvalidClientTokenId");
+}
+
+TEST_CASE("a wrong credential index never authenticates another key", "[verifier]") {
+    // Every slot of the index says "alice's key is bob's entry": only the full compare of the
+    // access key id stands between a request and the wrong identity.
+    auto cfg = test_config();
+    cfg.index_credentials();
+    REQUIRE(cfg.credentials[0].access_key_id == "AKIDEXAMPLE");
+    const auto tag = static_cast<std::uint32_t>(fake_config::key_hash("AKIDEXAMPLE") >> 32U);
+    for (auto& slot : cfg.credential_index) slot = credential_slot{tag, 1};
+
+    const auto alice = verify(make_token().in(), t0, cfg);
+    REQUIRE(alice.ok());
+    CHECK(alice->credential->arn == "arn:aws:iam::111122223333:user/alice");
+
+    // Alice's key id signed with bob's secret: the signature is checked against alice's secret.
+    token_spec spec;
+    spec.creds.secret_access_key = temporary().secret_access_key;
+    CHECK(code_of(verify(make_token(spec).in(), t0, cfg)) == "SignatureDoesNotMatch");
+
+    // A key nobody has, whose lookup meets only slots naming other entries.
+    spec = token_spec{};
+    spec.creds.access_key_id = "AKIDUNKNOWN";
+    CHECK(code_of(verify(make_token(spec).in(), t0, cfg)) == "InvalidClientTokenId");
 }
 
 TEST_CASE("the 15-minute window around X-Amz-Date, X-Amz-Expires ignored", "[verifier]") {
