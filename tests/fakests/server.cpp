@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <cstddef>
@@ -196,9 +197,41 @@ private:
         read_request();
     }
 
+    // http::async_read unrolled: the parser fed from buffer_, the stream read when it needs
+    // more. Beast's read_op and read_some_op are composed operations over an any_io_executor
+    // (a type-erased executor copied into each layer and work guard, per request); this is the
+    // same loop with the same outcomes (end_of_stream for a close before any byte, put_eof's
+    // verdict for one inside a message, the parser's and the stream's errors as they are).
     void read_request() {
-        http::async_read(stream_, buffer_, *parser_,
-                         [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
+        for (;;) {
+            if (buffer_.size() != 0) {
+                beast::error_code ec;
+                const auto used = parser_->put(buffer_.data(), ec);
+                buffer_.consume(used);
+                if (!ec && parser_->is_done()) return on_read(ec);
+                if (ec && ec != http::error::need_more) return on_read(ec);
+                if (!ec && used != 0) continue;  // the header is done, the body follows in buffer_
+            }
+            const auto room = std::max<std::size_t>(512, buffer_.capacity() - buffer_.size());
+            if (buffer_.size() >= buffer_.max_size()) return on_read(http::error::buffer_overflow);
+            stream_.async_read_some(buffer_.prepare(std::min<std::size_t>(room, 65536)),
+                                    [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                                        self->buffer_.commit(n);
+                                        self->on_read_some(ec);
+                                    });
+            return;
+        }
+    }
+
+    void on_read_some(beast::error_code ec) {
+        if (ec == net::error::eof) {
+            if (!parser_->got_some()) return on_read(http::error::end_of_stream);
+            ec = {};
+            parser_->put_eof(ec);  // done, or partial_message
+            return on_read(ec);
+        }
+        if (ec) return on_read(ec);
+        read_request();
     }
 
     void on_read(beast::error_code ec) {
@@ -305,8 +338,18 @@ private:
         }
         head_ += r.body;
         stream_.next_layer().expires_after(write_timeout);
-        net::async_write(stream_, net::buffer(head_),
-                         [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_write(ec); });
+        written_ = 0;
+        write_some();
+    }
+
+    // net::async_write unrolled (as read_request is): one write_some per TLS record's worth.
+    void write_some() {
+        stream_.async_write_some(net::buffer(head_.data() + written_, head_.size() - written_),
+                                 [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                                     self->written_ += n;
+                                     if (!ec && self->written_ < self->head_.size()) return self->write_some();
+                                     self->on_write(ec);
+                                 });
     }
 
     void wait_next_piece() {
@@ -367,6 +410,7 @@ private:
     request_id_text request_id_{};
     reply reply_;
     std::string head_;
+    std::size_t written_ = 0;  ///< bytes of head_ sent
     std::string body_;
     std::size_t body_sent_ = 0;
     int pieces_left_ = 0;
