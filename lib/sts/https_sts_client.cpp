@@ -12,10 +12,9 @@
 #include <boost/asio/ssl/error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
-#include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/error.hpp>
-#include <boost/beast/http/read.hpp>
+#include <boost/beast/core/read_size.hpp>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
@@ -50,6 +49,8 @@ using steady = std::chrono::steady_clock;
 using error_code = boost::system::error_code;
 
 constexpr std::size_t max_response_header_bytes = 16 * 1024;
+/// The most one read of an answer asks for (what Beast's http::async_read asks for).
+constexpr std::size_t max_read_size = 65536;
 
 /// One upstream call and everyone waiting for it.
 struct flight {
@@ -469,10 +470,24 @@ private:
     void do_write() {
         phase_ = phase::send;
         owner_->requests_sent.fetch_add(1, std::memory_order_relaxed);
-        asio::async_write(*stream_, asio::buffer(request_),
-                          [self = shared_from_this(), g = gen_](const error_code& ec, std::size_t) {
-                              self->on_write(g, ec);
-                          });
+        written_ = 0;
+        write_more(gen_);
+    }
+
+    // The request straight through the TLS stream (one record, one send: it is ~1.5 KB), looping
+    // on a short write as asio::async_write would, without its composed-operation layer.
+    void write_more(std::uint64_t g) {
+        stream_->async_write_some(asio::const_buffer(request_.data(), request_.size()) + written_,
+                                  [self = shared_from_this(), g](const error_code& ec, std::size_t n) {
+                                      self->on_written(g, ec, n);
+                                  });
+    }
+
+    void on_written(std::uint64_t g, const error_code& ec, std::size_t n) {
+        if (stale(g)) return;
+        written_ += n;
+        if (!ec && written_ < request_.size()) return write_more(g);
+        on_write(g, ec);
     }
 
     void on_write(std::uint64_t g, const error_code& ec) {
@@ -490,8 +505,44 @@ private:
     void on_readable(std::uint64_t g, const error_code& ec) {
         if (stale(g)) return;
         if (ec) return on_read(g, ec);
-        http::async_read(*stream_, buffer_, *parser_,
-                         [self = shared_from_this(), g](const error_code& e, std::size_t) { self->on_read(g, e); });
+        parse_or_read(g);
+    }
+
+    // Beast's http::async_read loop (parse what is buffered; read more while the parser needs
+    // more; an end of stream ends a body delimited by it), written out: the answer usually comes
+    // in one read, and Beast's two composed layers cost more than the parse.
+    void parse_or_read(std::uint64_t g) {
+        auto& p = *parser_;
+        while (!p.is_done()) {
+            if (buffer_.size() != 0) {
+                error_code ec;
+                const std::size_t used = p.put(buffer_.data(), ec);
+                buffer_.consume(used);
+                if (!ec && used != 0) continue;
+                if (ec && ec != http::error::need_more) return on_read(g, ec);
+            }
+            const std::size_t size = beast::read_size(buffer_, max_read_size);
+            if (size == 0) return on_read(g, http::error::buffer_overflow);
+            stream_->async_read_some(buffer_.prepare(size),
+                                     [self = shared_from_this(), g](const error_code& ec, std::size_t n) {
+                                         self->on_answer_bytes(g, ec, n);
+                                     });
+            return;
+        }
+        on_read(g, {});
+    }
+
+    void on_answer_bytes(std::uint64_t g, error_code ec, std::size_t n) {
+        if (stale(g)) return;
+        buffer_.commit(n);
+        if (ec == asio::error::eof) {
+            if (!parser_->got_some()) return on_read(g, http::error::end_of_stream);
+            ec = {};
+            parser_->put_eof(ec);  // complete unless the answer was cut short
+            return on_read(g, ec);
+        }
+        if (ec) return on_read(g, ec);
+        parse_or_read(g);
     }
 
     void on_read(std::uint64_t g, error_code ec) {
@@ -592,6 +643,7 @@ private:
     beast::flat_buffer buffer_;
     std::optional<answer_parser> parser_;
     std::string request_;  ///< serialised request, reused across exchanges
+    std::size_t written_ = 0;  ///< bytes of request_ sent in this exchange
     flight_ptr flight_;
     std::uint64_t gen_ = 0;
     std::uint64_t idle_gen_ = 0;     ///< the idle wait that may act (see forget_idle_timer)

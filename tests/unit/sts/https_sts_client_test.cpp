@@ -509,6 +509,65 @@ TEST_CASE("client: a chunked body is gathered from its chunks", "[sts][client]")
     CHECK(o.identity.arn == "arn:aws:sts::111122223333:assumed-role/Admin/admin-session");
 }
 
+TEST_CASE("client: an answer that arrives a few bytes at a time is read to its end", "[sts][client]") {
+    // Status line, fields and body cut across 23-byte TLS records, 1 ms apart: the client parses
+    // what it has and reads again until the body's Content-Length is complete.
+    const std::string body = data_file("get_caller_identity_ok.json");
+    test_tls_server server(pki(), [&](const received_request&) {
+        reply r;
+        r.act = reply::action::raw;
+        r.raw_bytes = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " +
+                      std::to_string(body.size()) + "\r\n\r\n" + body;
+        r.raw_piece = 23;
+        r.delay = std::chrono::milliseconds(1);
+        return r;
+    });
+    io_runner io;
+    https_sts_client client(io.ioc, config_for(server));
+    const auto o = call(client);
+    REQUIRE(o.ok());
+    CHECK(o.identity.arn == "arn:aws:sts::111122223333:assumed-role/Admin/admin-session");
+}
+
+TEST_CASE("client: a body over several TLS records, and one cut short", "[sts][client]") {
+    // 40 KiB of JSON whitespace before the answer: three full records and more.
+    const std::string body = std::string(40 * 1024, ' ') + data_file("get_caller_identity_ok.json");
+    const std::string head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " +
+                             std::to_string(body.size()) + "\r\n\r\n";
+    SECTION("complete") {
+        test_tls_server server(pki(), [&](const received_request&) {
+            reply r;
+            r.act = reply::action::raw;
+            r.raw_bytes = head + body;
+            r.raw_piece = 9000;
+            return r;
+        });
+        io_runner io;
+        auto cfg = config_for(server);
+        cfg.max_body_bytes = body.size();
+        https_sts_client client(io.ioc, cfg);
+        const auto o = call(client);
+        REQUIRE(o.ok());
+        CHECK(o.identity.account == "111122223333");
+    }
+    SECTION("the connection ends before Content-Length") {
+        test_tls_server server(pki(), [&](const received_request&) {
+            reply r;
+            r.act = reply::action::raw;
+            r.raw_bytes = head + body.substr(0, body.size() - 10);
+            r.raw_piece = 9000;
+            return r;
+        });
+        io_runner io;
+        auto cfg = config_for(server);
+        cfg.max_body_bytes = body.size();
+        https_sts_client client(io.ioc, cfg);
+        const auto o = call(client);
+        CHECK(o.kind == outcome_kind::unavailable);
+        CHECK(o.reason == "sts_receive_failed");
+    }
+}
+
 TEST_CASE("client: malformed HTTP is bad_response", "[sts][client]") {
     test_tls_server server(pki(), [](const received_request&) {
         reply r;

@@ -227,17 +227,7 @@ private:
         switch (reply_.act) {
             case reply::action::reset: return reset();
             case reply::action::hang: return s_.park(shared_from_this());
-            case reply::action::raw:
-                asio::async_write(stream_, asio::buffer(reply_.raw_bytes),
-                                  [self = shared_from_this()](const error_code&, std::size_t) {
-                                      if (self->reply_.reset_after_raw) {
-                                          self->reset();
-                                      } else {
-                                          error_code ignored;
-                                          self->stream_.next_layer().close(ignored);
-                                      }
-                                  });
-                return;
+            case reply::action::raw: return write_raw(0);
             case reply::action::respond: break;
         }
         res_ = {};
@@ -254,6 +244,25 @@ private:
         } else {
             do_write();
         }
+    }
+
+    // raw_bytes from `at` on: the next piece (all of it when raw_piece is 0), then the rest after
+    // `delay`; after the last one, close without close_notify (or reset).
+    void write_raw(std::size_t at) {
+        const std::string& raw = reply_.raw_bytes;
+        const std::size_t n = reply_.raw_piece == 0 ? raw.size() - at : std::min(reply_.raw_piece, raw.size() - at);
+        asio::async_write(stream_, asio::buffer(raw.data() + at, n),
+                          [self = shared_from_this(), next = at + n](const error_code& ec, std::size_t) {
+                              if (!ec && next < self->reply_.raw_bytes.size()) {
+                                  self->timer_.expires_after(self->reply_.delay);
+                                  self->timer_.async_wait([self, next](const error_code&) { self->write_raw(next); });
+                              } else if (self->reply_.reset_after_raw) {
+                                  self->reset();
+                              } else {
+                                  error_code ignored;
+                                  self->stream_.next_layer().close(ignored);
+                              }
+                          });
     }
 
     void do_write() {

@@ -52,6 +52,9 @@ struct reply {
     std::chrono::milliseconds delay{0};
     std::string raw_bytes;
     bool reset_after_raw = false;
+    /// raw: write raw_bytes in pieces of this many bytes (each its own TLS record), `delay` apart;
+    /// 0 writes them at once.
+    std::size_t raw_piece = 0;
 };
 
 class test_tls_server {
