@@ -78,6 +78,7 @@ status parse_target(std::string_view target, parsed_request& out) {
         return st;
     if (auto h = out.header("host")) out.host.assign(*h);
     else out.host.clear();
+    out.aws_host = classify_host(out.host);
     return ok_status();
 }
 

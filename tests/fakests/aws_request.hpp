@@ -22,6 +22,12 @@ struct http_request_in {
     std::string body;
 };
 
+/// What an AWS host name says about where a request was sent.
+struct host_info {
+    std::string service;  ///< "sts" or "ec2"
+    std::string region;
+};
+
 /// The request split into SigV4's pieces.
 struct parsed_request {
     std::string method;
@@ -30,6 +36,9 @@ struct parsed_request {
     std::vector<sigv4::header_field> headers;  ///< as received
     std::string body;
     std::string host;  ///< the Host header as received ("" when absent)
+    /// classify_host(host), worked out once by parse_target for the classification and the
+    /// verifier alike.
+    std::optional<host_info> aws_host;
 
     /// First header named `name` (case-insensitive), or nullopt.
     std::optional<std::string_view> header(std::string_view name) const;
@@ -42,20 +51,15 @@ result<parsed_request> parse_request(const http_request_in& in);
 /// The same, taking over the method, headers and body of `in` (left valid but unspecified).
 result<parsed_request> parse_request(http_request_in&& in);
 /// The target half of parse_request, into an object a server re-uses for every request of a
-/// connection (its strings keep their capacity): sets out.path, out.query and out.host (from
-/// out.headers, which the caller fills with out.method and out.body). Same errors; on an error
+/// connection (its strings keep their capacity): sets out.path, out.query, out.host (from
+/// out.headers, which the caller fills with out.method and out.body) and out.aws_host. Same
+/// errors; on an error
 /// `out` is left partly filled.
 status parse_target(std::string_view target, parsed_request& out);
 
 /// Decodes an `application/x-www-form-urlencoded` body ('+' is a space). Error code
 /// "MalformedQueryString".
 result<std::vector<sigv4::query_param>> parse_form(std::string_view body);
-
-/// What an AWS host name says about where a request was sent.
-struct host_info {
-    std::string service;  ///< "sts" or "ec2"
-    std::string region;
-};
 
 /// Recognises the AWS endpoint names the fake serves, with or without ":port":
 /// `sts.amazonaws.com` (us-east-1, the global endpoint), and `{sts,sts-fips,ec2}.<region>.<d>`

@@ -125,7 +125,7 @@ void classify(const parsed_request& req, bool force_xml, request_class& cls) {
     if (auto action = param(params, "Action")) cls.action.assign(*action);
     else cls.action.clear();
     cls.which = api::sts;
-    const auto host = classify_host(req.host);
+    const auto& host = req.aws_host;
     const auto authz = req.header("authorization").value_or("");
     const auto credential = param(req.query, "X-Amz-Credential").value_or("");
     if (host) {

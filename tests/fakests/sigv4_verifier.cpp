@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
 #include <optional>
 #include <span>
 #include <string_view>
@@ -168,7 +169,7 @@ std::span<const std::string> split_signed_headers(std::string_view list, verify_
         if (s.n == s.signed_headers.size()) s.signed_headers.emplace_back();
         auto& name = s.signed_headers[s.n++];
         name.clear();
-        for (const char c : list.substr(0, semi)) name += c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+        encoding::append_lower(name, list.substr(0, semi));
         list = semi == std::string_view::npos ? std::string_view{} : list.substr(semi + 1);
     }
     return std::span<const std::string>(s.signed_headers.data(), s.n);
@@ -206,7 +207,8 @@ signing_key_cache::entry& signing_key_cache::find(const secret<std::string>& sec
     lookup_.clear();
     for (const std::string_view field : {std::string_view(scope.date), std::string_view(scope.region),
                                          std::string_view(scope.service)}) {
-        lookup_ += std::to_string(field.size());
+        char len[24];
+        lookup_.append(len, static_cast<std::size_t>(std::to_chars(len, len + sizeof len, field.size()).ptr - len));
         lookup_ += ':';
         lookup_ += field;
     }
@@ -252,7 +254,7 @@ result<authenticated> authenticate(const parsed_request& req, const fake_config&
         return mismatch("Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '" +
                         std::string(scope_date) + "' != '" + std::string(f.amz_date.substr(0, 8)) +
                         "', from 'X-Amz-Date'.");
-    const auto host = classify_host(req.host);
+    const auto& host = req.aws_host;
     const bool service_allowed =
         std::find(options.services.begin(), options.services.end(), scope_service) != options.services.end();
     if (host ? scope_service != host->service : !service_allowed) {

@@ -333,6 +333,9 @@ TEST_CASE("one request object re-used for a connection's requests answers each a
         CHECK(cls.json == fresh_cls.json);
         CHECK(cls.access_key_id == fresh_cls.access_key_id);
         CHECK(req.host == parse_request(in)->host);
+        const auto fresh_host = classify_host(req.host);
+        REQUIRE(req.aws_host.has_value() == fresh_host.has_value());
+        if (fresh_host) CHECK((req.aws_host->service == fresh_host->service && req.aws_host->region == fresh_host->region));
         CHECK(req.query == parse_request(in)->query);
         answer_aws_request(r, req, cls, cfg, t0, rid, &keys);
         CHECK(r.status == fresh.status);
