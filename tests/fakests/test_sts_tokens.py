@@ -5,7 +5,10 @@ stsauth-fake-sts, and every single change to them is refused with STS's status a
 import datetime
 import json
 import re
+import socket
+import ssl
 import string
+import time
 import unittest
 import urllib.parse
 
@@ -239,6 +242,86 @@ class TokenInterop(unittest.TestCase):
                         self.assert_refused((resp.status, got_headers, body), expected, status)
         finally:
             conn.close()
+
+    def test_requests_split_pipelined_and_cut_off(self):
+        """The session reads requests however they arrive: a header split mid-line over
+        several TLS records, a body after its header, two requests in one record, a close
+        inside a request (no answer), a close between requests."""
+        alice = urllib.parse.urlsplit(fs.botocore_presign())
+        target = alice.path + "?" + alice.query
+        get = (f"GET {target} HTTP/1.1\r\nHost: {fs.STS_HOST}\r\nx-k8s-aws-id: {fs.CLUSTER}\r\n"
+               "Accept: application/json\r\n\r\n").encode()
+        form = b"Action=GetCallerIdentity&Version=2011-06-15"
+        # Signed for GET: as a POST it is read whole, then refused for its signature.
+        post = (f"POST {target} HTTP/1.1\r\nHost: {fs.STS_HOST}\r\nx-k8s-aws-id: {fs.CLUSTER}\r\n"
+                "Accept: application/json\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+                f"Content-Length: {len(form)}\r\n\r\n").encode()
+
+        def answers(sock, count):
+            data, out = b"", []
+            while len(out) < count:
+                end = data.find(b"\r\n\r\n")
+                if end >= 0:
+                    head = data[:end].decode()
+                    length = int(re.search(r"(?im)^content-length: *(\d+)", head).group(1))
+                    if len(data) >= end + 4 + length:
+                        status = int(head.split(" ", 2)[1])
+                        out.append((status, data[end + 4:end + 4 + length]))
+                        data = data[end + 4 + length:]
+                        continue
+                chunk = sock.recv(65536)
+                if not chunk:
+                    raise AssertionError(f"connection closed after {len(out)} of {count} answers")
+                data += chunk
+            self.assertEqual(data, b"")
+            return out
+
+        def connect():
+            raw = socket.create_connection(("127.0.0.1", self.fake.port), 10)
+            raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            return self.fake.context.wrap_socket(raw, server_hostname=fs.STS_HOST)
+
+        self.fake.reset_stats()
+        with connect() as sock:
+            # Each send is its own TLS record; the pauses let each reach the fake on its own.
+            for piece in (get[:7], get[7:200], get[200:len(get) - 3], get[len(get) - 3:]):
+                sock.sendall(piece)
+                time.sleep(0.05)
+            [(status, body)] = answers(sock, 1)
+            self.assertEqual(status, 200, body)
+            self.assertIn(fs.ALICE_ARN.encode(), body)
+
+            sock.sendall(post)
+            time.sleep(0.05)
+            sock.sendall(form[:10])
+            time.sleep(0.05)
+            sock.sendall(form[10:])
+            [(status, body)] = answers(sock, 1)
+            self.assertEqual((status, fs.sts_error(body)[0]), (403, "SignatureDoesNotMatch"), body)
+
+            sock.sendall(get + post + form + get)
+            got = answers(sock, 3)
+            self.assertEqual([g[0] for g in got], [200, 403, 200], got)
+
+            # A close_notify inside a body: nothing is answered, the connection ends (with or
+            # without the fake's close_notify). An answer would make unwrap fail with
+            # APPLICATION_DATA_AFTER_CLOSE_NOTIFY, or be read after it.
+            sock.sendall(post + form[:5])
+            time.sleep(0.05)
+            try:
+                raw = sock.unwrap()
+                self.assertEqual(raw.recv(65536), b"")
+            except ssl.SSLEOFError:
+                pass  # closed without close_notify: nothing answered either
+        # A close_notify between requests, and one before the first byte: the fake answers it
+        # with its own.
+        with connect() as sock:
+            sock.sendall(get)
+            self.assertEqual([g[0] for g in answers(sock, 1)], [200])
+            self.assertEqual(sock.unwrap().recv(65536), b"")
+        with connect() as sock:
+            self.assertEqual(sock.unwrap().recv(65536), b"")
+        self.assertEqual(self.fake.stats()["total"], 6)
 
 
 def _other_char(ch):
