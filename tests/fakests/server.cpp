@@ -35,6 +35,7 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = net::ip::tcp;
 using namespace std::chrono;
+namespace tls_detail = stsauth::http::tls_detail;
 
 constexpr auto handshake_timeout = seconds(10);
 constexpr auto read_timeout = seconds(30);
@@ -42,6 +43,7 @@ constexpr auto write_timeout = seconds(30);
 constexpr std::size_t max_body_bytes = 1024 * 1024;
 constexpr std::size_t max_header_bytes = 16 * 1024;
 constexpr int slow_body_pieces = 10;
+constexpr std::size_t max_record = 16384;  ///< TLS plaintext per record, and per write attempt
 
 // Everything the sessions share. Only the I/O thread touches it (run_server runs one), which
 // is what lets `keys` go unguarded.
@@ -185,15 +187,9 @@ private:
         parser_.emplace(req_, target_);
         parser_->header_limit(max_header_bytes);
         stream_.next_layer().expires_after(read_timeout);
-        if (buffer_.size() == 0) {
-            // Nothing buffered: wait for the next request's bytes before asking OpenSSL to read
-            // (a read attempt now would only find nothing: one system call less per request).
-            stream_.async_wait_readable([self = shared_from_this()](beast::error_code ec) {
-                if (ec) return self->on_read(ec);
-                self->read_request();
-            });
-            return;
-        }
+        // Nothing buffered: wait for the next request's bytes before asking OpenSSL to read
+        // (a read attempt now would only find nothing: one system call less per request).
+        if (buffer_.size() == 0) return wait_then_read();
         read_request();
     }
 
@@ -202,6 +198,9 @@ private:
     // (a type-erased executor copied into each layer and work guard, per request); this is the
     // same loop with the same outcomes (end_of_stream for a close before any byte, put_eof's
     // verdict for one inside a message, the parser's and the stream's errors as they are).
+    // The TLS read itself is first tried in place (tls_detail::try_step, the step the stream's
+    // own read operation takes): when OpenSSL has the bytes, no operation is started and no
+    // completion posted. When it has none, the session waits for readability and comes back.
     void read_request() {
         for (;;) {
             if (buffer_.size() != 0) {
@@ -214,13 +213,31 @@ private:
             }
             const auto room = std::max<std::size_t>(512, buffer_.capacity() - buffer_.size());
             if (buffer_.size() >= buffer_.max_size()) return on_read(http::error::buffer_overflow);
-            stream_.async_read_some(buffer_.prepare(std::min<std::size_t>(room, 65536)),
-                                    [self = shared_from_this()](beast::error_code ec, std::size_t n) {
-                                        self->buffer_.commit(n);
-                                        self->on_read_some(ec);
-                                    });
+            const auto space = buffer_.prepare(std::min<std::size_t>(room, 65536));
+            if (!stream_.next_layer().timed_out()) {
+                const auto r = tls_detail::try_step(stream_.native_handle(), tls_detail::step_kind::read,
+                                                    space.data(), space.size());
+                if (r.want == 1) return wait_then_read();
+                if (r.want == 0) {
+                    buffer_.commit(r.n);
+                    if (r.ec) return on_read_some(r.ec);
+                    continue;
+                }
+            }
+            // OpenSSL wants to write first (or the deadline passed): the stream's operation.
+            stream_.async_read_some(space, [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                self->buffer_.commit(n);
+                self->on_read_some(ec);
+            });
             return;
         }
+    }
+
+    void wait_then_read() {
+        stream_.async_wait_readable([self = shared_from_this()](beast::error_code ec) {
+            if (ec) return self->on_read(ec);
+            self->read_request();
+        });
     }
 
     void on_read_some(beast::error_code ec) {
@@ -342,9 +359,20 @@ private:
         write_some();
     }
 
-    // net::async_write unrolled (as read_request is): one write_some per TLS record's worth.
+    // net::async_write unrolled (as read_request is), a TLS record's worth at a time, each
+    // first tried in place. When OpenSSL cannot send now, the stream's write operation retries
+    // the same bytes (as SSL_write requires) once the socket is writable.
     void write_some() {
-        stream_.async_write_some(net::buffer(head_.data() + written_, head_.size() - written_),
+        for (;;) {
+            const auto n = std::min(head_.size() - written_, max_record);
+            if (stream_.next_layer().timed_out()) break;
+            const auto r = tls_detail::try_step(stream_.native_handle(), tls_detail::step_kind::write,
+                                                head_.data() + written_, n);
+            if (r.want != 0) break;
+            written_ += r.n;
+            if (r.ec || written_ == head_.size()) return on_write(r.ec, true);
+        }
+        stream_.async_write_some(net::buffer(head_.data() + written_, std::min(head_.size() - written_, max_record)),
                                  [self = shared_from_this()](beast::error_code ec, std::size_t n) {
                                      self->written_ += n;
                                      if (!ec && self->written_ < self->head_.size()) return self->write_some();
@@ -373,9 +401,14 @@ private:
                          });
     }
 
-    void on_write(beast::error_code ec) {
+    // `in_place`: the answer went out from inside this request's handling. When more requests
+    // are already buffered (pipelining), the next one is started from a posted handler, so
+    // the stack does not grow with each of them.
+    void on_write(beast::error_code ec, bool in_place = false) {
         if (ec) return;
         if (!keep_alive_) return do_shutdown();
+        if (in_place && buffer_.size() != 0)
+            return net::post(stream_.get_executor(), [self = shared_from_this()] { self->do_read(); });
         do_read();
     }
 
