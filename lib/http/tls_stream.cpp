@@ -247,6 +247,18 @@ tls_stream::tls_stream(const executor_type& ex, net::ssl::context& ctx, role r)
 
 tls_stream::~tls_stream() { SSL_free(ssl_); }
 
+tls_detail::step_result tls_stream::try_read_some(void* data, std::size_t size) {
+    if (next_.timed_out()) return {0, boost::beast::error::timeout, 0};
+    if (size == 0) return {};
+    return tls_detail::try_step(ssl_, tls_detail::step_kind::read, data, std::min(size, std::size_t{1} << 30));
+}
+
+tls_detail::step_result tls_stream::try_write_some(const void* data, std::size_t size) {
+    if (next_.timed_out()) return {0, boost::beast::error::timeout, 0};
+    if (size == 0) return {};
+    return tls_detail::try_step(ssl_, tls_detail::step_kind::write, const_cast<void*>(data), std::min(size, max_record));
+}
+
 void tls_stream::attach_if_needed() {
     if (attached_ || !next_.socket().is_open()) return;
     error_code ec;

@@ -203,6 +203,15 @@ public:
         next_.async_wait_readable(std::forward<Handler>(token));
     }
 
+    /// One non-blocking read or write attempt, on the stream's executor, with no operation and no
+    /// post: the bytes moved (or the error, a timeout included), or `want` 1/2 when the socket
+    /// must first become readable/writable — then wait (async_wait_readable) or use the
+    /// asynchronous operation. For a caller that expects the attempt to succeed (the answer is
+    /// there: the socket just became readable; a request fits the socket's send buffer) and
+    /// would otherwise pay the post an operation that completes at once makes.
+    tls_detail::step_result try_read_some(void* data, std::size_t size);
+    tls_detail::step_result try_write_some(const void* data, std::size_t size);
+
     template <class MutableBufferSequence, class Handler>
     auto async_read_some(const MutableBufferSequence& buffers, Handler&& token) {
         return boost::asio::async_compose<Handler, void(boost::system::error_code, std::size_t)>(

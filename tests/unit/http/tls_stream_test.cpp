@@ -1,0 +1,169 @@
+// tls_stream's in-place attempts (try_read_some / try_write_some) against its asynchronous
+// operations, on one loopback TLS connection driven by a single-threaded io_context.
+
+#include "http/certs.hpp"
+#include "http/tls_context.hpp"
+#include "http/tls_stream.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/beast/core/error.hpp>
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <optional>
+#include <string>
+
+using namespace stsauth;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+using error_code = boost::system::error_code;
+
+namespace {
+
+struct tls_pair {
+    net::io_context ioc{1};
+    std::shared_ptr<net::ssl::context> server_ctx;
+    net::ssl::context client_ctx{net::ssl::context::tls_client};
+    std::optional<http::tls_stream> server, client;
+
+    tls_pair() {
+        auto pem = http::generate_self_signed(http::cert_request_for("127.0.0.1", "127.0.0.1", http::key_type::ecdsa_p256));
+        REQUIRE(pem.ok());
+        auto ctx = http::make_server_tls_context(http::tls_material{pem->cert_pem, pem->key_pem, {}});
+        REQUIRE(ctx.ok());
+        server_ctx = *ctx;
+        client_ctx.set_verify_mode(net::ssl::verify_none);  // the transport only
+
+        tcp::acceptor acceptor(ioc, tcp::endpoint(net::ip::make_address("127.0.0.1"), 0));
+        tcp::socket a(ioc), b(ioc);
+        b.connect(acceptor.local_endpoint());
+        acceptor.accept(a);
+        server.emplace(std::move(a), *server_ctx, http::tls_stream::server);
+        client.emplace(std::move(b), client_ctx, http::tls_stream::client);
+
+        int done = 0;
+        error_code sec, cec;
+        server->async_handshake([&](const error_code& ec) { sec = ec, ++done; });
+        client->async_handshake([&](const error_code& ec) { cec = ec, ++done; });
+        run_until([&] { return done == 2; });
+        REQUIRE_FALSE(sec);
+        REQUIRE_FALSE(cec);
+    }
+
+    template <class Pred>
+    void run_until(Pred done) {
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+        while (!done()) {
+            REQUIRE(std::chrono::steady_clock::now() < deadline);
+            ioc.restart();
+            ioc.run_one_for(std::chrono::milliseconds(50));
+        }
+    }
+
+    /// Waits until `s` can read, then reads in place what there is.
+    std::string read_available(http::tls_stream& s) {
+        bool readable = false;
+        s.async_wait_readable([&](const error_code& ec) {
+            REQUIRE_FALSE(ec);
+            readable = true;
+        });
+        run_until([&] { return readable; });
+        char buf[4096];
+        const auto r = s.try_read_some(buf, sizeof buf);
+        REQUIRE(r.want == 0);
+        REQUIRE_FALSE(r.ec);
+        return std::string(buf, r.n);
+    }
+};
+
+}  // namespace
+
+TEST_CASE("tls_stream: in-place reads and writes, and when they must wait", "[tls][tls_stream]") {
+    tls_pair p;
+    char buf[64];
+
+    // Nothing sent yet: the read says what it needs instead of blocking.
+    auto r = p.client->try_read_some(buf, sizeof buf);
+    CHECK(r.want == 1);
+    CHECK(r.n == 0);
+    CHECK_FALSE(r.ec);
+    CHECK(p.client->try_read_some(buf, 0).n == 0);  // an empty buffer: nothing, at once
+
+    // A small write completes in place; the peer reads it in place once readable.
+    r = p.server->try_write_some("hello", 5);
+    REQUIRE(r.want == 0);
+    REQUIRE_FALSE(r.ec);
+    CHECK(r.n == 5);
+    CHECK(p.read_available(*p.client) == "hello");
+
+    // A write never takes more than one TLS record.
+    const std::string big(40'000, 'x');
+    r = p.client->try_write_some(big.data(), big.size());
+    REQUIRE_FALSE(r.ec);
+    REQUIRE(r.want == 0);
+    CHECK(r.n == 16384);
+    std::string got;
+    while (got.size() < 16384) got += p.read_available(*p.server);
+    CHECK(got == big.substr(0, 16384));
+}
+
+TEST_CASE("tls_stream: a write that fills the socket falls back to the operation, which finishes it",
+          "[tls][tls_stream]") {
+    tls_pair p;
+    // The server reads nothing: in-place writes of whole records go on until the socket buffers
+    // are full and OpenSSL asks for writability.
+    const std::string record(16384, 'y');
+    std::size_t written = 0;
+    http::tls_detail::step_result r;
+    for (int i = 0; i < 100'000; ++i) {
+        r = p.client->try_write_some(record.data(), record.size());
+        REQUIRE_FALSE(r.ec);
+        if (r.want != 0) break;
+        written += r.n;
+    }
+    REQUIRE(r.want == 2);
+    REQUIRE(written > 0);
+
+    // The same record again, through the asynchronous operation (SSL_write must be retried with
+    // the same bytes): it completes once the server reads.
+    bool sent = false;
+    error_code wec;
+    p.client->async_write_some(net::buffer(record), [&](const error_code& ec, std::size_t n) {
+        wec = ec;
+        sent = true;
+        CHECK(n == record.size());
+    });
+    std::size_t received = 0;
+    std::vector<char> buf(65536);
+    p.run_until([&] {
+        for (;;) {
+            const auto rr = p.server->try_read_some(buf.data(), buf.size());
+            REQUIRE_FALSE(rr.ec);
+            if (rr.want != 0) break;
+            received += rr.n;
+        }
+        return sent && received == written + record.size();
+    });
+    CHECK_FALSE(wec);
+    CHECK(received == written + record.size());
+}
+
+TEST_CASE("tls_stream: after the socket's deadline, in-place attempts report the timeout", "[tls][tls_stream]") {
+    tls_pair p;
+    char buf[16];
+    REQUIRE(p.client->try_read_some(buf, sizeof buf).want == 1);  // takes the server's session tickets
+    p.client->next_layer().expires_after(std::chrono::milliseconds(1));
+    // The deadline closes the socket when its timer fires: a pending wait sees it.
+    bool waited = false;
+    error_code wec;
+    p.client->async_wait_readable([&](const error_code& ec) {
+        wec = ec;
+        waited = true;
+    });
+    p.run_until([&] { return waited; });
+    CHECK(wec == boost::beast::error::timeout);
+    CHECK(p.client->try_read_some(buf, sizeof buf).ec == boost::beast::error::timeout);
+    CHECK(p.client->try_write_some("x", 1).ec == boost::beast::error::timeout);
+}
