@@ -467,15 +467,25 @@ private:
         do_write();
     }
 
+    // Runs in a handler (do_start is posted; on_handshake is a completion), never inside a call
+    // of get_caller_identity: what completes here may go on at once. The request (~1.5 KB, one
+    // TLS record) is written in place; only a full socket buffer takes the asynchronous path.
     void do_write() {
         phase_ = phase::send;
         owner_->requests_sent.fetch_add(1, std::memory_order_relaxed);
         written_ = 0;
-        write_more(gen_);
+        const auto g = gen_;
+        while (written_ < request_.size()) {
+            const auto r = stream_->try_write_some(request_.data() + written_, request_.size() - written_);
+            if (r.ec) return on_write(g, r.ec);
+            if (r.want != 0 || r.n == 0) return write_more(g);
+            written_ += r.n;
+        }
+        on_write(g, {});
     }
 
-    // The request straight through the TLS stream (one record, one send: it is ~1.5 KB), looping
-    // on a short write as asio::async_write would, without its composed-operation layer.
+    // The rest of the request through the TLS stream's operation, looping on a short write as
+    // asio::async_write would, without its composed-operation layer.
     void write_more(std::uint64_t g) {
         stream_->async_write_some(asio::const_buffer(request_.data(), request_.size()) + written_,
                                   [self = shared_from_this(), g](const error_code& ec, std::size_t n) {
@@ -510,10 +520,13 @@ private:
 
     // Beast's http::async_read loop (parse what is buffered; read more while the parser needs
     // more; an end of stream ends a body delimited by it), written out: the answer usually comes
-    // in one read, and Beast's two composed layers cost more than the parse.
+    // in one read, and Beast's two composed layers cost more than the parse. Reads are tried in
+    // place (the socket was just reported readable); only "nothing yet" waits again. A loop, not
+    // recursion: an answer in many small records costs no stack.
     void parse_or_read(std::uint64_t g) {
         auto& p = *parser_;
-        while (!p.is_done()) {
+        for (;;) {
+            if (p.is_done()) return on_read(g, {});
             if (buffer_.size() != 0) {
                 error_code ec;
                 const std::size_t used = p.put(buffer_.data(), ec);
@@ -523,26 +536,36 @@ private:
             }
             const std::size_t size = beast::read_size(buffer_, max_read_size);
             if (size == 0) return on_read(g, http::error::buffer_overflow);
-            stream_->async_read_some(buffer_.prepare(size),
-                                     [self = shared_from_this(), g](const error_code& ec, std::size_t n) {
-                                         self->on_answer_bytes(g, ec, n);
-                                     });
-            return;
+            const auto space = buffer_.prepare(size);
+            const auto r = stream_->try_read_some(space.data(), space.size());
+            if (r.want == 1) {
+                return stream_->async_wait_readable(
+                    [self = shared_from_this(), g](const error_code& e) { self->on_readable(g, e); });
+            }
+            if (r.want != 0 || (r.n == 0 && !r.ec)) {  // OpenSSL wants to write first: the operation copes
+                return stream_->async_read_some(space, [self = shared_from_this(), g](const error_code& ec, std::size_t n) {
+                    self->on_answer_bytes(g, ec, n);
+                });
+            }
+            buffer_.commit(r.n);
+            if (r.ec) return answer_error(g, r.ec);
         }
-        on_read(g, {});
     }
 
-    void on_answer_bytes(std::uint64_t g, error_code ec, std::size_t n) {
+    void on_answer_bytes(std::uint64_t g, const error_code& ec, std::size_t n) {
         if (stale(g)) return;
         buffer_.commit(n);
+        if (ec) return answer_error(g, ec);
+        parse_or_read(g);
+    }
+
+    void answer_error(std::uint64_t g, error_code ec) {
         if (ec == asio::error::eof) {
             if (!parser_->got_some()) return on_read(g, http::error::end_of_stream);
             ec = {};
             parser_->put_eof(ec);  // complete unless the answer was cut short
-            return on_read(g, ec);
         }
-        if (ec) return on_read(g, ec);
-        parse_or_read(g);
+        on_read(g, ec);
     }
 
     void on_read(std::uint64_t g, error_code ec) {
