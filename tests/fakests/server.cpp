@@ -198,8 +198,8 @@ private:
     // (a type-erased executor copied into each layer and work guard, per request); this is the
     // same loop with the same outcomes (end_of_stream for a close before any byte, put_eof's
     // verdict for one inside a message, the parser's and the stream's errors as they are).
-    // The TLS read itself is first tried in place (tls_detail::try_step, the step the stream's
-    // own read operation takes): when OpenSSL has the bytes, no operation is started and no
+    // The TLS read itself is first tried in place (tls_stream::try_read_some, the step the
+    // stream's own read operation takes): when OpenSSL has the bytes, no operation is started and no
     // completion posted. When it has none, the session waits for readability and comes back.
     void read_request() {
         for (;;) {
@@ -215,8 +215,7 @@ private:
             if (buffer_.size() >= buffer_.max_size()) return on_read(http::error::buffer_overflow);
             const auto space = buffer_.prepare(std::min<std::size_t>(room, 65536));
             if (!stream_.next_layer().timed_out()) {
-                const auto r = tls_detail::try_step(stream_.native_handle(), tls_detail::step_kind::read,
-                                                    space.data(), space.size());
+                const auto r = stream_.try_read_some(space.data(), space.size());
                 if (r.want == 1) return wait_then_read();
                 if (r.want == 0) {
                     buffer_.commit(r.n);
@@ -366,8 +365,7 @@ private:
         for (;;) {
             const auto n = std::min(head_.size() - written_, max_record);
             if (stream_.next_layer().timed_out()) break;
-            const auto r = tls_detail::try_step(stream_.native_handle(), tls_detail::step_kind::write,
-                                                head_.data() + written_, n);
+            const auto r = stream_.try_write_some(head_.data() + written_, n);
             if (r.want != 0) break;
             written_ += r.n;
             if (r.ec || written_ == head_.size()) return on_write(r.ec, true);
