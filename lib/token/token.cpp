@@ -219,11 +219,18 @@ bool valid_expires(std::string_view v) {
     return true;
 }
 
+// The character checks below run over random bytes (key ids, signatures): a test per byte
+// with an early exit mispredicts about every other byte, so they OR a "bad" bit over all of it.
 bool valid_access_key_id(std::string_view akid) {
     if (akid.empty() || akid.size() > max_access_key_id_length) return false;
-    return std::all_of(akid.begin(), akid.end(), [](char c) {
-        return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
-    });
+    unsigned bad = 0;
+    for (const char ch : akid) {
+        const auto c = static_cast<unsigned char>(ch);
+        const unsigned upper = static_cast<unsigned char>(c - 'A') <= 25U, lower = static_cast<unsigned char>(c - 'a') <= 25U;
+        const unsigned digit = static_cast<unsigned char>(c - '0') <= 9U, underscore = c == '_';
+        bad |= (upper | lower | digit | underscore) ^ 1U;
+    }
+    return bad == 0;
 }
 
 // `<AKID>/<YYYYMMDD>/<region>/sts/aws4_request`, cross-checked against X-Amz-Date and the host.
@@ -249,8 +256,14 @@ status check_credential(std::string_view credential, std::string_view amz_date, 
 }
 
 bool valid_signature(std::string_view s) {
-    return s.size() == 64 &&
-           std::all_of(s.begin(), s.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+    if (s.size() != 64) return false;
+    unsigned bad = 0;
+    for (const char ch : s) {
+        const auto c = static_cast<unsigned char>(ch);
+        bad |= static_cast<unsigned>(static_cast<unsigned char>(c - '0') > 9U) &
+               static_cast<unsigned>(static_cast<unsigned char>(c - 'a') > 5U);
+    }
+    return bad == 0;
 }
 
 std::string rebuild_target(const parsed_query& q, std::string_view raw_query) {

@@ -506,6 +506,22 @@ TEST_CASE("bad_signature_format: 64 lower-case hex digits", "[token][bad_signatu
     CHECK(reason(valid_url().set("X-Amz-Signature", upper)) == "bad_signature_format");
 }
 
+TEST_CASE("signature and access key id: every byte value, accepted exactly when allowed", "[token]") {
+    // Each of the 256 byte values (percent-encoded) in the middle of a signature and of an access
+    // key id: only [0-9a-f] passes in one, only [A-Za-z0-9_] in the other.
+    const std::string sig = test_signature;
+    const auto hex = [](unsigned b) { return fmt::format("%{:02X}", b); };
+    for (unsigned b = 0; b < 256; ++b) {
+        INFO(b);
+        const bool hex_digit = (b >= '0' && b <= '9') || (b >= 'a' && b <= 'f');
+        CHECK(reason(valid_url().set("X-Amz-Signature", sig.substr(0, 31) + hex(b) + sig.substr(32))) ==
+              (hex_digit ? "ok" : "bad_signature_format"));
+        const bool key_char = (b >= 'A' && b <= 'Z') || (b >= 'a' && b <= 'z') || (b >= '0' && b <= '9') || b == '_';
+        CHECK(reason(valid_url().set("X-Amz-Credential", "ASIAR2TG44" + hex(b) + "6AS3ZZE7C%2F20230428%2Fus-west-2%2Fsts%2Faws4_request")) ==
+              (key_char ? "ok" : "bad_credential"));
+    }
+}
+
 TEST_CASE("bad_security_token: present but empty", "[token][bad_security_token]") {
     CHECK(reason(valid_url().set("X-Amz-Security-Token", "")) == "bad_security_token");
 }
