@@ -675,21 +675,30 @@ private:
         }
     }
 
-    /// Polite close: TLS close_notify, or (plain) FIN then a short bounded drain of what the
-    /// peer still sends, so that an early answer (413) is not destroyed by a reset.
+    /// Polite close: TLS close_notify (and the peer's, when it answers with one), then FIN and a
+    /// short bounded drain of what the peer still sends, so that an early answer (413) is not
+    /// destroyed by a reset: closing a socket with unread bytes sends RST, and a peer still
+    /// writing its body (a TLS peer's records make OpenSSL's shutdown fail with "application
+    /// data after close_notify") would lose the answer it has not read yet.
     void do_shutdown() {
         if (phase_ == phase::closing || phase_ == phase::closed) return;
         phase_ = phase::closing;
         lowest().expires_after(std::min(lim().write_timeout, lim().linger_timeout));
         if constexpr (Tls) {
-            // Errors here (peer already gone, data after close_notify, short read) change nothing.
-            stream_.async_shutdown([self = self()](const error_code&) { self->close_now(); });
+            stream_.async_shutdown([self = self()](const error_code& ec) {
+                if (!ec) return self->close_now();  // both close_notify sent: nothing more comes
+                self->linger();
+            });
         } else {
-            error_code ignored;
-            lowest().socket().shutdown(tcp::socket::shutdown_send, ignored);
-            linger_bytes_ = 0;
-            do_linger();
+            linger();
         }
+    }
+
+    void linger() {
+        error_code ignored;
+        lowest().socket().shutdown(tcp::socket::shutdown_send, ignored);
+        linger_bytes_ = 0;
+        do_linger();
     }
 
     void do_linger() {

@@ -184,6 +184,31 @@ TEST_CASE("tls: a client closing without close_notify after its answer does not 
     f.check_alive(&ok);
 }
 
+TEST_CASE("tls: an early 413 reaches a client that goes on sending its body", "[tls]") {
+    // The server answers a declared oversize body at once and closes its side. The client,
+    // unaware, sends 64 KiB of its body afterwards: the server must drain it (bounded) instead of
+    // closing with unread bytes, whose reset would fail the client's writes and lose the answer.
+    const auto pair = server_pair();
+    server_fixture f(test_limits(), holder_for(pair));
+    const auto ok = trusting(pair);
+    conn c(f.port(), &ok);
+    REQUIRE(c.connected());
+    REQUIRE(c.send("POST /big HTTP/1.1\r\nHost: t\r\nContent-Length: 200000\r\n\r\n"));
+    std::this_thread::sleep_for(100ms);  // the server answers and starts its close meanwhile
+    for (int i = 0; i < 4; ++i) {
+        INFO(i);
+        REQUIRE(c.send(std::string(16 * 1024, 'x')));
+        std::this_thread::sleep_for(20ms);
+    }
+    auto r = c.read_response(2000ms);
+    REQUIRE(r);
+    CHECK(r->status == 413);
+    CHECK(r->header("connection") == "close");
+    const auto end = c.read_until_close(2000ms);
+    CHECK((end == read_end::closed || end == read_end::reset));
+    CHECK(eventually([&] { return f.srv().stats().connections == 0; }));
+}
+
 TEST_CASE("tls: mTLS requires a client certificate from the configured CA", "[tls][mtls]") {
     const auto pair = server_pair();
     const auto pki = make_client_pki();
