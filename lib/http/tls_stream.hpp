@@ -208,7 +208,8 @@ public:
     /// must first become readable/writable — then wait (async_wait_readable) or use the
     /// asynchronous operation. For a caller that expects the attempt to succeed (the answer is
     /// there: the socket just became readable; a request fits the socket's send buffer) and
-    /// would otherwise pay the post an operation that completes at once makes.
+    /// would otherwise pay the post an operation that completes at once makes. The asynchronous
+    /// read and write operations take this same step, then wait when it says so.
     tls_detail::step_result try_read_some(void* data, std::size_t size);
     tls_detail::step_result try_write_some(const void* data, std::size_t size);
 
@@ -253,19 +254,19 @@ private:
         template <class Self>
         void attempt(Self& self, bool initiating) {
             tls_detail::step_result r;
-            if (s->next_.timed_out()) {
-                r.ec = boost::beast::error::timeout;
-            } else if constexpr (!sized) {
-                r = tls_detail::try_step(s->ssl_, Kind, nullptr, 0);
-            } else if constexpr (Kind == tls_detail::step_kind::read) {
-                const auto b = first_mutable();
-                if (b.size() != 0) {  // a zero-length read completes at once with nothing
-                    r = tls_detail::try_step(s->ssl_, Kind, b.data(), std::min(b.size(), std::size_t{1} << 30));
+            if constexpr (!sized) {
+                if (s->next_.timed_out()) {
+                    r.ec = boost::beast::error::timeout;
+                } else {
+                    r = tls_detail::try_step(s->ssl_, Kind, nullptr, 0);
                 }
+            } else if constexpr (Kind == tls_detail::step_kind::read) {
+                const auto b = first_mutable();  // empty: completes at once with nothing
+                r = s->try_read_some(b.data(), b.size());
             } else {
                 std::size_t size = 0;
                 const void* data = gather_write(size);
-                if (size != 0) r = tls_detail::try_step(s->ssl_, Kind, const_cast<void*>(data), size);
+                r = s->try_write_some(data, size);
             }
             if (r.want != 0) {
                 st = state::waiting;
