@@ -467,10 +467,11 @@ fixed_scenario() {  # open loop at half the uncached maximum: stsauth, then the 
   local lines0 opens0 s0
   lines0=$(wc -l <"$out_dir/main.log"); opens0=$(tcp_active_opens)
   R[rate_stsauth.sts_conns_before]=$(sts_conns_open)
-  local f0 f1; read -ra f0 <<<"$(sched_stats "$fake_pid")"
+  local f0 f1 fc0; read -ra f0 <<<"$(sched_stats "$fake_pid")"; fc0=$(cpu_ticks "$fake_pid")
   sample_s=1
   tool_run rate_stsauth main --tokens "$work/rate.txt" --mode rate --rate "$rate" -c "$conns" --duration "$dur"
   read -ra f1 <<<"$(sched_stats "$fake_pid")"
+  R[rate_stsauth.fake_cpu_s]=$(calc "($(cpu_ticks "$fake_pid") - $fc0) / $clk_tck")
   R[rate_stsauth.fake_runq_us]=$(calc "$(num rate_stsauth.completed) > 0 ? (${f1[0]} - ${f0[0]}) / 1e3 / $(num rate_stsauth.completed) : 0")
   # Less the client's own connections: the STS connections (handshakes on the review path) the
   # server opened during the run, when nothing else on the machine connects meanwhile.
@@ -532,6 +533,8 @@ fixed_verdict() {
   # Runnable but waiting for a CPU, per request (schedstat): what 2 shared CPUs cost each party.
   note "  CPU wait per review: server / fake / client" \
     "$(f2 "$(num rate_stsauth.runq_us)") / $(f2 "$(num rate_stsauth.fake_runq_us)") / $(f2 "$(num rate_stsauth.cmd_runq_us)") us"
+  note "  CPU per review: server / fake / client" \
+    "$(f2 "$(num rate_stsauth.cpu_us)") / $(f2 "$(calc "$(num rate_stsauth.completed) > 0 ? $(num rate_stsauth.fake_cpu_s) * 1e6 / $(num rate_stsauth.completed) : 0")") / $(num rate_stsauth.client_cpu_us) us"
   note "  CPU wait per request, fake alone: fake / client" \
     "$(f2 "$(num rate_fake.runq_us)") / $(f2 "$(num rate_fake.cmd_runq_us)") us"
   note "  server: preemptions/s, sleeps and page faults per review" \

@@ -47,12 +47,33 @@ struct run_options {
     run_mode mode = run_mode::closed;
     std::size_t connections = 16;
     double rate = 0;                        ///< requests per second (rate mode)
+    /// Rate mode: the shortest sleep between two timer wakeups (requests falling due meanwhile go
+    /// out at the next wakeup, an answer's included; their lag counts in the latency).
+    std::chrono::microseconds tick{100};
     std::chrono::milliseconds duration{5000};
     std::uint64_t max_requests = 0;         ///< 0: no limit (closed and rate modes stop at whichever comes first)
     std::chrono::milliseconds request_timeout{10'000};
     std::chrono::milliseconds connect_timeout{10'000};
     std::chrono::milliseconds probe_interval{5};
     std::string probe_until;
+};
+
+/// The rate mode's open-loop schedule: request i is due `i / rate` seconds after the start, and
+/// the client's timer sleeps at least `tick` between two wakeups (requests falling due meanwhile
+/// go out together at the next wakeup, or earlier when an answer wakes the client; their lag
+/// counts in their latency).
+struct rate_clock {
+    using duration = std::chrono::steady_clock::duration;
+    double rate = 1;                ///< requests per second, > 0
+    std::uint64_t total = 0;        ///< requests in the run
+    std::chrono::microseconds tick{0};
+
+    /// When request i is due, from the start.
+    duration due_at(std::uint64_t i) const;
+    /// How many requests are due `elapsed` after the start (request 0 is due at once), ≤ total.
+    std::uint64_t due_by(duration elapsed) const;
+    /// When a wakeup at `now` with `scheduled` requests released so far should sleep until.
+    duration next_wake(std::uint64_t scheduled, duration now) const;
 };
 
 struct run_report {
@@ -73,6 +94,7 @@ struct run_report {
     /// client sees it (answer - write started: network, TLS, the server's queue and work).
     std::vector<std::uint32_t> send_lag_us, service_us;
     std::size_t max_queued = 0;        ///< rate mode: most requests ever waiting for a connection
+    double cpu_s = 0;                  ///< the client's own CPU time (user + system) from the first send to the end
     bool probe_matched = false;
 
     std::uint64_t error_count() const;

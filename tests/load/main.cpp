@@ -89,6 +89,10 @@ int main(int argc, char** argv) {
         ->capture_default_str();
     run->add_option("--connections,-c", ro.connections, "keep-alive connections")->capture_default_str();
     run->add_option("--rate", ro.rate, "requests per second (rate mode)");
+    double tick_us = 100;
+    run->add_option("--tick-us", tick_us, "rate mode: shortest pause between two timer wakeups, microseconds")
+        ->check(CLI::Range(0.0, 10000.0))
+        ->capture_default_str();
     run->add_option("--duration", duration_s, "seconds of load (probe: give up after)")
         ->check(CLI::Range(0.0, 600.0))
         ->capture_default_str();
@@ -130,6 +134,7 @@ int main(int argc, char** argv) {
     ro.duration = std::chrono::milliseconds(static_cast<std::int64_t>(duration_s * 1000));
     ro.request_timeout = ro.connect_timeout = std::chrono::milliseconds(static_cast<std::int64_t>(timeout_s * 1000));
     ro.probe_interval = std::chrono::milliseconds(static_cast<std::int64_t>(probe_interval_ms));
+    ro.tick = std::chrono::microseconds(static_cast<std::int64_t>(tick_us));
     if (!tokens_file.empty()) {
         auto lines = read_lines(tokens_file, token_limit);
         if (!lines) {
