@@ -95,6 +95,17 @@ reply hang_reply() {
     return r;
 }
 
+// Writes `bytes` as they are (in TLS records of `piece` bytes, `delay` apart, when piece > 0),
+// then closes without close_notify.
+reply raw_reply(std::string bytes, std::size_t piece = 0, std::chrono::milliseconds delay = {}) {
+    reply r;
+    r.act = reply::action::raw;
+    r.raw_bytes = std::move(bytes);
+    r.raw_piece = piece;
+    r.delay = delay;
+    return r;
+}
+
 reply status_reply(unsigned status, std::string body) {
     reply r;
     r.status = status;
@@ -459,10 +470,7 @@ TEST_CASE("client: a fresh connection that fails is not retried", "[sts][client]
 TEST_CASE("client: a pooled connection that fails after response bytes is not retried", "[sts][client]") {
     test_tls_server server(pki(), [](const received_request& r) {
         if (r.on_connection == 0) return ok_reply();
-        reply partial;
-        partial.act = reply::action::raw;
-        partial.raw_bytes = "HTTP/1.1 200 OK\r\nContent-Length: 500\r\n\r\n{\"GetCallerIdentityResponse\"";
-        return partial;
+        return raw_reply("HTTP/1.1 200 OK\r\nContent-Length: 500\r\n\r\n{\"GetCallerIdentityResponse\"");
     });
     io_runner io;
     https_sts_client client(io.ioc, config_for(server));
@@ -476,11 +484,8 @@ TEST_CASE("client: a pooled connection that fails after response bytes is not re
 
 TEST_CASE("client: a body delimited by the connection's end, closed without close_notify", "[sts][client]") {
     test_tls_server server(pki(), [](const received_request&) {
-        reply r;
-        r.act = reply::action::raw;
-        r.raw_bytes = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n" +
-                      data_file("get_caller_identity_ok.json");
-        return r;
+        return raw_reply("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n" +
+                         data_file("get_caller_identity_ok.json"));
     });
     io_runner io;
     https_sts_client client(io.ioc, config_for(server));
@@ -495,11 +500,8 @@ TEST_CASE("client: a chunked body is gathered from its chunks", "[sts][client]")
         const std::string body = data_file("get_caller_identity_ok.json");
         const std::string a = body.substr(0, 17), b = body.substr(17);
         auto hex = [](std::size_t n) { return fmt::format("{:x}", n); };
-        reply r;
-        r.act = reply::action::raw;
-        r.raw_bytes = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n" +
-                      hex(a.size()) + ";ext=1\r\n" + a + "\r\n" + hex(b.size()) + "\r\n" + b + "\r\n0\r\n\r\n";
-        return r;
+        return raw_reply("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n" +
+                         hex(a.size()) + ";ext=1\r\n" + a + "\r\n" + hex(b.size()) + "\r\n" + b + "\r\n0\r\n\r\n");
     });
     io_runner io;
     https_sts_client client(io.ioc, config_for(server));
@@ -514,13 +516,9 @@ TEST_CASE("client: an answer that arrives a few bytes at a time is read to its e
     // what it has and reads again until the body's Content-Length is complete.
     const std::string body = data_file("get_caller_identity_ok.json");
     test_tls_server server(pki(), [&](const received_request&) {
-        reply r;
-        r.act = reply::action::raw;
-        r.raw_bytes = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " +
-                      std::to_string(body.size()) + "\r\n\r\n" + body;
-        r.raw_piece = 23;
-        r.delay = std::chrono::milliseconds(1);
-        return r;
+        return raw_reply("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " +
+                             std::to_string(body.size()) + "\r\n\r\n" + body,
+                         23, std::chrono::milliseconds(1));
     });
     io_runner io;
     https_sts_client client(io.ioc, config_for(server));
@@ -536,13 +534,7 @@ TEST_CASE("client: a body over several TLS records, and one cut short", "[sts][c
                              std::to_string(body.size()) + "\r\n\r\n";
     // The server writes `sent` in 9,000-byte records, then closes.
     auto call_with = [&](const std::string& sent) {
-        test_tls_server server(pki(), [&](const received_request&) {
-            reply r;
-            r.act = reply::action::raw;
-            r.raw_bytes = sent;
-            r.raw_piece = 9000;
-            return r;
-        });
+        test_tls_server server(pki(), [&](const received_request&) { return raw_reply(sent, 9000); });
         io_runner io;
         auto cfg = config_for(server);
         cfg.max_body_bytes = body.size();
@@ -558,12 +550,7 @@ TEST_CASE("client: a body over several TLS records, and one cut short", "[sts][c
 }
 
 TEST_CASE("client: malformed HTTP is bad_response", "[sts][client]") {
-    test_tls_server server(pki(), [](const received_request&) {
-        reply r;
-        r.act = reply::action::raw;
-        r.raw_bytes = "HTTP/9.9 200 OK\r\n\r\n";
-        return r;
-    });
+    test_tls_server server(pki(), [](const received_request&) { return raw_reply("HTTP/9.9 200 OK\r\n\r\n"); });
     io_runner io;
     https_sts_client client(io.ioc, config_for(server));
     const auto o = call(client);
@@ -774,12 +761,9 @@ TEST_CASE("client: queued calls time out while the slot is held by a retried cal
 TEST_CASE("client: an interim 1xx answer is an error and the connection is not reused", "[sts][client]") {
     test_tls_server server(pki(), [](const received_request& r) {
         if (r.connection != 0) return ok_reply();
-        reply raw;
-        raw.act = reply::action::raw;
         const std::string body = data_file("get_caller_identity_ok.json");
-        raw.raw_bytes = "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: " +
-                        std::to_string(body.size()) + "\r\n\r\n" + body;
-        return raw;
+        return raw_reply("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: " +
+                         std::to_string(body.size()) + "\r\n\r\n" + body);
     });
     io_runner io;
     https_sts_client client(io.ioc, config_for(server));
