@@ -5,14 +5,13 @@
 #include "client.hpp"
 
 #include "sts/test_tls_server.hpp"
+#include "support/temp_dir.hpp"
 
 #include <catch2/catch.hpp>
 
 #include <chrono>
-#include <filesystem>
 #include <fstream>
 #include <string>
-#include <unistd.h>
 
 using namespace stsauth;
 using namespace std::chrono_literals;
@@ -21,14 +20,11 @@ using sts::testing::test_tls_server;
 
 namespace {
 
-/// The test CA in a file (run_options takes a path), removed at the end.
+/// The test CA in a file (run_options takes a path), removed with its directory at the end.
 struct ca_file {
-    explicit ca_file(const std::string& pem)
-        : path(std::filesystem::temp_directory_path() / ("stsauth-load-ca-" + std::to_string(::getpid()) + ".pem")) {
-        std::ofstream(path) << pem;
-    }
-    ~ca_file() { std::filesystem::remove(path); }
-    std::filesystem::path path;
+    explicit ca_file(const std::string& pem) { std::ofstream(path) << pem; }
+    test::temp_dir dir{"stsauth-load-ca"};
+    std::filesystem::path path = dir.path / "ca.pem";
 };
 
 load::run_options options_for(const test_tls_server& server, const ca_file& ca) {
