@@ -2,6 +2,7 @@
 
 #include "http/body_parser.hpp"
 #include "http/io_pool.hpp"
+#include "http/read_message.hpp"
 #include "http/tls_stream.hpp"
 
 #include <boost/asio/connect.hpp>
@@ -14,7 +15,6 @@
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/error.hpp>
-#include <boost/beast/core/read_size.hpp>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
@@ -518,54 +518,30 @@ private:
         parse_or_read(g);
     }
 
-    // Beast's http::async_read loop (parse what is buffered; read more while the parser needs
-    // more; an end of stream ends a body delimited by it), written out: the answer usually comes
-    // in one read, and Beast's two composed layers cost more than the parse. Reads are tried in
-    // place (the socket was just reported readable); only "nothing yet" waits again. A loop, not
-    // recursion: an answer in many small records costs no stack.
+    // http::async_read's loop, step by step (http/read_message.hpp): the answer usually comes in
+    // one read, tried in place (the socket was just reported readable); only "nothing yet"
+    // waits again.
     void parse_or_read(std::uint64_t g) {
-        auto& p = *parser_;
-        for (;;) {
-            if (p.is_done()) return on_read(g, {});
-            if (buffer_.size() != 0) {
-                error_code ec;
-                const std::size_t used = p.put(buffer_.data(), ec);
-                buffer_.consume(used);
-                if (!ec && used != 0) continue;
-                if (ec && ec != http::error::need_more) return on_read(g, ec);
-            }
-            const std::size_t size = beast::read_size(buffer_, max_read_size);
-            if (size == 0) return on_read(g, http::error::buffer_overflow);
-            const auto space = buffer_.prepare(size);
-            const auto r = stream_->try_read_some(space.data(), space.size());
-            if (r.want == 1) {
-                return stream_->async_wait_readable(
-                    [self = shared_from_this(), g](const error_code& e) { self->on_readable(g, e); });
-            }
-            if (r.want != 0 || (r.n == 0 && !r.ec)) {  // OpenSSL wants to write first: the operation copes
-                return stream_->async_read_some(space, [self = shared_from_this(), g](const error_code& ec, std::size_t n) {
-                    self->on_answer_bytes(g, ec, n);
-                });
-            }
-            buffer_.commit(r.n);
-            if (r.ec) return answer_error(g, r.ec);
+        const auto step = stsauth::http::read_message(*stream_, buffer_, *parser_, max_read_size);
+        using next = stsauth::http::read_step::next;
+        switch (step.what) {
+        case next::done:
+            return on_read(g, step.ec);
+        case next::wait_readable:
+            return stream_->async_wait_readable(
+                [self = shared_from_this(), g](const error_code& e) { self->on_readable(g, e); });
+        case next::read_operation:
+            return stream_->async_read_some(step.space, [self = shared_from_this(), g](const error_code& ec, std::size_t n) {
+                self->on_answer_bytes(g, ec, n);
+            });
         }
     }
 
     void on_answer_bytes(std::uint64_t g, const error_code& ec, std::size_t n) {
         if (stale(g)) return;
         buffer_.commit(n);
-        if (ec) return answer_error(g, ec);
+        if (ec) return on_read(g, stsauth::http::read_ended(*parser_, ec));
         parse_or_read(g);
-    }
-
-    void answer_error(std::uint64_t g, error_code ec) {
-        if (ec == asio::error::eof) {
-            if (!parser_->got_some()) return on_read(g, http::error::end_of_stream);
-            ec = {};
-            parser_->put_eof(ec);  // complete unless the answer was cut short
-        }
-        on_read(g, ec);
     }
 
     void on_read(std::uint64_t g, error_code ec) {

@@ -3,6 +3,7 @@
 #include "fake_service.hpp"
 
 #include "http/body_parser.hpp"
+#include "http/read_message.hpp"
 #include "http/tls_stream.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
@@ -42,6 +43,7 @@ constexpr auto read_timeout = seconds(30);
 constexpr auto write_timeout = seconds(30);
 constexpr std::size_t max_body_bytes = 1024 * 1024;
 constexpr std::size_t max_header_bytes = 16 * 1024;
+constexpr std::size_t max_read_bytes = 65536;  ///< per read from the TLS stream
 constexpr int slow_body_pieces = 10;
 constexpr std::size_t max_record = 16384;  ///< TLS plaintext per record, and per write attempt
 
@@ -193,42 +195,24 @@ private:
         read_request();
     }
 
-    // http::async_read unrolled: the parser fed from buffer_, the stream read when it needs
-    // more. Beast's read_op and read_some_op are composed operations over an any_io_executor
-    // (a type-erased executor copied into each layer and work guard, per request); this is the
-    // same loop with the same outcomes (end_of_stream for a close before any byte, put_eof's
-    // verdict for one inside a message, the parser's and the stream's errors as they are).
-    // The TLS read itself is first tried in place (tls_stream::try_read_some, the step the
-    // stream's own read operation takes): when OpenSSL has the bytes, no operation is started and no
-    // completion posted. When it has none, the session waits for readability and comes back.
+    // http::async_read's loop, step by step (http/read_message.hpp), with the same outcomes:
+    // end_of_stream for a close before any byte, put_eof's verdict for one inside a message, the
+    // parser's and the stream's errors as they are. When OpenSSL has the bytes, no operation is
+    // started and no completion posted; when it has none, the session waits for readability.
     void read_request() {
-        for (;;) {
-            if (buffer_.size() != 0) {
-                beast::error_code ec;
-                const auto used = parser_->put(buffer_.data(), ec);
-                buffer_.consume(used);
-                if (!ec && parser_->is_done()) return on_read(ec);
-                if (ec && ec != http::error::need_more) return on_read(ec);
-                if (!ec && used != 0) continue;  // the header is done, the body follows in buffer_
-            }
-            const auto room = std::max<std::size_t>(512, buffer_.capacity() - buffer_.size());
-            if (buffer_.size() >= buffer_.max_size()) return on_read(http::error::buffer_overflow);
-            const auto space = buffer_.prepare(std::min<std::size_t>(room, 65536));
-            if (!stream_.next_layer().timed_out()) {
-                const auto r = stream_.try_read_some(space.data(), space.size());
-                if (r.want == 1) return wait_then_read();
-                if (r.want == 0) {
-                    buffer_.commit(r.n);
-                    if (r.ec) return on_read_some(r.ec);
-                    continue;
-                }
-            }
-            // OpenSSL wants to write first (or the deadline passed): the stream's operation.
-            stream_.async_read_some(space, [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+        const auto step = stsauth::http::read_message(stream_, buffer_, *parser_, max_read_bytes);
+        using next = stsauth::http::read_step::next;
+        switch (step.what) {
+        case next::done:
+            return on_read(step.ec);
+        case next::wait_readable:
+            return wait_then_read();
+        case next::read_operation:
+            return stream_.async_read_some(step.space, [self = shared_from_this()](beast::error_code ec, std::size_t n) {
                 self->buffer_.commit(n);
-                self->on_read_some(ec);
+                if (ec) return self->on_read(stsauth::http::read_ended(*self->parser_, ec));
+                self->read_request();
             });
-            return;
         }
     }
 
@@ -237,17 +221,6 @@ private:
             if (ec) return self->on_read(ec);
             self->read_request();
         });
-    }
-
-    void on_read_some(beast::error_code ec) {
-        if (ec == net::error::eof) {
-            if (!parser_->got_some()) return on_read(http::error::end_of_stream);
-            ec = {};
-            parser_->put_eof(ec);  // done, or partial_message
-            return on_read(ec);
-        }
-        if (ec) return on_read(ec);
-        read_request();
     }
 
     void on_read(beast::error_code ec) {
