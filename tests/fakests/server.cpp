@@ -446,6 +446,11 @@ private:
                 if (ec == net::error::operation_aborted) return;
                 spdlog::warn("accept failed: {}", ec.message());
             } else {
+                // As a real service's front end does: an answer must not wait behind Nagle's
+                // algorithm for the ACK of the segment before it (after a TLS 1.3 handshake the
+                // session tickets go out first, and the peer may delay that ACK by 40 ms).
+                beast::error_code ignored;
+                s.set_option(tcp::no_delay(true), ignored);
                 std::make_shared<session>(std::move(s), self->ctx_, self->state_)->run();
             }
             self->do_accept();
