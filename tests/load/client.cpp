@@ -15,6 +15,8 @@
 #include <array>
 #include <cmath>
 #include <deque>
+#include <filesystem>
+#include <fstream>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -377,10 +379,24 @@ private:
         return s(u.ru_utime) + s(u.ru_stime);
     }
 
+    /// This process's threads' time waiting for a CPU while runnable so far, in seconds (the
+    /// second field of each /proc/self/task/*/schedstat; 0 where the kernel has no schedstat).
+    static double runq_seconds() {
+        double ns = 0;
+        std::error_code ec;
+        for (const auto& task : std::filesystem::directory_iterator("/proc/self/task", ec)) {
+            std::ifstream in(task.path() / "schedstat");
+            double on_cpu = 0, waited = 0;
+            if (in >> on_cpu >> waited) ns += waited;
+        }
+        return ns / 1e9;
+    }
+
     void start() {
         started_ = true;
         start_ = clock::now();
         start_cpu_s_ = cpu_seconds();
+        start_runq_s_ = runq_seconds();
         end_ = start_ + options_.duration;
         hard_stop_.expires_at(end_ + options_.request_timeout + std::chrono::seconds(2));
         hard_stop_.async_wait([this](const error_code& ec) {
@@ -582,6 +598,7 @@ private:
         finished_ = true;
         stopping_ = true;
         report_.cpu_s = cpu_seconds() - start_cpu_s_;
+        report_.runq_s = runq_seconds() - start_runq_s_;
         const auto last = last_answer_.value_or(clock::now());
         report_.elapsed_s = std::chrono::duration<double>(std::max(last, start_) - start_).count();
         if (first_write_ && last_write_)
@@ -610,6 +627,7 @@ private:
     std::string open_error_;
     clock::time_point start_, end_;
     double start_cpu_s_ = 0;
+    double start_runq_s_ = 0;
     std::optional<clock::time_point> last_answer_, first_write_, last_write_;
     run_report report_;
 };
@@ -687,6 +705,7 @@ std::string format_report(const run_report& r) {
     line("max_queued", r.max_queued);
     line("client_cpu_s", fmt::format("{:.3f}", r.cpu_s));
     line("client_cpu_us", fmt::format("{:.1f}", r.completed > 0 ? r.cpu_s * 1e6 / static_cast<double>(r.completed) : 0.0));
+    line("client_runq_us", fmt::format("{:.2f}", r.completed > 0 ? r.runq_s * 1e6 / static_cast<double>(r.completed) : 0.0));
     line("send_spread_ms", fmt::format("{:.3f}", r.send_spread_ms));
     line("probe_matched", r.probe_matched ? 1 : 0);
     return out;

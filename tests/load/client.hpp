@@ -95,6 +95,7 @@ struct run_report {
     std::vector<std::uint32_t> send_lag_us, service_us;
     std::size_t max_queued = 0;        ///< rate mode: most requests ever waiting for a connection
     double cpu_s = 0;                  ///< the client's own CPU time (user + system) from the first send to the end
+    double runq_s = 0;                 ///< the same span's wait for a CPU while runnable (schedstat)
     bool probe_matched = false;
 
     std::uint64_t error_count() const;

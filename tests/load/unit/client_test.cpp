@@ -94,6 +94,9 @@ TEST_CASE("run: the rate mode sends every request on a coarse tick and counts th
     CHECK(load::run_report::percentile_ms(report->send_lag_us, 100) >= 10.0);
     CHECK(report->percentile_ms(100) >= load::run_report::percentile_ms(report->send_lag_us, 100));
     CHECK(report->cpu_s > 0);
+    // Seconds, not the kernel's nanoseconds: at most the run's length per thread (one here).
+    CHECK(report->runq_s >= 0);
+    CHECK(report->runq_s <= report->elapsed_s + 0.5);
 }
 
 TEST_CASE("run: an answer that never comes is a timeout, found by the watchdog") {
