@@ -183,7 +183,7 @@ server:
         wait_until(lambda: metric(self.server.metrics(), "stsauth_config_reload_total", source="access_entries",
                                   result="rejected") == 1, 10, what="the refused downgrade")
         self.assertFalse(self.review(BOB)["authenticated"])
-        self.assertIn("access entries refused", self.server.log())
+        self.server.wait_logged("access entries refused")
         with open(os.path.join(self.server.state_dir, "authentication-mode"), encoding="utf-8") as f:
             self.assertEqual(f.read(), "API\n")
 
@@ -222,7 +222,7 @@ server:
         write_atomically(self.entries_path, entries("CONFIG_MAP"))
         wait_until(lambda: metric(self.server.metrics(), "stsauth_config_reload_total", source="access_entries",
                                   result="rejected") == 1, 10, what="the refused reload")
-        self.assertIn("authentication mode cannot change from API_AND_CONFIG_MAP to CONFIG_MAP", self.server.log())
+        self.server.wait_logged("authentication mode cannot change from API_AND_CONFIG_MAP to CONFIG_MAP")
         self.assertTrue(self.authorize(self.user(ALICE), {"namespace": "dev-a", "verb": "get", "group": "",
                                                           "resource": "pods"})["allowed"])
         with open(mode_file, encoding="utf-8") as f:

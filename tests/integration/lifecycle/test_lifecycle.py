@@ -212,7 +212,7 @@ class CertRotationTests(Base):
                 self.assertEqual(self.peer_cert(), second, f"{what}: the last good certificate must keep serving")
                 resp = self.server.review(presign(CREDS[BOB_ARN]))
                 self.assertEqual(resp.status, 200)
-                self.assertIn("TLS certificate or key not reloaded, keeping the current ones", self.server.log())
+                self.server.wait_logged("TLS certificate or key not reloaded, keeping the current ones")
             # back to the good pair so the next broken case is a change again
             self.install(cert2, key2)
             time.sleep(1.2)
@@ -279,9 +279,10 @@ class MappingFileTests(unittest.TestCase):
                 wait_until(lambda: self.invalid(source) > before, 5, what=f"the broken {source} file refused")
                 self.assertEqual(self.username(ADMIN_ARN), "ops:alice")
                 self.assertEqual(self.username(BOB_ARN), "robert")
-                lines = [line for line in self.server.log().splitlines()
-                         if f"mappings not reloaded, keeping the last good ones backend={source}" in line]
-                self.assertTrue(lines, f"no log line says why the {source} file was refused")
+                # The log is written in batches: the line may follow the metric by a moment.
+                lines = wait_until(lambda: [line for line in self.server.log().splitlines()
+                                            if f"mappings not reloaded, keeping the last good ones backend={source}" in line],
+                                   5, what=f"a log line saying why the {source} file was refused")
                 self.assertRegex(lines[-1], r"error=\S+")
                 self.assertEqual(self.server.health("/readyz").status, 200)
         self.assertEqual(self.server.stop(), 0)
@@ -299,13 +300,16 @@ class ServerConfigTests(Base):
                 time.sleep(1.2)  # one poll: the good file is current again
                 before = metric(self.server.metrics(), "stsauth_config_reload_total", source="MountedFile",
                                 result="invalid")
+                refusal = re.compile(r"mappings not reloaded, keeping the last good ones backend=MountedFile error=\S+")
+                logged = len(refusal.findall(self.server.log()))
                 harness.write_atomically(self.server.config_path, text)
                 wait_until(lambda: metric(self.server.metrics(), "stsauth_config_reload_total", source="MountedFile",
                                           result="invalid") > before, 5, what=f"the {name} config refused")
                 resp = self.server.review(presign(CREDS[BOB_ARN]))
                 self.assertEqual(resp.json()["status"]["user"]["username"], "bob", name)
-                self.assertRegex(self.server.log(), r"mappings not reloaded, keeping the last good ones "
-                                                    r"backend=MountedFile error=\S+")
+                # The log is written in batches: its line may follow the metric by a moment.
+                wait_until(lambda: len(refusal.findall(self.server.log())) > logged, 5,
+                           what=f"the log line refusing the {name} config")
 
     def test_broken_config_refused(self):
         good = open(self.server.config_path, encoding="utf-8").read()
@@ -329,7 +333,7 @@ class ServerConfigTests(Base):
             ("port out of range", good.replace("username: bob", "username: robert").replace(health, "healthPort: 70000")),
             ("no cluster id", good.replace("username: bob", "username: robert").replace(f"clusterID: {CLUSTER_ID}\n", "")),
         ])
-        self.assertIn("server.healthPort", self.server.log())
+        self.server.wait_logged("server.healthPort")
         self.assertEqual(self.server.stop(), 0)
 
     def test_config_restart_only_change_applies_mappings_and_says_so(self):

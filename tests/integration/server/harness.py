@@ -373,6 +373,12 @@ class Server:
         with open(self.log_path, "rb") as f:
             return f.read().decode(errors="replace")
 
+    def wait_logged(self, text, timeout=5):
+        """Waits for `text` in the log: the server writes its log in batches from a thread of its
+        own, so a line can follow the change it reports (a reload counted, a review answered by
+        the new mapping) by a few milliseconds, more under a sanitizer on a busy machine."""
+        wait_until(lambda: text in self.log(), timeout, what=f"the log line {text!r}")
+
     def signal(self, sig):
         self.proc.send_signal(sig)
 

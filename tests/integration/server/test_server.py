@@ -552,8 +552,12 @@ class ReloadTests(unittest.TestCase):
                 wait_until(lambda: self.reload_count("invalid") >= invalid_before + n, 3,
                            what=f"the {what} file to be refused")
                 self.assertEqual(self.username_now(token), "ops:alice")
-                lines = [line for line in self.server.log().splitlines()
-                         if "mappings not reloaded, keeping the last good ones backend=MountedFile" in line]
+
+                def refusals():  # the log is written in batches: the line may follow the metric
+                    return [line for line in self.server.log().splitlines()
+                            if "mappings not reloaded, keeping the last good ones backend=MountedFile" in line]
+                wait_until(lambda: len(refusals()) >= n, 5, what=f"the log line refusing the {what} file")
+                lines = refusals()
                 self.assertEqual(len(lines), n, lines)
                 self.assertRegex(lines[-1], r"error=\S+", "the log says why")
         self.assertEqual(self.server.health("/readyz").status, 200)
@@ -566,7 +570,7 @@ class ReloadTests(unittest.TestCase):
         self.assertEqual(self.reload_count("success"), success)
         self.server.signal(signal.SIGHUP)
         wait_until(lambda: self.reload_count("success") == success + 1, 2, what="the SIGHUP reload")
-        self.assertIn("SIGHUP: reloading mappings", self.server.log())
+        self.server.wait_logged("SIGHUP: reloading mappings")
 
         # A broken file and SIGHUP: still the last good mapping, and the reason logged.
         write_atomically(self.server.config_path, "server: [1, 2\n")
@@ -617,8 +621,7 @@ class BackendModeFileTests(unittest.TestCase):
                                                 "backendMode": "EKSConfigMap MountedFile"}))
         cm = expected_authenticated(alice, "cm:alice", ["cm"])
         wait_until(lambda: reply() == cm, 5, what="the EKSConfigMap backend to answer")
-        self.assertIn("backend mode file loaded: backend chain EKSConfigMap MountedFile (was MountedFile)",
-                      server.log())
+        server.wait_logged("backend mode file loaded: backend chain EKSConfigMap MountedFile (was MountedFile)")
 
         # A mode stsauth cannot build is refused; the chain stays.
         write_atomically(mode_path, json.dumps({"LastUpdatedDateTime": str(now), "backendMode": "CRD"}))
