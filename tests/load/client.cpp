@@ -141,10 +141,8 @@ public:
     /// Closes the connection when its answer is overdue (the pending operation then fails as a timeout).
     void expire_if_late(clock::time_point now) {
         if (now < answer_due_) return;
-        answer_due_ = clock::time_point::max();
         timed_out_ = true;
-        error_code ignored;
-        stream_.lowest_layer().close(ignored);
+        close();
     }
 
     void close() {
@@ -164,8 +162,7 @@ private:
             auto self = weak.lock();
             if (ec || !self) return;
             self->timed_out_ = true;
-            error_code ignored;
-            self->stream_.lowest_layer().close(ignored);
+            self->close();
         });
     }
 
