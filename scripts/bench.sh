@@ -221,11 +221,13 @@ measure() {
   local t0 c0 peak=0 r s0 cs=(0 0 0)
   t0=$(now_ns); c0=$(cpu_ticks "$pid"); read -ra s0 <<<"$(sched_stats "$pid")"; local m0; m0=$(minflt "$pid")
   local sampling=1; [ "$sample_s" = 0 ] && sampling=0 && peak=$(rss_kib "$pid")
+  # stsauth-load measures its own CPU wait (client_runq_us): only other commands are sampled for it.
+  local sample_cmd=1; [ "$1" = "$loadtool" ] && sample_cmd=0
   "$@" >"$out_dir/$name.out" 2>"$out_dir/$name.err" &
   local cmd=$!
   while ((sampling)) && kill -0 "$cmd" 2>/dev/null; do
     r=$(rss_kib "$pid"); ((r > peak)) && peak=$r
-    read -ra r <<<"$(sched_stats "$cmd")"; [ "${#r[@]}" = 3 ] && cs=("${r[@]}")
+    if ((sample_cmd)); then read -ra r <<<"$(sched_stats "$cmd")"; [ "${#r[@]}" = 3 ] && cs=("${r[@]}"); fi
     sleep "$sample_s"
   done
   wait "$cmd" || die "$name: $(head -c 300 "$out_dir/$name.err")"
@@ -242,9 +244,8 @@ measure() {
   R[$name.preempt_per_s]=$(calc "int((${s1[1]:-0} - ${s0[1]:-0}) / (($t1 - $t0) / 1e9))")
   R[$name.sleeps_per_req]=$(calc "$answers > 0 ? (${s1[2]:-0} - ${s0[2]:-0}) / $answers : 0")
   R[$name.minflt_per_req]=$(calc "$answers > 0 ? ($(minflt "$pid") - m0) / $answers : 0")
-  # stsauth-load measures its own wait (client_runq_us); other commands are sampled.
-  if [ -n "${R[$name.client_runq_us]:-}" ]; then R[$name.cmd_runq_us]=${R[$name.client_runq_us]}
-  else R[$name.cmd_runq_us]=$(calc "$answers > 0 ? ${cs[0]} / 1e3 / $answers : 0"); fi
+  if ((sample_cmd)); then R[$name.cmd_runq_us]=$(calc "$answers > 0 ? ${cs[0]} / 1e3 / $answers : 0")
+  else R[$name.cmd_runq_us]=$(num "$name.client_runq_us"); fi
 }
 
 # ---- the fake STS ------------------------------------------------------------------------------------
