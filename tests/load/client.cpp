@@ -1,14 +1,14 @@
 #include "client.hpp"
 
 #include "common/encoding.hpp"
+#include "http/tls_stream.hpp"
 #include "tokens.hpp"
 
-#include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/ssl.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/write.hpp>
+#include <boost/asio/post.hpp>
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -27,6 +27,7 @@ namespace stsauth::load {
 namespace {
 
 namespace asio = boost::asio;
+namespace http = stsauth::http;
 namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 using clock = std::chrono::steady_clock;
@@ -91,11 +92,15 @@ std::optional<head> parse_head(std::string_view text, std::size_t header_bytes) 
 class runner;
 
 /// One keep-alive TLS connection; one request at a time. Single-threaded (the runner's
-/// io_context), so no strand.
+/// io_context), so no strand. TLS is lib/http's `tls_stream` (OpenSSL reads and writes the
+/// socket itself): a request is written in place and the answer read in place once the socket
+/// is readable — per exchange one send, one readiness wait and the reads that find bytes, no
+/// BIO pair to copy through and no composed operation (the harness shares the server's CPUs, so
+/// its own cost per request is part of every figure it takes).
 class connection : public std::enable_shared_from_this<connection> {
 public:
     connection(asio::io_context& ioc, ssl::context& tls, const run_options& o)
-        : stream_(ioc, tls), deadline_(ioc), options_(o) {}
+        : stream_(ioc.get_executor(), tls, http::tls_stream::client), deadline_(ioc), options_(o) {}
 
     using open_handler = std::function<void(std::shared_ptr<connection>, std::string error)>;
     using answer_handler = std::function<void(std::shared_ptr<connection>, answer)>;
@@ -107,35 +112,35 @@ public:
         // SSL_set_tlsext_host_name is a macro with a C cast; this is its expansion.
         if (SSL_ctrl(ssl, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name, const_cast<char*>(name.c_str())) != 1 ||
             SSL_set1_host(ssl, name.c_str()) != 1) {
-            done(shared_from_this(), "handshake");
+            asio::post(stream_.get_executor(), [self = shared_from_this(), done] { done(self, "handshake"); });
             return;
         }
         arm(options_.connect_timeout);
         const tcp::endpoint ep(asio::ip::make_address(options_.address), options_.port);
-        stream_.lowest_layer().async_connect(ep, [self = shared_from_this(), done](const error_code& ec) {
+        socket().async_connect(ep, [self = shared_from_this(), done](const error_code& ec) {
             if (ec) return self->finish_open(done, self->timed_out_ ? "timeout" : "connect");
-            self->stream_.lowest_layer().set_option(tcp::no_delay(true));
-            self->stream_.async_handshake(ssl::stream_base::client, [self, done](const error_code& hec) {
+            error_code ignored;
+            self->socket().set_option(tcp::no_delay(true), ignored);
+            self->stream_.async_handshake([self, done](const error_code& hec) {
                 self->finish_open(done, hec ? (self->timed_out_ ? "timeout" : "handshake") : "");
             });
         });
     }
 
     /// Writes `request` and reads one answer; `on_written` (may be empty) when the bytes are out.
-    /// The answer is due within request_timeout: the runner's watchdog calls expire_if_late().
+    /// `done` is never called from inside this call. The answer is due within request_timeout:
+    /// the runner's watchdog calls expire_if_late().
     void exchange(std::string request, clock::time_point scheduled, answer_handler done, write_handler on_written = {}) {
         request_ = std::move(request);
+        written_ = 0;
         scheduled_ = scheduled;
         sent_ = clock::now();
         buffer_.clear();
         timed_out_ = false;
         answer_due_ = sent_ + options_.request_timeout;
-        asio::async_write(stream_, asio::buffer(request_),
-                          [self = shared_from_this(), done, on_written](const error_code& ec, std::size_t) {
-                              if (ec) return self->fail(done, self->timed_out_ ? "timeout" : "write");
-                              if (on_written) on_written(clock::now());
-                              self->read(done);
-                          });
+        done_ = std::move(done);
+        on_written_ = std::move(on_written);
+        write();
     }
 
     /// Closes the connection when its answer is overdue (the pending operation then fails as a timeout).
@@ -148,11 +153,12 @@ public:
     void close() {
         answer_due_ = clock::time_point::max();
         deadline_.cancel();
-        error_code ignored;
-        stream_.lowest_layer().close(ignored);
+        stream_.next_layer().close();
     }
 
 private:
+    tcp::socket& socket() { return stream_.next_layer().socket(); }
+
     /// The opening's deadline (a timer per connection; exchanges use answer_due_ instead, so a
     /// request costs no timer operations).
     void arm(std::chrono::milliseconds timeout) {
@@ -171,28 +177,72 @@ private:
         done(shared_from_this(), std::move(error));
     }
 
-    void read(answer_handler done) {
-        stream_.async_read_some(asio::buffer(chunk_),
-                                [self = shared_from_this(), done](const error_code& ec, std::size_t n) {
-                                    if (ec) return self->fail(done, self->timed_out_ ? "timeout" : "read");
-                                    self->buffer_.append(self->chunk_.data(), n);
-                                    self->on_bytes(done);
-                                });
+    /// The request in place, a record at a time; the stream's operation when the socket's send
+    /// buffer is full. Then the wait for the answer: it cannot be there yet.
+    void write() {
+        while (written_ < request_.size()) {
+            const auto r = stream_.try_write_some(request_.data() + written_, request_.size() - written_);
+            if (r.want != 0) {
+                stream_.async_write_some(asio::buffer(request_.data() + written_, request_.size() - written_),
+                                         [self = shared_from_this()](const error_code& ec, std::size_t n) {
+                                             if (ec) return self->fail(self->timed_out_ ? "timeout" : "write");
+                                             self->written_ += n;
+                                             self->write();
+                                         });
+                return;
+            }
+            if (r.ec || r.n == 0) {
+                // Never complete from inside exchange(): the runner may be iterating its connections.
+                asio::post(stream_.get_executor(), [self = shared_from_this()] { self->fail(self->timed_out_ ? "timeout" : "write"); });
+                return;
+            }
+            written_ += r.n;
+        }
+        if (on_written_) on_written_(clock::now());
+        wait_answer();
     }
 
-    void on_bytes(const answer_handler& done) {
+    void wait_answer() {
+        stream_.async_wait_readable([self = shared_from_this()](const error_code& ec) {
+            if (ec) return self->fail(self->timed_out_ ? "timeout" : "read");
+            self->read();
+        });
+    }
+
+    /// Reads what OpenSSL has (in place) until the answer is complete or the socket is drained.
+    void read() {
+        for (;;) {
+            const auto r = stream_.try_read_some(chunk_.data(), chunk_.size());
+            if (r.want == 1) return wait_answer();
+            if (r.want != 0) {
+                // OpenSSL must write first (a key update): the stream's operation copes.
+                stream_.async_read_some(asio::buffer(chunk_), [self = shared_from_this()](const error_code& ec, std::size_t n) {
+                    if (ec) return self->fail(self->timed_out_ ? "timeout" : "read");
+                    self->buffer_.append(self->chunk_.data(), n);
+                    if (self->on_bytes()) self->read();
+                });
+                return;
+            }
+            if (r.ec || r.n == 0) return fail(timed_out_ ? "timeout" : "read");
+            buffer_.append(chunk_.data(), r.n);
+            if (!on_bytes()) return;
+        }
+    }
+
+    /// True while the answer needs more bytes; otherwise it has been delivered (or failed).
+    bool on_bytes() {
         if (!head_) {
             const auto end = buffer_.find("\r\n\r\n");
             if (end == std::string::npos) {
-                if (buffer_.size() > 64 * 1024) return fail(done, "protocol");
-                return read(done);
+                if (buffer_.size() > 64 * 1024) return fail("protocol"), false;
+                return true;
             }
             head_ = parse_head(buffer_, end + 4);
-            if (!head_) return fail(done, "protocol");
+            if (!head_) return fail("protocol"), false;
         }
         const std::size_t total = head_->header_bytes + head_->content_length;
-        if (buffer_.size() < total) return read(done);
-        if (buffer_.size() > total) return fail(done, "protocol");  // nothing was pipelined
+        if (buffer_.size() < total) return true;
+        if (buffer_.size() > total) return fail("protocol"), false;  // nothing was pipelined
         answer_due_ = clock::time_point::max();
         answer a;
         a.status = head_->status;
@@ -202,10 +252,11 @@ private:
         a.sent = sent_;
         a.finished = clock::now();
         head_.reset();
-        done(shared_from_this(), std::move(a));
+        deliver(std::move(a));
+        return false;
     }
 
-    void fail(const answer_handler& done, std::string error) {
+    void fail(std::string error) {
         answer_due_ = clock::time_point::max();
         head_.reset();
         answer a;
@@ -213,15 +264,26 @@ private:
         a.scheduled = scheduled_;
         a.sent = sent_;
         a.finished = clock::now();
-        done(shared_from_this(), std::move(a));
+        deliver(std::move(a));
     }
 
-    ssl::stream<tcp::socket> stream_;
+    /// Hands the answer to the runner, which may start the next exchange on this connection.
+    void deliver(answer a) {
+        auto done = std::move(done_);
+        done_ = nullptr;
+        on_written_ = nullptr;
+        if (done) done(shared_from_this(), std::move(a));
+    }
+
+    http::tls_stream stream_;
     asio::steady_timer deadline_;  ///< opening only (connect + handshake)
     clock::time_point answer_due_ = clock::time_point::max();
     const run_options& options_;
     bool timed_out_ = false;
     std::string request_;
+    std::size_t written_ = 0;
+    answer_handler done_;
+    write_handler on_written_;
     std::string buffer_;
     std::array<char, 16 * 1024> chunk_{};
     std::optional<head> head_;
