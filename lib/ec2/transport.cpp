@@ -1,5 +1,7 @@
 #include "ec2/transport.hpp"
 
+#include "http/tls_stream.hpp"
+
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -17,7 +19,6 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <openssl/ssl.h>
-#include <openssl/x509v3.h>
 
 #include <algorithm>
 #include <stdexcept>
@@ -200,13 +201,7 @@ private:
         beast::get_lowest_layer(stream_).set_option(tcp::no_delay(true), ignored);
         if constexpr (tls) {
             phase_ = "TLS handshake";
-            SSL* ssl = stream_.native_handle();
-            // SSL_set_tlsext_host_name is a macro with a C cast; this is its expansion.
-            const bool setup = SSL_ctrl(ssl, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
-                                        const_cast<char*>(target_.host.c_str())) == 1 &&
-                               SSL_set1_host(ssl, target_.host.c_str()) == 1;
-            SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-            if (!setup) return finish(make_error("tls_failed", "cannot set SNI / host name check"));
+            if (!stsauth::http::expect_server_name(stream_.native_handle(), target_.host)) return finish(make_error("tls_failed", "cannot set SNI / host name check"));
             stream_.async_handshake(ssl::stream_base::client,
                                     [self = this->shared_from_this()](const error_code& e) { self->on_handshake(e); });
         } else {

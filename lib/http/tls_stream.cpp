@@ -4,6 +4,7 @@
 
 #include <openssl/bio.h>
 #include <openssl/err.h>
+#include <openssl/x509v3.h>
 
 #include <cerrno>
 #include <cstring>
@@ -234,6 +235,15 @@ const void* gather(const net::const_buffer* first, const net::const_buffer* last
 }
 
 }  // namespace tls_detail
+
+bool expect_server_name(SSL* ssl, const std::string& host) {
+    // SSL_set_tlsext_host_name is a macro with a C cast; this is its expansion.
+    const bool ok = SSL_ctrl(ssl, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
+                             const_cast<char*>(host.c_str())) == 1 &&
+                    SSL_set1_host(ssl, host.c_str()) == 1;
+    SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+    return ok;
+}
 
 // ---- tls_stream ---------------------------------------------------------------------------------
 

@@ -40,6 +40,7 @@
 #include <chrono>
 #include <cstddef>
 #include <memory>
+#include <string>
 
 namespace stsauth::http {
 
@@ -158,6 +159,11 @@ const void* gather(const boost::asio::const_buffer* first, const boost::asio::co
                    std::size_t& size);
 
 }  // namespace tls_detail
+
+/// Client side, before the handshake: sends `host` as SNI and accepts only a certificate valid
+/// for it, partial wildcards (`s*.example.com`) refused. False when OpenSSL refuses a setting.
+/// For any client SSL object (`tls_stream` or `asio::ssl::stream`).
+bool expect_server_name(SSL* ssl, const std::string& host);
 
 /// TLS on a timed_socket (see the file comment).
 class tls_stream {

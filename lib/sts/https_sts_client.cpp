@@ -16,7 +16,6 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/error.hpp>
 #include <openssl/ssl.h>
-#include <openssl/x509v3.h>
 
 #include <algorithm>
 #include <atomic>
@@ -405,13 +404,7 @@ private:
         stream_.emplace(ex_, owner_->tls(), stsauth::http::tls_stream::client);
         buffer_.clear();
         connected_ = false;
-        SSL* ssl = stream_->native_handle();
-        const std::string& host = pool_.host;
-        // SSL_set_tlsext_host_name is a macro with a C cast; this is its expansion.
-        tls_setup_ok_ = SSL_ctrl(ssl, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
-                                 const_cast<char*>(host.c_str())) == 1 &&
-                        SSL_set1_host(ssl, host.c_str()) == 1;
-        SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+        tls_setup_ok_ = stsauth::http::expect_server_name(stream_->native_handle(), pool_.host);
     }
 
     void build_request() {

@@ -107,11 +107,7 @@ public:
     using write_handler = std::function<void(clock::time_point)>;
 
     void open(open_handler done) {
-        SSL* ssl = stream_.native_handle();
-        const std::string& name = options_.server_name;
-        // SSL_set_tlsext_host_name is a macro with a C cast; this is its expansion.
-        if (SSL_ctrl(ssl, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name, const_cast<char*>(name.c_str())) != 1 ||
-            SSL_set1_host(ssl, name.c_str()) != 1) {
+        if (!http::expect_server_name(stream_.native_handle(), options_.server_name)) {
             asio::post(stream_.get_executor(), [self = shared_from_this(), done] { done(self, "handshake"); });
             return;
         }

@@ -12,6 +12,7 @@
 #include <catch2/catch.hpp>
 
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -27,14 +28,29 @@ struct tls_pair {
     std::shared_ptr<net::ssl::context> server_ctx;
     net::ssl::context client_ctx{net::ssl::context::tls_client};
     std::optional<http::tls_stream> server, client;
+    error_code server_ec, client_ec;  ///< the handshakes' outcomes
 
-    tls_pair() {
-        auto pem = http::generate_self_signed(http::cert_request_for("127.0.0.1", "127.0.0.1", http::key_type::ecdsa_p256));
+    /// A connection whose handshake succeeded (the client checks no certificate: the transport only).
+    tls_pair() : tls_pair(http::cert_request_for("127.0.0.1", "127.0.0.1", http::key_type::ecdsa_p256), {}) {
+        REQUIRE_FALSE(server_ec);
+        REQUIRE_FALSE(client_ec);
+    }
+
+    /// The server presents a self-signed certificate made from `cert`. With `client_setup`, the
+    /// client trusts that certificate and `client_setup` prepares its SSL object before the
+    /// handshake; without, it checks nothing.
+    tls_pair(const http::cert_request& cert, const std::function<void(SSL*)>& client_setup) {
+        auto pem = http::generate_self_signed(cert);
         REQUIRE(pem.ok());
         auto ctx = http::make_server_tls_context(http::tls_material{pem->cert_pem, pem->key_pem, {}});
         REQUIRE(ctx.ok());
         server_ctx = *ctx;
-        client_ctx.set_verify_mode(net::ssl::verify_none);  // the transport only
+        if (client_setup) {
+            client_ctx.add_certificate_authority(net::buffer(pem->cert_pem));
+            client_ctx.set_verify_mode(net::ssl::verify_peer);
+        } else {
+            client_ctx.set_verify_mode(net::ssl::verify_none);
+        }
 
         tcp::acceptor acceptor(ioc, tcp::endpoint(net::ip::make_address("127.0.0.1"), 0));
         tcp::socket a(ioc), b(ioc);
@@ -42,14 +58,12 @@ struct tls_pair {
         acceptor.accept(a);
         server.emplace(std::move(a), *server_ctx, http::tls_stream::server);
         client.emplace(std::move(b), client_ctx, http::tls_stream::client);
+        if (client_setup) client_setup(client->native_handle());
 
         int done = 0;
-        error_code sec, cec;
-        server->async_handshake([&](const error_code& ec) { sec = ec, ++done; });
-        client->async_handshake([&](const error_code& ec) { cec = ec, ++done; });
+        server->async_handshake([&](const error_code& ec) { server_ec = ec, ++done; });
+        client->async_handshake([&](const error_code& ec) { client_ec = ec, ++done; });
         run_until([&] { return done == 2; });
-        REQUIRE_FALSE(sec);
-        REQUIRE_FALSE(cec);
     }
 
     template <class Pred>
@@ -166,4 +180,38 @@ TEST_CASE("tls_stream: after the socket's deadline, in-place attempts report the
     CHECK(wec == boost::beast::error::timeout);
     CHECK(p.client->try_read_some(buf, sizeof buf).ec == boost::beast::error::timeout);
     CHECK(p.client->try_write_some("x", 1).ec == boost::beast::error::timeout);
+}
+
+TEST_CASE("expect_server_name: SNI sent, the certificate checked against the name, partial wildcards refused",
+          "[tls][tls_stream]") {
+    const std::string name = "sts.us-west-2.amazonaws.com";
+    auto cert_for = [](std::vector<std::string> dns_names) {
+        http::cert_request r;
+        r.common_name = "test";
+        r.dns_names = std::move(dns_names);
+        return r;
+    };
+    auto expect = [&](SSL* ssl) { REQUIRE(http::expect_server_name(ssl, name)); };
+
+    SECTION("a certificate for the name: accepted, and the server saw the name as SNI") {
+        tls_pair p(cert_for({name}), expect);
+        CHECK_FALSE(p.client_ec);
+        const char* sni = SSL_get_servername(p.server->native_handle(), TLSEXT_NAMETYPE_host_name);
+        REQUIRE(sni != nullptr);
+        CHECK(std::string(sni) == name);
+    }
+    SECTION("a certificate for another name: refused") {
+        tls_pair p(cert_for({"sts.us-east-1.amazonaws.com"}), expect);
+        CHECK(p.client_ec);
+        CHECK(SSL_get_verify_result(p.client->native_handle()) == X509_V_ERR_HOSTNAME_MISMATCH);
+    }
+    SECTION("a partial wildcard (sts*.us-west-2...): refused, where OpenSSL's default host check accepts it") {
+        const auto partial = cert_for({"sts*.us-west-2.amazonaws.com"});
+        tls_pair p(partial, expect);
+        CHECK(p.client_ec);
+        CHECK(SSL_get_verify_result(p.client->native_handle()) == X509_V_ERR_HOSTNAME_MISMATCH);
+
+        tls_pair plain(partial, [&](SSL* ssl) { REQUIRE(SSL_set1_host(ssl, name.c_str()) == 1); });
+        CHECK_FALSE(plain.client_ec);
+    }
 }
