@@ -114,11 +114,11 @@ public:
         arm(options_.connect_timeout);
         const tcp::endpoint ep(asio::ip::make_address(options_.address), options_.port);
         socket().async_connect(ep, [self = shared_from_this(), done](const error_code& ec) {
-            if (ec) return self->finish_open(done, self->timed_out_ ? "timeout" : "connect");
+            if (ec) return self->finish_open(done, self->cause("connect"));
             error_code ignored;
             self->socket().set_option(tcp::no_delay(true), ignored);
             self->stream_.async_handshake([self, done](const error_code& hec) {
-                self->finish_open(done, hec ? (self->timed_out_ ? "timeout" : "handshake") : "");
+                self->finish_open(done, hec ? self->cause("handshake") : "");
             });
         });
     }
@@ -155,6 +155,9 @@ public:
 private:
     tcp::socket& socket() { return stream_.next_layer().socket(); }
 
+    /// Why an operation failed: `what` failed, or a deadline closed the socket under it.
+    std::string cause(const char* what) const { return timed_out_ ? "timeout" : what; }
+
     /// The opening's deadline (a timer per connection; exchanges use answer_due_ instead, so a
     /// request costs no timer operations).
     void arm(std::chrono::milliseconds timeout) {
@@ -181,7 +184,7 @@ private:
             if (r.want != 0) {
                 stream_.async_write_some(asio::buffer(request_.data() + written_, request_.size() - written_),
                                          [self = shared_from_this()](const error_code& ec, std::size_t n) {
-                                             if (ec) return self->fail(self->timed_out_ ? "timeout" : "write");
+                                             if (ec) return self->fail(self->cause("write"));
                                              self->written_ += n;
                                              self->write();
                                          });
@@ -189,7 +192,7 @@ private:
             }
             if (r.ec || r.n == 0) {
                 // Never complete from inside exchange(): the runner may be iterating its connections.
-                asio::post(stream_.get_executor(), [self = shared_from_this()] { self->fail(self->timed_out_ ? "timeout" : "write"); });
+                asio::post(stream_.get_executor(), [self = shared_from_this()] { self->fail(self->cause("write")); });
                 return;
             }
             written_ += r.n;
@@ -200,7 +203,7 @@ private:
 
     void wait_answer() {
         stream_.async_wait_readable([self = shared_from_this()](const error_code& ec) {
-            if (ec) return self->fail(self->timed_out_ ? "timeout" : "read");
+            if (ec) return self->fail(self->cause("read"));
             self->read();
         });
     }
@@ -213,13 +216,13 @@ private:
             if (r.want != 0) {
                 // OpenSSL must write first (a key update): the stream's operation copes.
                 stream_.async_read_some(asio::buffer(chunk_), [self = shared_from_this()](const error_code& ec, std::size_t n) {
-                    if (ec) return self->fail(self->timed_out_ ? "timeout" : "read");
+                    if (ec) return self->fail(self->cause("read"));
                     self->buffer_.append(self->chunk_.data(), n);
                     if (self->on_bytes()) self->read();
                 });
                 return;
             }
-            if (r.ec || r.n == 0) return fail(timed_out_ ? "timeout" : "read");
+            if (r.ec || r.n == 0) return fail(cause("read"));
             buffer_.append(chunk_.data(), r.n);
             if (!on_bytes()) return;
         }
