@@ -248,6 +248,13 @@ measure() {
   else R[$name.cmd_runq_us]=$(num "$name.client_runq_us"); fi
 }
 
+# ---- the machine: what a wake-up costs (tests/load/wake.hpp), before anything else runs ---------------
+# Every fixed-rate review is four hand-offs between processes; on a VM whose idle CPUs halt, a
+# hand-off to the other CPU can cost more than the work it hands over.
+wake_rounds=20000; [ "$mode" = smoke ] && wake_rounds=2000
+"$loadtool" wake --rounds "$wake_rounds" >"$out_dir/wake.txt" || die "stsauth-load wake failed"
+kv_load machine "$out_dir/wake.txt"
+
 # ---- the fake STS ------------------------------------------------------------------------------------
 "$loadtool" fake-config --keys "$total_keys" --account "$account" --out "$work/fake-creds.yaml"
 "$fake" --config "$work/fake-creds.yaml" --ca-out "$work/fake-ca.pem" --log-level warn \
@@ -557,6 +564,14 @@ fixed_verdict() {
     "$(f2 "$(num rate_fake.runq_us)") / $(f2 "$(num rate_fake.cmd_runq_us)") us"
   note "  server: preemptions/s, sleeps and page faults per review" \
     "$(num rate_stsauth.preempt_per_s), $(f2 "$(num rate_stsauth.sleeps_per_req)"), $(f2 "$(num rate_stsauth.minflt_per_req)")"
+  note "  wake-up round trip p50/p99: 1 CPU, 2, unpinned" "$(wake_figures)"
+}
+# The machine's wake-up round trips, p50/p99 in microseconds (measured at the start of the run).
+wake_figures() {
+  local cross="-"
+  [ -n "$(get machine.wake_cross_cpu_p50_us)" ] &&
+    cross="$(get machine.wake_cross_cpu_p50_us)/$(get machine.wake_cross_cpu_p99_us)"
+  echo "$(get machine.wake_same_cpu_p50_us)/$(get machine.wake_same_cpu_p99_us), $cross, $(get machine.wake_unpinned_p50_us)/$(get machine.wake_unpinned_p99_us) us"
 }
 hiding_verdict() {
   local r ok
@@ -786,6 +801,7 @@ mem_total=$(awk '/^MemTotal:/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo
 echo
 echo "stsauth benchmark ($mode) — $start_date, $(( end_epoch - start_epoch )) s"
 echo "machine: $(nproc) CPU ($cpu_model), $mem_total; load average at start $load_start, at end $load_end"
+echo "machine: wake-up round trip between two processes, p50/p99: on one CPU, on two, unpinned $(wake_figures)"
 echo "server: $(get main.start_s | cut -c1-4) s to listen; $threads io threads; wrk -t$threads; fake STS: 1 thread"
 echo
 header_row

@@ -3,11 +3,13 @@
 //   stsauth-load fake-config --keys K --out creds.yaml       credentials of the token family
 //   stsauth-load gen --count N --first-key F --keys K --cluster-id ID --out tokens.txt
 //   stsauth-load run --port P --ca cert.pem --tokens tokens.txt [--mode closed|rate|burst|probe] ...
+//   stsauth-load wake [--rounds N]                           what a wake-up costs here (wake.hpp)
 //
 // `run` prints key=value lines (see client.hpp) on stdout; tokens are never printed.
 
 #include "client.hpp"
 #include "tokens.hpp"
+#include "wake.hpp"
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -15,6 +17,9 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <string>
+#include <utility>
+#include <vector>
 
 namespace {
 
@@ -37,6 +42,31 @@ result<std::vector<std::string>> read_lines(const std::string& path, std::size_t
     for (std::string line; (limit == 0 || lines.size() < limit) && std::getline(in, line);)
         if (!line.empty()) lines.push_back(std::move(line));
     return lines;
+}
+
+/// key=value lines: wake_same_cpu_* (both processes on the first allowed CPU), when the process
+/// may use two CPUs wake_cross_cpu_* (the first two), and wake_unpinned_* (the scheduler's choice).
+int print_wake_figures(std::size_t rounds) {
+    const auto cpus = load::allowed_cpus();
+    if (cpus.empty()) {
+        fmt::print(stderr, "stsauth-load wake: no CPU to run on\n");
+        return 1;
+    }
+    std::vector<std::pair<const char*, std::pair<int, int>>> pairs{{"same_cpu", {cpus[0], cpus[0]}}};
+    if (cpus.size() > 1) pairs.push_back({"cross_cpu", {cpus[0], cpus[1]}});
+    pairs.push_back({"unpinned", {load::any_cpu, load::any_cpu}});
+    for (const auto& [name, cpu] : pairs) {
+        auto f = load::measure_wake_round_trip(cpu.first, cpu.second, rounds);
+        if (!f) {
+            fmt::print(stderr, "stsauth-load wake: {}: {}\n", f.err().code, f.err().message);
+            return 1;
+        }
+        const auto cpu_name = [](int c) { return c == load::any_cpu ? std::string("any") : std::to_string(c); };
+        fmt::print("wake_{0}_cpus={1},{2}\nwake_{0}_rounds={3}\nwake_{0}_p50_us={4:.2f}\nwake_{0}_p99_us={5:.2f}\n"
+                   "wake_{0}_max_us={6:.2f}\n",
+                   name, cpu_name(f->cpu_a), cpu_name(f->cpu_b), f->rounds, f->p50_us, f->p99_us, f->max_us);
+    }
+    return 0;
 }
 
 }  // namespace
@@ -104,7 +134,13 @@ int main(int argc, char** argv) {
     double probe_interval_ms = 5;
     run->add_option("--probe-interval-ms", probe_interval_ms, "probe: pause between requests")->capture_default_str();
 
+    std::size_t rounds = 20000;
+    auto* wake = app.add_subcommand("wake", "time wake-up round trips between two processes, on one CPU and across two");
+    wake->add_option("--rounds", rounds, "timed round trips per pair of CPUs")->check(CLI::Range(1, 10'000'000))->capture_default_str();
+
     CLI11_PARSE(app, argc, argv);
+
+    if (wake->parsed()) return print_wake_figures(rounds);
 
     if (fake->parsed()) return write_file(out, load::fake_sts_config(family, keys));
 
