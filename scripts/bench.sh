@@ -568,10 +568,13 @@ fixed_verdict() {
 }
 # The machine's wake-up round trips, p50/p99 in microseconds (measured at the start of the run).
 wake_figures() {
-  local cross="-"
-  [ -n "$(get machine.wake_cross_cpu_p50_us)" ] &&
-    cross="$(get machine.wake_cross_cpu_p50_us)/$(get machine.wake_cross_cpu_p99_us)"
-  echo "$(get machine.wake_same_cpu_p50_us)/$(get machine.wake_same_cpu_p99_us), $cross, $(get machine.wake_unpinned_p50_us)/$(get machine.wake_unpinned_p99_us) us"
+  local out="" w
+  for w in same_cpu cross_cpu unpinned; do
+    if [ -n "$(get "machine.wake_${w}_p50_us")" ]; then
+      out+="${out:+, }$(get "machine.wake_${w}_p50_us")/$(get "machine.wake_${w}_p99_us")"
+    else out+="${out:+, }-"; fi  # one CPU only: nothing to cross
+  done
+  echo "$out us"
 }
 hiding_verdict() {
   local r ok
