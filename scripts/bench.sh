@@ -467,14 +467,24 @@ sts_conns_open() { ss -Htn state established "( dport = :$fake_port )" 2>/dev/nu
 # request to the answer handed to the HTTP layer (STS call included; the TLS, HTTP parsing and
 # waiting for an I/O thread around it not).
 review_latencies() {
-  local name=$1 from=$2
+  local name=$1 from=$2 f
+  f=$work/$name.lat
   sleep 0.3  # the log sink writes in batches
-  { tail -n +"$((from + 1))" "$out_dir/main.log" | grep -o 'review outcome=.*latency_ms=[0-9.]*' || true; } |
-    sed 's/.*latency_ms=//' | sort -n | awk '{ v[NR] = $1 }
-      function at(p,  r) { r = int(p * NR / 100 + 0.999999); if (r < 1) r = 1; return v[r] }
-      END { if (NR) printf "srv_n=%d srv_p50_ms=%.3f srv_p99_ms=%.3f srv_p999_ms=%.3f srv_max_ms=%.3f\n",
-                           NR, at(50), at(99), at(99.9), v[NR] }' >"$out_dir/$name.srv"
+  # Each review line's latency_ms and, when it asked STS, sts_ms: the server's time as a whole,
+  # the STS wait, and the server's own time without it (per review, then the percentiles).
+  { tail -n +"$((from + 1))" "$out_dir/main.log" | grep -o 'review outcome=.*latency_ms=[0-9.]*\( sts_ms=[0-9.]*\)\?' || true; } |
+    sed 's/.*latency_ms=\([0-9.]*\)\( sts_ms=\)\?\([0-9.]*\)\?/\1 \3/' |
+    awk '{ if ($2 != "") printf "%s %s %.3f\n", $1, $2, $1 - $2; else print $1 }' >"$f"
+  { column_percentiles "$f" 1 srv; column_percentiles "$f" 2 srv_sts; column_percentiles "$f" 3 srv_own; } >"$out_dir/$name.srv"
   kv_load "$name" "$out_dir/$name.srv"
+}
+# column_percentiles FILE COLUMN PREFIX: "PREFIX_n= PREFIX_p50_ms= … PREFIX_max_ms=" over the
+# lines of FILE that have that column (nothing when none has).
+column_percentiles() {
+  awk -v c="$2" 'NF >= c { print $c }' "$1" | sort -n | awk -v p="$3" '{ v[NR] = $1 }
+    function at(q,  r) { r = int(q * NR / 100 + 0.999999); if (r < 1) r = 1; return v[r] }
+    END { if (NR) printf "%s_n=%d %s_p50_ms=%.3f %s_p99_ms=%.3f %s_p999_ms=%.3f %s_max_ms=%.3f\n",
+                         p, NR, p, at(50), p, at(99), p, at(99.9), p, v[NR] }'
 }
 
 fixed_scenario() {  # open loop at half the uncached maximum: stsauth, then the fake STS alone
@@ -553,6 +563,8 @@ fixed_verdict() {
   note "  p99 client lag / write-to-answer: fake alone" "$(num rate_fake.lag_p99_ms) / $(num rate_fake.svc_p99_ms) ms"
   note "  stsauth's own time per review p50/p99/p99.9" \
     "$(num rate_stsauth.srv_p50_ms)/$(num rate_stsauth.srv_p99_ms)/$(num rate_stsauth.srv_p999_ms) ms"
+  note "    of it, the STS wait p50/p99; the rest p50/p99" \
+    "$(num rate_stsauth.srv_sts_p50_ms)/$(num rate_stsauth.srv_sts_p99_ms); $(num rate_stsauth.srv_own_p50_ms)/$(num rate_stsauth.srv_own_p99_ms) ms"
   note "  TCP connects (machine-wide) less the client's" \
     "$(num rate_stsauth.new_conns) (to STS: $(num rate_stsauth.sts_conns_before) -> $(num rate_stsauth.sts_conns_after))"
   # Runnable but waiting for a CPU, per request (schedstat): what 2 shared CPUs cost each party.

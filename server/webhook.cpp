@@ -37,7 +37,8 @@ std::string_view verdict_name(authn::verdict v) {
 }
 
 /// The review's log line: `review outcome=… reason=… arn=… username=… groups=[a,b] backend=…
-/// sts_region=… cache_hit=true|false latency_ms=1.234[ detail=…]`. Put together by appending:
+/// sts_region=… cache_hit=true|false latency_ms=1.234[ sts_ms=0.987][ detail=…]`, sts_ms when
+/// the review asked STS (its share of latency_ms). Put together by appending:
 /// it is written for every review, and parsing a ten-field format string each time cost more
 /// than the rest of the line.
 void log_review(spdlog::level::level_enum level, const authn::decision& d, bool scrubbed, double latency_s) {
@@ -62,6 +63,10 @@ void log_review(spdlog::level::level_enum level, const authn::decision& d, bool 
     put(d.sts_region);
     put(d.cache_hit ? " cache_hit=true" : " cache_hit=false");
     fmt::format_to(std::back_inserter(line), " latency_ms={:.3f}", latency_s * 1000.0);
+    if (d.sts) {
+        fmt::format_to(std::back_inserter(line), " sts_ms={:.3f}",
+                       std::chrono::duration<double, std::milli>(d.sts->elapsed).count());
+    }
     if (!d.detail.empty()) {
         put(" detail=");
         put(d.detail);

@@ -147,8 +147,12 @@ void authenticator::authenticate(std::string_view token, completion done) {
         return;
     }
     d.sts_region = validated->sts_region;
-    token_facts facts{key, std::move(validated->access_key_id), validated->host, std::move(validated->sts_region),
-                      validated->expires_at};
+    token_facts facts{key,
+                      std::move(validated->access_key_id),
+                      validated->host,
+                      std::move(validated->sts_region),
+                      validated->expires_at,
+                      std::chrono::steady_clock::now()};
 
     // Phase 3: ask STS. Identical tokens in flight share one request (dedupe key).
     sts::sts_request request{std::move(validated->host), std::move(validated->target), config_.cluster_id,
@@ -161,7 +165,7 @@ void authenticator::authenticate(std::string_view token, completion done) {
 }
 
 void authenticator::on_sts(const sts::sts_outcome& outcome, token_facts&& facts, decision&& d, completion done) {
-    d.sts = sts_call{outcome.http_status, outcome.kind};
+    d.sts = sts_call{outcome.http_status, outcome.kind, std::chrono::steady_clock::now() - facts.asked};
     switch (outcome.kind) {
         case sts::outcome_kind::ok: {
             // Only an identity that can be used is cached: an unusable one is asked again.

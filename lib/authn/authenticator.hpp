@@ -33,6 +33,9 @@ enum class verdict {
 struct sts_call {
     unsigned http_status = 0;  ///< 0: no HTTP answer (transport failure)
     sts::outcome_kind kind = sts::outcome_kind::unavailable;
+    /// From asking the STS client to its answer: a free pooled connection or a new one, the
+    /// exchange, retries; for a review that joined an identical token's request, its own wait.
+    std::chrono::steady_clock::duration elapsed{};
 };
 
 struct decision {
@@ -115,6 +118,7 @@ private:
         std::string host;
         std::string sts_region;
         std::chrono::system_clock::time_point expires_at;
+        std::chrono::steady_clock::time_point asked;  ///< when STS was asked (sts_call::elapsed)
     };
     void on_sts(const sts::sts_outcome& outcome, token_facts&& facts, decision&& d, completion done);
     /// A cache hit: the entry's memo when it was made under the current chain, else the identity

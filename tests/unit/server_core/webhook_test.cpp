@@ -1,5 +1,6 @@
 // POST /authenticate through server::webhook: the review's log line (A8) field by field, for an
-// authenticated review, a cache hit, a scrubbed account and a denial; never the token.
+// authenticated review, a cache hit, a scrubbed account and a denial; never the token; the STS
+// call's share of the latency when there was one.
 #include "webhook.hpp"
 
 #include "fakes/fake_sts_client.hpp"
@@ -15,6 +16,7 @@
 #include <optional>
 #include <regex>
 #include <string>
+#include <thread>
 
 using namespace stsauth;
 using stsauth::testing::chain_from;
@@ -54,15 +56,20 @@ struct fixture {
     }
 
     http::response review(const std::string& token) {
+        std::optional<http::response> answer;
+        start_review(token, answer);
+        REQUIRE(answer);
+        return std::move(*answer);
+    }
+
+    /// Sends the review; `answer` is set when the webhook answers (at once, unless sts.hold).
+    void start_review(const std::string& token, std::optional<http::response>& answer) {
         http::request r;
         r.method = "POST";
         r.target = "/authenticate";
         r.body = R"({"apiVersion":"authentication.k8s.io/v1","kind":"TokenReview","spec":{"token":")" + token + R"("}})";
         r.remote = "127.0.0.1:4242";
-        std::optional<http::response> answer;
         hook.handle(std::move(r), [&answer](http::response a) { answer = std::move(a); });
-        REQUIRE(answer);
-        return std::move(*answer);
     }
 };
 
@@ -82,6 +89,16 @@ void check_line(const std::string& log, const std::string& head, const std::stri
     CHECK(std::regex_match(log.substr(head.size()), rest));
 }
 
+// The sts_ms field after latency_ms, for a review that asked STS (its value varies too).
+const std::string sts_ms = " sts_ms=[0-9]+\\.[0-9]{3}";
+
+// The number after `key=` in a log line.
+double field_ms(const std::string& line, const std::string& key) {
+    const auto at = line.find(" " + key + "=");
+    REQUIRE(at != std::string::npos);
+    return std::stod(line.substr(at + key.size() + 2));
+}
+
 }  // namespace
 
 TEST_CASE("webhook: one log line per review, field by field", "[webhook]") {
@@ -94,9 +111,9 @@ TEST_CASE("webhook: one log line per review, field by field", "[webhook]") {
     check_line(log.take(),
                "info review outcome=authenticated reason=ok arn=arn:aws:sts::111122223333:assumed-role/Admin/alice "
                "username=admin:alice groups=[system:masters,ops] backend=MountedFile sts_region=us-west-2 cache_hit=false",
-               "");
+               sts_ms);
 
-    // The same token again: answered from the cache, the same line but for cache_hit.
+    // The same token again: answered from the cache, the same line but for cache_hit and no STS time.
     REQUIRE(f.review(t).status == 200);
     check_line(log.take(),
                "info review outcome=authenticated reason=ok arn=arn:aws:sts::111122223333:assumed-role/Admin/alice "
@@ -113,7 +130,7 @@ TEST_CASE("webhook: a scrubbed account's line has neither ARN nor username", "[w
     check_line(log.take(),
                "info review outcome=authenticated reason=ok arn= username= groups=[] backend=MountedFile "
                "sts_region=us-west-2 cache_hit=false",
-               "");
+               sts_ms);
 }
 
 TEST_CASE("webhook: a denial is a warning with its reason and detail, never the token", "[webhook]") {
@@ -135,5 +152,27 @@ TEST_CASE("webhook: a denial is a warning with its reason and detail, never the 
     check_line(log.take(),
                "warning review outcome=denied reason=not_mapped arn=arn:aws:iam::111122223333:user/mallory username= "
                "groups=[] backend= sts_region=us-west-2 cache_hit=false",
-               " detail=identity is not mapped");
+               sts_ms + " detail=identity is not mapped");
+}
+
+TEST_CASE("webhook: sts_ms is the time STS took to answer, within latency_ms", "[webhook]") {
+    fixture f;
+    log_capture log(spdlog::level::info);
+    f.sts.next = testing::fake_sts_client::identity("arn:aws:sts::111122223333:assumed-role/Admin/alice", "111122223333",
+                                                    "AROAEXAMPLEID:alice");
+    f.sts.hold = true;
+    std::optional<http::response> answer;
+    f.start_review(signed_token(), answer);
+    REQUIRE_FALSE(answer);  // waiting for STS
+    std::this_thread::sleep_for(std::chrono::milliseconds(30));
+    f.sts.release();
+    REQUIRE(answer);
+    CHECK(answer->status == 200);
+    const std::string line = log.take();
+    INFO(line);
+    const double sts = field_ms(line, "sts_ms");
+    const double latency = field_ms(line, "latency_ms");
+    CHECK(sts >= 30.0);
+    CHECK(sts <= latency);
+    CHECK(latency < sts + 1000.0);  // the rest is the review's own work, not another wait
 }
