@@ -169,14 +169,23 @@ TEST_CASE("tls_stream: after the socket's deadline, in-place attempts report the
     char buf[16];
     REQUIRE(p.client->try_read_some(buf, sizeof buf).want == 1);  // takes the server's session tickets
     p.client->next_layer().expires_after(std::chrono::milliseconds(1));
-    // The deadline closes the socket when its timer fires: a pending wait sees it.
-    bool waited = false;
+    // The deadline closes the socket when its timer fires: a pending wait sees it. A wait may
+    // first wake for a late post-handshake record (a session ticket: nothing for the caller);
+    // then it waits again, as a caller would.
     error_code wec;
-    p.client->async_wait_readable([&](const error_code& ec) {
-        wec = ec;
-        waited = true;
-    });
-    p.run_until([&] { return waited; });
+    for (int wakes = 0; !wec && wakes < 8; ++wakes) {
+        bool waited = false;
+        p.client->async_wait_readable([&](const error_code& ec) {
+            wec = ec;
+            waited = true;
+        });
+        p.run_until([&] { return waited; });
+        if (!wec) {
+            const auto r = p.client->try_read_some(buf, sizeof buf);
+            wec = r.ec;
+            if (!wec) REQUIRE(r.want == 1);  // no application data was sent
+        }
+    }
     CHECK(wec == boost::beast::error::timeout);
     CHECK(p.client->try_read_some(buf, sizeof buf).ec == boost::beast::error::timeout);
     CHECK(p.client->try_write_some("x", 1).ec == boost::beast::error::timeout);
