@@ -5,7 +5,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include <iterator>
+#include <chrono>
 
 namespace stsauth::server {
 namespace {
@@ -26,6 +26,18 @@ double seconds_since(clock::time_point t) {
     return std::chrono::duration<double>(clock::now() - t).count();
 }
 
+/// Appends `d` in milliseconds with three decimals (`66.300`), rounded to the microsecond: in
+/// integers, which costs a tenth of formatting a double, on a line written for every review.
+void append_ms(fmt::memory_buffer& line, clock::duration d) {
+    const auto us = std::chrono::round<std::chrono::microseconds>(d).count();
+    const auto whole = fmt::format_int(us / 1000);
+    const auto frac = static_cast<unsigned>(us % 1000);
+    line.append(whole.data(), whole.data() + whole.size());
+    const char digits[4] = {'.', static_cast<char>('0' + frac / 100), static_cast<char>('0' + frac / 10 % 10),
+                            static_cast<char>('0' + frac % 10)};
+    line.append(digits, digits + 4);
+}
+
 std::string_view verdict_name(authn::verdict v) {
     switch (v) {
         case authn::verdict::authenticated: return "authenticated";
@@ -41,7 +53,7 @@ std::string_view verdict_name(authn::verdict v) {
 /// the review asked STS (its share of latency_ms). Put together by appending:
 /// it is written for every review, and parsing a ten-field format string each time cost more
 /// than the rest of the line.
-void log_review(spdlog::level::level_enum level, const authn::decision& d, bool scrubbed, double latency_s) {
+void log_review(spdlog::level::level_enum level, const authn::decision& d, bool scrubbed, clock::duration latency) {
     fmt::memory_buffer line;
     auto put = [&line](std::string_view s) { line.append(s.data(), s.data() + s.size()); };
     put("review outcome=");
@@ -62,10 +74,11 @@ void log_review(spdlog::level::level_enum level, const authn::decision& d, bool 
     put(" sts_region=");
     put(d.sts_region);
     put(d.cache_hit ? " cache_hit=true" : " cache_hit=false");
-    fmt::format_to(std::back_inserter(line), " latency_ms={:.3f}", latency_s * 1000.0);
+    put(" latency_ms=");
+    append_ms(line, latency);
     if (d.sts) {
-        fmt::format_to(std::back_inserter(line), " sts_ms={:.3f}",
-                       std::chrono::duration<double, std::milli>(d.sts->elapsed).count());
+        put(" sts_ms=");
+        append_ms(line, d.sts->elapsed);
     }
     if (!d.detail.empty()) {
         put(" detail=");
@@ -165,8 +178,8 @@ void webhook::authenticate(http::request&& req, http::responder respond) {
             own_.denials.with({d.reason}).inc();
         }
 
-        const double latency = seconds_since(started);
-        ref_.authenticate_latency.with({d.metric_result}).observe(latency);
+        const auto latency = clock::now() - started;
+        ref_.authenticate_latency.with({d.metric_result}).observe(std::chrono::duration<double>(latency).count());
 
         // One line per review (A8). Never the token; the ARN only for accounts not scrubbed.
         const auto level = d.kind == authn::verdict::authenticated ? spdlog::level::info : spdlog::level::warn;
