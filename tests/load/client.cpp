@@ -2,6 +2,7 @@
 
 #include "common/encoding.hpp"
 #include "http/tls_stream.hpp"
+#include "percentile.hpp"
 #include "tokens.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -13,7 +14,6 @@
 
 #include <algorithm>
 #include <array>
-#include <cmath>
 #include <deque>
 #include <filesystem>
 #include <fstream>
@@ -720,11 +720,7 @@ double run_report::percentile_ms(double p) const { return percentile_ms(latencie
 
 double run_report::percentile_ms(const std::vector<std::uint32_t>& sorted_us, double p) {
     if (sorted_us.empty()) return 0;
-    const auto n = sorted_us.size();
-    // The epsilon keeps 99.9% of 1000 at rank 999 despite binary floating point.
-    auto rank = static_cast<std::size_t>(std::ceil(p * static_cast<double>(n) / 100.0 - 1e-9));
-    rank = std::clamp<std::size_t>(rank, 1, n);
-    return sorted_us[rank - 1] / 1000.0;
+    return nearest_rank(sorted_us, p) / 1000.0;
 }
 
 result<run_report> run_load(const run_options& options) { return runner(options).run(); }

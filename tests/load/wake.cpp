@@ -1,9 +1,10 @@
 #include "wake.hpp"
 
+#include "percentile.hpp"
+
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
-#include <cmath>
 #include <cstring>
 #include <string>
 
@@ -77,11 +78,6 @@ result<std::vector<double>> ping(int fd, std::size_t total, std::size_t timed) {
     return us;
 }
 
-double quantile(const std::vector<double>& sorted, double q) {
-    const auto i = static_cast<std::size_t>(std::ceil(q * static_cast<double>(sorted.size()))) - 1;
-    return sorted[std::min(i, sorted.size() - 1)];
-}
-
 }  // namespace
 
 std::vector<int> allowed_cpus() {
@@ -133,7 +129,7 @@ result<wake_figures> measure_wake_round_trip(int cpu_a, int cpu_b, std::size_t r
 
     auto& v = *us;
     std::sort(v.begin(), v.end());
-    return wake_figures{cpu_a, cpu_b, rounds, quantile(v, 0.50), quantile(v, 0.99), v.back()};
+    return wake_figures{cpu_a, cpu_b, rounds, nearest_rank(v, 50), nearest_rank(v, 99), v.back()};
 }
 
 }  // namespace stsauth::load
