@@ -531,7 +531,7 @@ fixed_scenario() {  # open loop at half the uncached maximum: the fake STS alone
   review_latencies rate_stsauth "$lines0"
   fake_alone_run rate_fake_after
   sample_s=0.2
-  if awk "BEGIN { exit !($(num rate_fake_before.p99_ms) <= $(num rate_fake_after.p99_ms)) }"; then
+  if [ "$(le "$(num rate_fake_before.p99_ms)" "$(num rate_fake_after.p99_ms)")" = 1 ]; then
     copy_results rate_fake_before rate_fake; R[rate_fake.baseline]=before
   else
     copy_results rate_fake_after rate_fake; R[rate_fake.baseline]=after

@@ -22,9 +22,9 @@ http::response json_response(unsigned status, std::string body) {
     return r;
 }
 
-double seconds_since(clock::time_point t) {
-    return std::chrono::duration<double>(clock::now() - t).count();
-}
+double seconds(clock::duration d) { return std::chrono::duration<double>(d).count(); }
+
+double seconds_since(clock::time_point t) { return seconds(clock::now() - t); }
 
 /// Appends `d` in milliseconds with three decimals (`66.300`), rounded to the microsecond: in
 /// integers, which costs a tenth of formatting a double, on a line written for every review.
@@ -179,7 +179,7 @@ void webhook::authenticate(http::request&& req, http::responder respond) {
         }
 
         const auto latency = clock::now() - started;
-        ref_.authenticate_latency.with({d.metric_result}).observe(std::chrono::duration<double>(latency).count());
+        ref_.authenticate_latency.with({d.metric_result}).observe(seconds(latency));
 
         // One line per review (A8). Never the token; the ARN only for accounts not scrubbed.
         const auto level = d.kind == authn::verdict::authenticated ? spdlog::level::info : spdlog::level::warn;

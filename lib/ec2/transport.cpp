@@ -201,7 +201,9 @@ private:
         beast::get_lowest_layer(stream_).set_option(tcp::no_delay(true), ignored);
         if constexpr (tls) {
             phase_ = "TLS handshake";
-            if (!stsauth::http::expect_server_name(stream_.native_handle(), target_.host)) return finish(make_error("tls_failed", "cannot set SNI / host name check"));
+            if (!stsauth::http::expect_server_name(stream_.native_handle(), target_.host)) {
+                return finish(make_error("tls_failed", "cannot set SNI / host name check"));
+            }
             stream_.async_handshake(ssl::stream_base::client,
                                     [self = this->shared_from_this()](const error_code& e) { self->on_handshake(e); });
         } else {
