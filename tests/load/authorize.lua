@@ -25,5 +25,5 @@ function init(args)
    local headers = { ["Content-Type"] = "application/json", ["Accept"] = "application/json, */*" }
    common.start(common.share(file, nthreads, function(line)
       return wrk.format("POST", path, headers, line)
-   end, "SubjectAccessReview"))
+   end, "SubjectAccessReview"), nthreads)
 end

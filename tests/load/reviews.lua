@@ -25,12 +25,12 @@ function init(args)
       error("usage: -- TOKENS|- THREADS [PATH]")
    end
    if file == "-" then
-      common.start({ wrk.format("GET", path) })
+      common.start({ wrk.format("GET", path) }, nthreads)
       return
    end
    local headers = { ["Content-Type"] = "application/json", ["Accept"] = "application/json" }
    common.start(common.share(file, nthreads, function(line)
       return wrk.format("POST", path, headers, '{"kind":"TokenReview","apiVersion":"authentication.k8s.io/v1",' ..
          '"metadata":{"creationTimestamp":null},"spec":{"token":"' .. line .. '"},"status":{"user":{}}}')
-   end, "token"))
+   end, "token"), nthreads)
 end
