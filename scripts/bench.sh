@@ -211,7 +211,8 @@ sched_stats() {
 # ~3.6 ms (2026-11-24).
 sample_s=0.2
 # measure NAME PID CMD...: runs CMD (output to $out_dir/NAME.out), sampling PID's RSS every $sample_s s;
-# sets R[NAME.rss_peak_mib] and R[NAME.cpu_pct] (CPU of PID over the run, 100 = one core), and
+# sets R[NAME.rss_peak_mib], R[NAME.load_s] (how long the load ran) and R[NAME.cpu_pct] (CPU of
+# PID over it, 100 = one core), and
 # where the CPUs went: R[NAME.runq_us] (PID's threads' wait for a CPU per answer, µs),
 # R[NAME.preempt_per_s] (PID's involuntary context switches per second), R[NAME.sleeps_per_req]
 # (its voluntary ones — a thread going to sleep — per answer), R[NAME.minflt_per_req] (its minor
@@ -236,13 +237,14 @@ measure() {
   local t1 c1 s1
   t1=$(now_ns); c1=$(cpu_ticks "$pid"); read -ra s1 <<<"$(sched_stats "$pid")"
   R[$name.rss_peak_mib]=$(calc "$peak / 1024")
-  R[$name.cpu_pct]=$(calc "($c1 - $c0) / $clk_tck / (($t1 - $t0) / 1e9) * 100")
   kv_load "$name" "$out_dir/$name.out"
-  # PID's CPU share over the load itself where the tool reports how long that was (wrk's
-  # duration_s, stsauth-load's elapsed_s): the command's wall time also holds wrk's init(), seconds
-  # for a large token file, during which the server is idle.
+  # R[NAME.load_s]: how long the load itself ran where the tool says (wrk's duration_s,
+  # stsauth-load's elapsed_s), else the command's wall time, which for wrk also holds every
+  # thread's init() (seconds for a large token file, the server idle). CPU shares divide by it.
   local span; span=$(num "$name.duration_s"); [ "$span" = 0 ] && span=$(num "$name.elapsed_s")
-  [ "$(ge "$span" 0.001)" = 1 ] && R[$name.cpu_pct]=$(calc "($c1 - $c0) / $clk_tck / $span * 100")
+  [ "$(ge "$span" 0.001)" = 1 ] || span=$(calc "($t1 - $t0) / 1e9")
+  R[$name.load_s]=$span
+  R[$name.cpu_pct]=$(calc "($c1 - $c0) / $clk_tck / $span * 100")
   # CPU time of PID per answer: a figure other processes on the machine disturb less than req/s.
   local answers; answers=$(num "$name.answers"); [ "$answers" = 0 ] && answers=$(num "$name.completed")
   R[$name.cpu_us]=$(calc "$answers > 0 ? ($c1 - $c0) / $clk_tck * 1e6 / $answers : 0")
@@ -335,7 +337,7 @@ wrk_run() {
   measure "$name" "$(get "$server.pid")" wrk -t"$threads" -c"$c" -d"${d}s" --timeout 10s -s "$script" \
     "https://127.0.0.1:$(get "$server.port")" -- "$tokens" "$threads" "$path"
   grep -q '^WRK ' "$out_dir/$name.out" || die "$name: wrk printed no result"
-  R[$name.fake_cpu_pct]=$(calc "($(cpu_ticks "$fake_pid") - $f0) / $clk_tck / $(num "$name.duration_s") * 100")
+  R[$name.fake_cpu_pct]=$(calc "($(cpu_ticks "$fake_pid") - $f0) / $clk_tck / $(num "$name.load_s") * 100")
   R[$name.sts_requests]=$(( $(sts_total) - s0 ))
   R[$name.sts_per_review]=$(calc "$(num "$name.answers") > 0 ? $(num "$name.sts_requests") / $(num "$name.answers") : 0")
 }
