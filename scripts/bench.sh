@@ -5,7 +5,7 @@
 # (PASS/FAIL). It reports: the exit status is 0 whatever the verdicts, non-zero only when the
 # harness itself is broken (a process that does not start, a scenario that cannot run).
 #
-#   scripts/bench.sh            full run (4 to 7 minutes here, at most 12), after building if needed
+#   scripts/bench.sh            full run (5 to 8 minutes here, at most 13), after building if needed
 #   scripts/bench.sh --quick    every scenario, shorter (at most 2 minutes)
 #   scripts/bench.sh --smoke    a few seconds of each mode, no targets judged; exit 1 if the
 #                               harness is broken (the CTest test load.smoke), 77 without wrk
@@ -66,7 +66,7 @@ conns=64             # connections of the throughput and fixed-rate runs
 hide_conns=1000
 burst_conns=1000
 case "$mode" in
-  full)  dur=10; hide_dur=15; scale_dur=5; scale_roles=100000; cg_requests=1000; budget=600; cg_needs=240
+  full)  dur=10; hide_dur=15; scale_dur=10; scale_roles=100000; cg_requests=1000; budget=600; cg_needs=240
          : "${rounds:=3}" ;;
   quick) dur=3;  hide_dur=4;  scale_dur=2; scale_roles=100000; cg_requests=150;  budget=120; cg_needs=40 ;;
   smoke) dur=2;  hide_dur=0;  scale_dur=0; scale_roles=1000;   cg_requests=0;    budget=100
