@@ -27,7 +27,8 @@
 # --rounds N (how many times /healthz, cached and uncached reviews are measured, back to back,
 # for the two throughput ratios, and how many times the 100,000- and 10-role servers alternate
 # (at least twice): each ratio is judged on its median over the rounds, and every round is
-# printed; default 3 in a full run, 2 with --smoke, 1 with --quick).
+# printed; default 3 in a full run, 2 with --smoke, 1 with --quick), --conns N (connections of the
+# throughput and fixed-rate runs, both arms alike; default 64, 16 with --smoke).
 #
 # Max throughput comes from wrk (-t2, closed loop, tests/load/reviews.lua); fixed-rate latency,
 # request counts, the 1,000-at-once burst and the reload probe from tests/load's stsauth-load.
@@ -42,6 +43,7 @@ build_dir=""
 out_dir=""
 fixed_rate=""
 rounds=""
+conns_opt=""
 while (($#)); do
   case "$1" in
     --quick) mode=quick ;;
@@ -52,9 +54,11 @@ while (($#)); do
       [[ "$fixed_rate" =~ ^[1-9][0-9]*$ ]] || { echo "bench.sh: --rate takes a whole number of reviews per second" >&2; exit 2; } ;;
     --rounds) rounds=$2; shift
       [[ "$rounds" =~ ^[1-9]$ ]] || { echo "bench.sh: --rounds takes a number from 1 to 9" >&2; exit 2; } ;;
+    --conns) conns_opt=$2; shift
+      [[ "$conns_opt" =~ ^[1-9][0-9]{0,3}$ ]] || { echo "bench.sh: --conns takes a number from 1 to 9999" >&2; exit 2; } ;;
     --only) only=$2; shift
       case "$only" in authorize|fixed|hiding|uncached) ;; *) echo "bench.sh: --only takes: authorize, fixed, hiding, uncached" >&2; exit 2 ;; esac ;;
-    -h|--help) sed -n '2,35p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,36p' "$0"; exit 0 ;;
     *) echo "bench.sh: unknown argument $1" >&2; exit 2 ;;
   esac
   shift
@@ -73,6 +77,7 @@ case "$mode" in
          conns=16; burst_conns=50; : "${rounds:=2}" ;;  # two rounds: the smoke test runs that path too
 esac
 : "${rounds:=1}"
+[ -n "$conns_opt" ] && conns=$conns_opt
 # The 100,000-vs-10-role comparison alternates its two servers for as many rounds, at least two.
 scale_rounds=$((rounds < 2 ? 2 : rounds))
 # The ratio rounds after the first add time to the budget: ~45 s each in a full run.
