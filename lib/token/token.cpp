@@ -49,7 +49,11 @@ constexpr std::string_view cluster_id_header = "x-k8s-aws-id";
 
 struct query_param {
     std::string_view key;    ///< decoded; points into the URL or parsed_query::decoded
-    std::string_view value;  ///< decoded; points into the URL or parsed_query::decoded
+    std::string_view value;  ///< decoded (unless `encoded`); points into the URL or parsed_query::decoded
+    /// `value` is the raw component, already in SigV4's URI encoding (encoding::uri_canonical):
+    /// what rebuild_target would write for its decoded bytes, and empty exactly when they are.
+    /// Only for the session token, the one long value that nothing reads decoded.
+    bool encoded = false;
 };
 
 // Parsed query, string_views over the URL. Not movable: views may point into `decoded`.
@@ -158,8 +162,15 @@ status parse_query(std::string_view raw, parsed_query& q) {
         if (eq == npos) return fail("malformed_query", "query parameter without '=' in pre-signed URL");
         if (eq == 0) return fail("malformed_query", "query parameter without a name in pre-signed URL");
         auto& item = q.items[q.size++];
-        if (!decode_component(pair.substr(0, eq), q, item.key) || !decode_component(pair.substr(eq + 1), q, item.value))
+        if (!decode_component(pair.substr(0, eq), q, item.key))
             return fail("malformed_query", "malformed query parameter: invalid percent-encoding");
+        const auto raw_value = pair.substr(eq + 1);
+        if (same_name(item.key, param_names[p_security_token].lower) && encoding::uri_canonical(raw_value)) {
+            item.value = raw_value;  // checked for emptiness only: not decoded
+            item.encoded = true;
+        } else if (!decode_component(raw_value, q, item.value)) {
+            return fail("malformed_query", "malformed query parameter: invalid percent-encoding");
+        }
         if (amp == npos) break;
         pos = amp + 1;
     }
@@ -281,7 +292,10 @@ std::string rebuild_target(const parsed_query& q, std::string_view raw_query) {
         if (i != 0) target += '&';
         encoding::uri_encode_to(target, q.items[i].key);
         target += '=';
-        encoding::uri_encode_to(target, q.items[i].value);
+        if (q.items[i].encoded)
+            target += q.items[i].value;
+        else
+            encoding::uri_encode_to(target, q.items[i].value);
     }
     return target;
 }
