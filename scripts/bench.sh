@@ -423,8 +423,7 @@ authorize_scenario() {
     enabled: true"
   start_server authz "$work/server-authz.yaml"
   # As many rounds as the other ratios (--rounds), /healthz and /authorize back to back in each:
-  # the verdict is on the median of the rounds' ratios. (Not `k`: the functions called here see
-  # and set their caller's locals, and some loop over a `k`.)
+  # the verdict is on the median of the rounds' ratios.
   local authz_round sfx
   for ((authz_round = 1; authz_round <= rounds; authz_round++)); do
     sfx=$(round_suffix "$authz_round")
