@@ -132,7 +132,8 @@ void authenticator::authenticate(std::string_view token, completion done) {
             d.cache_hit = true;
             d.sts_region = hit->sts_region;
             if (!hit->positive) {
-                done(deny(std::move(d), hit->reason, "sts_error", "STS rejected this token earlier: " + hit->sts_error_code));
+                done(deny(std::move(d), std::string(hit->reason), "sts_error",
+                          "STS rejected this token earlier: " + std::string(hit->sts_error_code)));
                 return;
             }
             on_hit(*hit, std::move(d), std::move(done));
@@ -175,18 +176,18 @@ void authenticator::on_sts(const sts::sts_outcome& outcome, token_facts&& facts,
                 done(deny(std::move(d), id.err().code, "sts_error", id.err().message));
                 return;
             }
-            // The facts are not needed past this point: the cache entry takes their strings.
+            // The entry copies what it keeps, into one block (stored_answer).
             cache_.store(facts.key,
-                         cached_answer{true, outcome.identity, {}, {}, std::move(facts.host), std::move(facts.sts_region),
-                                       std::move(facts.access_key_id), {}},
+                         answer_view{true, outcome.identity.arn, outcome.identity.account, outcome.identity.user_id, {},
+                                     {}, facts.host, facts.sts_region, facts.access_key_id},
                          facts.expires_at, clock_());
             map(std::move(*id), std::move(d), std::move(done));
             return;
         }
         case sts::outcome_kind::rejected:
             cache_.store(facts.key,
-                         cached_answer{false, {}, outcome.reason, outcome.sts_error_code, std::move(facts.host),
-                                       std::move(facts.sts_region), std::move(facts.access_key_id), {}},
+                         answer_view{false, {}, {}, {}, outcome.reason, outcome.sts_error_code, facts.host, facts.sts_region,
+                                     facts.access_key_id},
                          facts.expires_at, clock_());
             done(deny(std::move(d), outcome.reason, "sts_error", outcome.detail));
             return;
@@ -205,13 +206,13 @@ void authenticator::on_sts(const sts::sts_outcome& outcome, token_facts&& facts,
     done(std::move(d));
 }
 
-void authenticator::on_hit(const cached_answer& hit, decision&& d, completion done) const {
+void authenticator::on_hit(const stored_answer& hit, decision&& d, completion done) const {
     const auto chain = chain_();
     if (const auto memo = hit.mapped.load(); memo && memo->made_under(chain)) {
         done(memo->outcome);  // what this chain gave this identity on the entry's first use
         return;
     }
-    auto id = make_identity(hit.identity, hit.access_key_id, hit.host);
+    auto id = make_identity(hit.identity.arn, hit.identity.account, hit.identity.user_id, hit.access_key_id, hit.host);
     if (!id) {
         done(deny(std::move(d), id.err().code, "sts_error", id.err().message));
         return;

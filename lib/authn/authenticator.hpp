@@ -123,7 +123,7 @@ private:
     void on_sts(const sts::sts_outcome& outcome, token_facts&& facts, decision&& d, completion done);
     /// A cache hit: the entry's memo when it was made under the current chain, else the identity
     /// mapped now (and the memo made when the chain alone decided).
-    void on_hit(const cached_answer& hit, decision&& d, completion done) const;
+    void on_hit(const stored_answer& hit, decision&& d, completion done) const;
 
     authenticator_config config_;
     sts::sts_client& sts_;

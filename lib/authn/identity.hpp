@@ -18,5 +18,8 @@ namespace stsauth::authn {
 /// silent, so the strict choice: deny).
 result<mapping::identity> make_identity(const sts::caller_identity& caller, std::string_view access_key_id,
                                         std::string_view sts_endpoint);
+/// The same from views of STS's three fields (`Arn`, `Account`, `UserId`), as a cache entry keeps them.
+result<mapping::identity> make_identity(std::string_view arn, std::string_view account, std::string_view user_id,
+                                        std::string_view access_key_id, std::string_view sts_endpoint);
 
 }  // namespace stsauth::authn

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cstring>
+#include <memory>
+#include <new>
 #include <random>
 
 namespace stsauth::authn {
@@ -20,6 +22,55 @@ std::uint64_t random_seed() noexcept {
 /// Relaxed increment of a counter only ever written under its shard's lock.
 void bump(std::atomic<std::uint64_t>& c, std::uint64_t n = 1) noexcept {
     c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+}
+
+/// allocate_shared's allocator for stored_answer: the one block it allocates (control block and
+/// entry) gets `extra` more bytes, where make_stored copies the entry's strings; `tail` receives
+/// their address. Used for that one allocation (the copy kept in the control block only frees).
+template <class T>
+struct tail_allocator {
+    using value_type = T;
+    std::size_t extra;
+    char** tail;
+
+    tail_allocator(std::size_t extra_bytes, char** tail_out) noexcept : extra(extra_bytes), tail(tail_out) {}
+    template <class U>
+    tail_allocator(const tail_allocator<U>& other) noexcept : extra(other.extra), tail(other.tail) {}
+
+    T* allocate(std::size_t n) {
+        auto* block = static_cast<char*>(::operator new(n * sizeof(T) + extra));
+        *tail = block + n * sizeof(T);
+        return reinterpret_cast<T*>(block);
+    }
+    void deallocate(T* p, std::size_t) noexcept { ::operator delete(static_cast<void*>(p)); }
+
+    template <class U>
+    bool operator==(const tail_allocator<U>& other) const noexcept {
+        return extra == other.extra && tail == other.tail;
+    }
+};
+
+std::shared_ptr<const stored_answer> make_stored(const answer_view& a) {
+    const std::string_view parts[] = {a.arn,    a.account,    a.user_id,    a.reason,
+                                      a.sts_error_code, a.host, a.sts_region, a.access_key_id};
+    std::size_t bytes = 0;
+    for (const auto part : parts) bytes += part.size();
+    char* tail = nullptr;
+    auto e = std::allocate_shared<stored_answer>(tail_allocator<stored_answer>(bytes, &tail));
+    auto put = [&tail](std::string_view s) {
+        if (!s.empty()) std::memcpy(tail, s.data(), s.size());
+        const std::string_view copy(tail, s.size());
+        tail += s.size();
+        return copy;
+    };
+    e->positive = a.positive;
+    e->identity = {put(a.arn), put(a.account), put(a.user_id)};
+    e->reason = put(a.reason);
+    e->sts_error_code = put(a.sts_error_code);
+    e->host = put(a.host);
+    e->sts_region = put(a.sts_region);
+    e->access_key_id = put(a.access_key_id);
+    return e;
 }
 
 }  // namespace
@@ -63,7 +114,7 @@ void identity_cache::link_front(shard& s, std::uint32_t n) noexcept {
     s.head = n;
 }
 
-void identity_cache::remove(shard& s, std::uint32_t n, std::shared_ptr<const cached_answer>& dropped) noexcept {
+void identity_cache::remove(shard& s, std::uint32_t n, std::shared_ptr<const stored_answer>& dropped) noexcept {
     auto& e = s.nodes[n];
     // Backward-shift deletion: each later slot of the run moves into the hole if its home slot
     // is not after the hole, so every remaining key stays reachable from its home without
@@ -104,11 +155,11 @@ void identity_cache::reserve_index(shard& s) {
     s.index_shift = shift;
 }
 
-std::shared_ptr<const cached_answer> identity_cache::find(const crypto::digest& key, time_point now) {
+std::shared_ptr<const stored_answer> identity_cache::find(const crypto::digest& key, time_point now) {
     if (!enabled()) return nullptr;
     const auto tag = tag_of(key);
     auto& s = shard_for(key);
-    std::shared_ptr<const cached_answer> dropped;  // released after the lock
+    std::shared_ptr<const stored_answer> dropped;  // released after the lock
     std::lock_guard lock(s.mu);
     const auto i = lookup(s, key, tag);
     if (i == none) {
@@ -130,17 +181,25 @@ std::shared_ptr<const cached_answer> identity_cache::find(const crypto::digest& 
     return s.nodes[n].answer;
 }
 
-void identity_cache::store(const crypto::digest& key, cached_answer answer, time_point token_expires_at,
+void identity_cache::store(const crypto::digest& key, const cached_answer& a, time_point token_expires_at,
+                           time_point now) {
+    store(key,
+          answer_view{a.positive, a.identity.arn, a.identity.account, a.identity.user_id, a.reason, a.sts_error_code,
+                      a.host, a.sts_region, a.access_key_id},
+          token_expires_at, now);
+}
+
+void identity_cache::store(const crypto::digest& key, const answer_view& answer, time_point token_expires_at,
                            time_point now) {
     if (!enabled()) return;
     const auto expires = std::min(now + ttl_, token_expires_at);
     if (expires <= now) return;
-    auto shared = std::make_shared<const cached_answer>(std::move(answer));
+    std::shared_ptr<const stored_answer> shared = make_stored(answer);
     const auto tag = tag_of(key);
     auto& s = shard_for(key);
     // What this store removes is released after the lock: expired tail entries, the entry the
     // bound evicts, or the answer a new one replaces.
-    std::array<std::shared_ptr<const cached_answer>, expired_per_store + 1> dropped;
+    std::array<std::shared_ptr<const stored_answer>, expired_per_store + 1> dropped;
     std::lock_guard lock(s.mu);
     drop_expired_tail(s, now, expired_per_store, dropped.data());
     if (const auto i = lookup(s, key, tag); i != none) {
@@ -184,9 +243,9 @@ void identity_cache::store(const crypto::digest& key, cached_answer answer, time
 }
 
 std::size_t identity_cache::drop_expired_tail(shard& s, time_point now, std::size_t limit,
-                                              std::shared_ptr<const cached_answer>* dropped) {
+                                              std::shared_ptr<const stored_answer>* dropped) {
     std::size_t n = 0;
-    std::shared_ptr<const cached_answer> here;
+    std::shared_ptr<const stored_answer> here;
     while (n < limit && s.tail != none && s.nodes[s.tail].expires <= now) {
         remove(s, s.tail, dropped != nullptr ? dropped[n] : here);
         here.reset();

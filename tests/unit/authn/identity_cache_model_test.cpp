@@ -117,9 +117,9 @@ authn::cached_answer answer(long n) {
     return a;
 }
 
-long number_of(const std::shared_ptr<const authn::cached_answer>& a) {
+long number_of(const std::shared_ptr<const authn::stored_answer>& a) {
     if (!a) return -1;
-    return std::stol(a->identity.arn.substr(a->identity.arn.rfind('u') + 1));
+    return std::stol(std::string(a->identity.arn.substr(a->identity.arn.rfind('u') + 1)));
 }
 
 /// A key pool: random keys, plus families that share byte 0 (the shard) and bytes 8..15 (the

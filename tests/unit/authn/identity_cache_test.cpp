@@ -30,6 +30,60 @@ authn::cached_answer answer(std::uint64_t n) {
 
 }  // namespace
 
+TEST_CASE("identity cache: an entry keeps every field in its own block, apart from what was stored", "[authn][cache]") {
+    identity_cache cache(seconds(60), 100);
+    {
+        // Built, stored and destroyed here: the entry owns copies.
+        authn::cached_answer a;
+        a.identity = {"arn:aws:sts::111122223333:assumed-role/Admin/" + std::string(300, 's'), "111122223333",
+                      "AROAEXAMPLE:" + std::string(300, 's')};
+        a.host = "sts.us-west-2.amazonaws.com";
+        a.sts_region = "us-west-2";
+        a.access_key_id = "ASIAEXAMPLEEXAMPLE12";
+        cache.store(key(1, 1), a, far_expiry, t0);
+        authn::cached_answer no;
+        no.positive = false;
+        no.reason = "sts_rejected";
+        no.sts_error_code = "SignatureDoesNotMatch";
+        no.host = "sts.amazonaws.com";
+        no.sts_region = "global";
+        cache.store(key(1, 2), no, far_expiry, t0);
+        a.identity.arn.assign(a.identity.arn.size(), 'x');  // the caller's strings change: not the entry's
+    }
+    const auto yes = cache.find(key(1, 1), t0);
+    REQUIRE(yes);
+    CHECK(yes->positive);
+    CHECK(yes->identity.arn == "arn:aws:sts::111122223333:assumed-role/Admin/" + std::string(300, 's'));
+    CHECK(yes->identity.account == "111122223333");
+    CHECK(yes->identity.user_id == "AROAEXAMPLE:" + std::string(300, 's'));
+    CHECK(yes->reason.empty());
+    CHECK(yes->sts_error_code.empty());
+    CHECK(yes->host == "sts.us-west-2.amazonaws.com");
+    CHECK(yes->sts_region == "us-west-2");
+    CHECK(yes->access_key_id == "ASIAEXAMPLEEXAMPLE12");
+    CHECK(yes->mapped.load() == nullptr);
+    const auto no = cache.find(key(1, 2), t0);
+    REQUIRE(no);
+    CHECK_FALSE(no->positive);
+    CHECK(no->identity.arn.empty());
+    CHECK(no->identity.account.empty());
+    CHECK(no->identity.user_id.empty());
+    CHECK(no->reason == "sts_rejected");
+    CHECK(no->sts_error_code == "SignatureDoesNotMatch");
+    CHECK(no->host == "sts.amazonaws.com");
+    CHECK(no->sts_region == "global");
+    CHECK(no->access_key_id.empty());
+    // The fields are laid end to end behind the entry, in one block with it.
+    const auto* base = reinterpret_cast<const char*>(yes.get());
+    CHECK(yes->identity.arn.data() > base);
+    CHECK(yes->identity.arn.data() - base < 256);
+    CHECK(yes->identity.account.data() == yes->identity.arn.data() + yes->identity.arn.size());
+    CHECK(yes->access_key_id.data() == yes->sts_region.data() + yes->sts_region.size());
+    // An entry found stays readable after the cache lets go of it.
+    cache.store(key(1, 1), authn::cached_answer{}, far_expiry, t0);  // replaced
+    CHECK(yes->identity.account == "111122223333");
+}
+
 TEST_CASE("identity cache: expired entries go on later stores without being looked up", "[authn][cache]") {
     identity_cache cache(seconds(60), 100'000);
     for (std::uint64_t i = 0; i < 50; ++i) cache.store(key(3, i), answer(i), far_expiry, t0);
