@@ -357,18 +357,20 @@ TEST_CASE("tls: handshakes over max_handshakes wait for a slot, and get it when 
     lim.handshake_stall = 60'000ms;  // no stall release in this test
     lim.read_timeout = 800ms;        // the stalled peer's handshake ends (times out) after this
     server_fixture f(lim, holder_for(pair));
+    // Taken before the staller connects: its read deadline, started after the server accepts it,
+    // ends no earlier than t0 + read_timeout however long the steps below take on a busy machine.
+    const auto t0 = std::chrono::steady_clock::now();
     conn staller(f.port());
     REQUIRE(staller.send(stalled_client_hello));
     REQUIRE(eventually([&] { return f.srv().stats().handshakes_in_progress == 1; }));
 
     const auto ok = trusting(pair);
-    const auto t0 = std::chrono::steady_clock::now();
-    auto r = request_once(f.port(), get("/queued"), &ok);
+    auto r = request_once(f.port(), get("/queued"), &ok, 10'000ms);
     const auto waited = std::chrono::steady_clock::now() - t0;
     REQUIRE(r);
     CHECK(r->status == 200);
     // It could only start once the staller's slot was freed by its read deadline.
-    CHECK(waited >= 500ms);
+    CHECK(waited >= lim.read_timeout);
     const auto st = f.srv().stats();
     CHECK(st.handshakes_queued >= 1);
     CHECK(st.handshake_stall_releases == 0);
