@@ -29,7 +29,10 @@
 # how many times the 100,000- and 10-role servers alternate (at least twice): each ratio is
 # judged on its median over the rounds, and every round is
 # printed; default 3 in a full run, 2 with --smoke, 1 with --quick), --conns N (connections of the
-# throughput and fixed-rate runs, both arms alike; default 64, 16 with --smoke).
+# throughput and fixed-rate runs, both arms alike; default 64, 16 with --smoke), --keep-logs (keep
+# the servers' logs whole: a full run writes ~2 GB of them, a line per review, so on exit each
+# log over 8 MiB is cut to its first and last 200 lines and its lines not at level info, by
+# scripts/trim-log.sh).
 #
 # Max throughput comes from wrk (-t2, closed loop, tests/load/reviews.lua); fixed-rate latency,
 # request counts, the 1,000-at-once burst and the reload probe from tests/load's stsauth-load.
@@ -45,6 +48,7 @@ out_dir=""
 fixed_rate=""
 rounds=""
 conns_opt=""
+keep_logs=0
 while (($#)); do
   case "$1" in
     --quick) mode=quick ;;
@@ -59,7 +63,8 @@ while (($#)); do
       [[ "$conns_opt" =~ ^[1-9][0-9]{0,3}$ ]] || { echo "bench.sh: --conns takes a number from 1 to 9999" >&2; exit 2; } ;;
     --only) only=$2; shift
       case "$only" in authorize|fixed|hiding|uncached) ;; *) echo "bench.sh: --only takes: authorize, fixed, hiding, uncached" >&2; exit 2 ;; esac ;;
-    -h|--help) sed -n '2,36p' "$0"; exit 0 ;;
+    --keep-logs) keep_logs=1 ;;
+    -h|--help) sed -n '2,40p' "$0"; exit 0 ;;
     *) echo "bench.sh: unknown argument $1" >&2; exit 2 ;;
   esac
   shift
@@ -151,6 +156,14 @@ cleanup() {
     kill -KILL "$p" 2>/dev/null || true
     wait "$p" 2>/dev/null || true
   done
+  # The servers have stopped writing: their logs (a line per review) are cut to what one reads.
+  # Smoke's logs go with its work directory.
+  if [ "$keep_logs" = 0 ] && [[ "$out_dir" != "$work"/* ]]; then
+    local f
+    for f in "$out_dir"/*.log; do
+      if [ -f "$f" ] && (($(stat -c %s "$f") > 8 * 1024 * 1024)); then bash "$repo/scripts/trim-log.sh" "$f" || true; fi
+    done
+  fi
   rm -rf "$work"
   exit "$rc"
 }
