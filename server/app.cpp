@@ -135,13 +135,29 @@ std::unique_ptr<authn::ec2_resolver> make_ec2(asio::io_context& ioc, const confi
     }
 }
 
+/// The server has been quiet for idle_trim_after: the heaps' free memory goes back to the kernel.
+void trim_heap_when_quiet(metrics::stsauth_metrics& own) {
+    const auto before = metrics::read_process_stats().resident_memory_bytes;
+    const auto t0 = std::chrono::steady_clock::now();
+    const bool released = trim_heap();
+    const std::chrono::duration<double, std::milli> took = std::chrono::steady_clock::now() - t0;
+    const auto after = metrics::read_process_stats().resident_memory_bytes;
+    own.heap_trims.inc();
+    if (before && after)
+        spdlog::debug("heap: quiet for {} s, free memory given back: RSS {:.1f} -> {:.1f} MiB in {:.2f} ms{}",
+                      idle_trim_after.count(), *before / 1048576.0, *after / 1048576.0, took.count(),
+                      released ? "" : " (nothing to release)");
+}
+
 }  // namespace
 
 int run_server(const config::server_config& cfg, const std::string& config_path, const start_options& start) {
     spdlog::info("stsauth version {} starting; cluster id {}", STSAUTH_VERSION, cfg.cluster_id);
     for (const auto& w : cfg.warnings) spdlog::warn("config: {}", w);
-    // Freed memory stays at the top of each heap between bursts (server/heap.hpp).
-    if (!tune_heap(std::getenv("GLIBC_TUNABLES"))) spdlog::info("heap: glibc's malloc settings left as they are");
+    // Freed memory stays at the top of each heap between bursts, and goes back to the kernel when
+    // the server goes quiet (server/heap.hpp).
+    const bool heap_tuned = tune_heap(std::getenv("GLIBC_TUNABLES"));
+    if (!heap_tuned) spdlog::info("heap: glibc's malloc settings left as they are");
 
     // Certificate and key in the state dir (reference §6.4), generated on first start.
     auto pem = certificate_for(cfg);
@@ -271,8 +287,13 @@ int run_server(const config::server_config& cfg, const std::string& config_path,
     // thread (a one-thread io_context): parsing a large mapping file takes a while and must hold
     // no I/O thread; reviews and /readyz read immutable snapshots and never wait for a reload.
     asio::io_context reload_ioc(1);
+    std::uint64_t reload_events = 0;
+    idle_trim_policy trim_policy(idle_trim_after);
     auto reload_all = [&](bool force) {
-        for (const auto& ev : src.reload(force)) log_reload(ev, ref, own);
+        for (const auto& ev : src.reload(force)) {
+            log_reload(ev, ref, own);
+            ++reload_events;
+        }
         set_dynamic_gauges(*src.chain(), ref);
         if (auto entries = src.access_entries()) set_access_entry_gauges(*entries, own);
         auto tls_reload = (*tls)->reload_if_changed();
@@ -283,8 +304,18 @@ int run_server(const config::server_config& cfg, const std::string& config_path,
             spdlog::info("TLS certificate and key reloaded");
             own.config_reloads.with({"tls", metrics::reload_result_label::success}).inc();
         }
-        own.sts_pool_open_connections.set(static_cast<double>(sts.stats().open_connections));
+        const auto pool = sts.stats();
+        own.sts_pool_open_connections.set(static_cast<double>(pool.open_connections));
         auth.sweep_cache();  // expired identities go even when no new token arrives to push them out
+        if (heap_tuned) {
+            const auto served = main_server.stats();
+            std::uint64_t activity = 0;
+            for (const std::uint64_t part : {served.accepted, std::uint64_t{served.connections}, served.requests,
+                                             std::uint64_t{pool.open_connections}, pool.requests_sent,
+                                             std::uint64_t{auth.cache_statistics().entries}, reload_events})
+                activity = idle_trim_policy::mix(activity, part);
+            if (trim_policy.due(activity, std::chrono::steady_clock::now())) trim_heap_when_quiet(own);
+        }
     };
     asio::steady_timer reload_timer(reload_ioc);
     std::function<void()> schedule_reload = [&] {

@@ -33,4 +33,30 @@ bool tune_heap(const char* glibc_tunables, heap_tuning t) noexcept {
 #endif
 }
 
+bool idle_trim_policy::due(std::uint64_t activity, clock::time_point now) noexcept {
+    if (!seen_ || activity != last_) {
+        seen_ = true;
+        last_ = activity;
+        changed_ = now;
+        pending_ = true;
+        return false;
+    }
+    if (!pending_ || now - changed_ < quiet_for_) return false;
+    pending_ = false;
+    return true;
+}
+
+std::uint64_t idle_trim_policy::mix(std::uint64_t seed, std::uint64_t value) noexcept {
+    // boost::hash_combine's 64-bit mixing step.
+    return seed ^ (value + 0x9e3779b97f4a7c15ULL + (seed << 12) + (seed >> 4));
+}
+
+bool trim_heap() noexcept {
+#if defined(__GLIBC__)
+    return malloc_trim(0) == 1;
+#else
+    return false;
+#endif
+}
+
 }  // namespace stsauth::server

@@ -51,6 +51,9 @@ stsauth_metrics::stsauth_metrics(registry& r, std::string_view version)
       reviews_in_flight(r.add_gauge("stsauth_reviews_in_flight", "TokenReviews being processed.").with({})),
       sts_pool_open_connections(
           r.add_gauge("stsauth_sts_pool_open_connections", "Open connections in the STS client pool.").with({})),
+      heap_trims(r.add_counter("stsauth_heap_trims_total",
+                               "Times the heaps' free memory was given back to the kernel after the server went quiet.")
+                     .with({})),
       config_reloads(r.add_counter("stsauth_config_reload_total",
                                    "Configuration and mapping reloads by source and result.", {"source", "result"})),
       denials(r.add_counter("stsauth_denials_total", "TokenReviews denied, by machine reason.", {"reason"})),

@@ -75,6 +75,8 @@ struct stsauth_metrics {
     gauge& cache_entries;
     gauge& reviews_in_flight;
     gauge& sts_pool_open_connections;
+    /// Times the server gave its heaps' free memory back to the kernel after going quiet.
+    counter& heap_trims;
     /// labels {source, result}; source is e.g. `config`, `mounted_file`, `aws_auth`,
     /// `dynamic_file`, `dynamic_backend_mode`, `access_entries`, `tls`; result see
     /// reload_result_label.

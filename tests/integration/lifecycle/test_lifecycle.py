@@ -7,6 +7,8 @@
   503 meanwhile, new connections refused, exit 0.
 * certs: a rotated cert/key in the state dir is served to new connections without a restart; a
   mismatched or garbage pair is refused (logged, metric `invalid`) while the old one keeps serving.
+* memory: the allocator's free memory goes back to the kernel once per quiet period, never under
+  load, never when an operator set glibc's malloc tunables.
 (integration_server_faults covers 429, 503 and STS down/up; this suite does not repeat them.)
 """
 
@@ -347,7 +349,62 @@ class ServerConfigTests(Base):
         self.assertEqual(self.server.stop(), 0)
 
 
-PARTS = {"faults": [FaultTests], "lifecycle": [DrainTests, CertRotationTests, MappingFileTests, ServerConfigTests]}
+class HeapTrimTests(unittest.TestCase):
+    """server/heap.hpp: 10 s after the server's activity stops (start-up counts), the allocator's
+    free memory goes back to the kernel, once per quiet period; never while reviews keep coming.
+    Where the server leaves glibc's malloc alone (an operator's GLIBC_TUNABLES malloc setting, or
+    a sanitizer's allocator, which ignores mallopt) it never trims."""
+
+    QUIET_S = 10
+
+    def start(self, env=None):
+        fake = FakeSts(CERT, WORKDIR).start()
+        self.addCleanup(fake.stop)
+        server = Server(WORKDIR, config(harness.free_port()), fake=fake, verbosity="debug", env=env).start()
+        self.addCleanup(server.stop)
+        return server
+
+    @staticmethod
+    def trims(server):
+        return metric(harness.parse_metrics(server.health("/metrics").text), "stsauth_heap_trims_total")
+
+    def test_quiet_server_trims_once_per_quiet_period_and_never_under_load(self):
+        server = self.start()
+        tuned = "heap: glibc's malloc settings left as they are" not in server.log()
+        if not tuned:  # a sanitizer build: its allocator is not glibc's
+            time.sleep(self.QUIET_S + 3)
+            self.assertEqual(self.trims(server), 0)
+            return
+        started = time.monotonic()
+        wait_until(lambda: self.trims(server) == 1, self.QUIET_S + 8, what="a trim after start-up")
+        self.assertGreaterEqual(time.monotonic() - started, self.QUIET_S - 2)
+        server.wait_logged(f"heap: quiet for {self.QUIET_S} s, free memory given back: RSS ")
+        time.sleep(3)  # no activity, no second trim (/metrics is served by the health listener)
+        self.assertEqual(self.trims(server), 1)
+        # A review every half second for longer than the quiet period: no trim meanwhile.
+        token = presign(CREDS[BOB_ARN])
+        busy_until = time.monotonic() + self.QUIET_S + 3
+        while time.monotonic() < busy_until:
+            r = server.review(token)
+            self.assertEqual(r.status, 200, r)
+            time.sleep(0.5)
+        self.assertEqual(self.trims(server), 1)
+        # Then quiet again: one more.
+        wait_until(lambda: self.trims(server) == 2, self.QUIET_S + 8, what="a trim after the reviews stopped")
+        self.assertRegex(server.log(), r"RSS [0-9.]+ -> [0-9.]+ MiB")
+        server.stop_and_check()
+
+    def test_operator_malloc_tunables_mean_no_trim(self):
+        server = self.start(env={"GLIBC_TUNABLES": "glibc.malloc.arena_max=2"})
+        self.assertIn("heap: glibc's malloc settings left as they are", server.log())
+        time.sleep(self.QUIET_S + 3)
+        self.assertEqual(self.trims(server), 0)
+        self.assertNotIn("free memory given back", server.log())
+        server.stop_and_check()
+
+
+PARTS = {"faults": [FaultTests], "lifecycle": [DrainTests, CertRotationTests, MappingFileTests, ServerConfigTests],
+         "memory": [HeapTrimTests]}
 
 
 def main():

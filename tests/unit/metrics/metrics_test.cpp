@@ -96,6 +96,7 @@ TEST_CASE("stsauth metrics and build info", "[metrics][stsauth]") {
     CHECK(has_line(text, "stsauth_cache_entries 0"));
     CHECK(has_line(text, "stsauth_reviews_in_flight 1"));
     CHECK(has_line(text, "stsauth_sts_pool_open_connections 0"));
+    CHECK(has_line(text, "stsauth_heap_trims_total 0"));
     CHECK(has_line(text, "stsauth_config_reload_total{result=\"invalid\",source=\"mounted_file\"} 1"));
     CHECK(has_line(text, "stsauth_denials_total{reason=\"bad_host\"} 2"));
     CHECK(has_line(text, "stsauth_authorize_malformed_total 0"));
