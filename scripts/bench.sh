@@ -482,13 +482,12 @@ authorize_callgrind() {
     "(reported)" "-"
 }
 authorize_verdict() {  # the ratio (median of the rounds), errors in any round, p99s and outcome counts
-  local k s lines="" errs=0
+  local k s errs=0
   for ((k = 1; k <= rounds; k++)); do
     s=$(round_suffix "$k")
-    lines+="$(ratio "authorize$s.rps" "authz_healthz$s.rps") $(ratio "authz_healthz$s.cpu_us" "authorize$s.cpu_us")"$'\n'
     errs=$((errs + $(num "authorize$s.errors") + $(num "authorize$s.non_2xx") + $(num "authorize$s.other")))
   done
-  judge_rounds "/authorize / healthz throughput (same server)" 0.80 authz "${lines%$'\n'}"
+  judge_rounds "/authorize / healthz throughput (same server)" 0.80 authz "$(round_ratios authorize authz_healthz)"
   target "  /authorize errors, every round" "$errs" "0" "$([ "$errs" = 0 ] && echo 1 || echo 0)"
   printf '%-52s %-30s %-22s %s\n' "  /authorize p99 (healthz p99)" "$(get authorize.p99_ms) ms ($(get authz_healthz.p99_ms) ms)" \
     "(reported)" "-"
