@@ -137,11 +137,11 @@ std::unique_ptr<authn::ec2_resolver> make_ec2(asio::io_context& ioc, const confi
 
 /// The server has been quiet for idle_trim_after: the heaps' free memory goes back to the kernel.
 void trim_heap_when_quiet(metrics::stsauth_metrics& own) {
-    const auto before = metrics::read_process_stats().resident_memory_bytes;
+    const auto before = metrics::read_resident_memory_bytes();
     const auto t0 = std::chrono::steady_clock::now();
     const bool released = trim_heap();
     const std::chrono::duration<double, std::milli> took = std::chrono::steady_clock::now() - t0;
-    const auto after = metrics::read_process_stats().resident_memory_bytes;
+    const auto after = metrics::read_resident_memory_bytes();
     own.heap_trims.inc();
     if (before && after)
         spdlog::debug("heap: quiet for {} s, free memory given back: RSS {:.1f} -> {:.1f} MiB in {:.2f} ms{}",

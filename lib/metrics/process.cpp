@@ -109,6 +109,15 @@ process_stats read_process_stats(const std::string& proc_pid_dir, const std::str
     return s;
 }
 
+std::optional<double> read_resident_memory_bytes(const std::string& proc_pid_dir) {
+    const long page = ::sysconf(_SC_PAGESIZE);
+    const auto stat = slurp(proc_pid_dir + "/stat");
+    if (!stat || page <= 0) return std::nullopt;
+    const auto f = parse_proc_pid_stat(*stat);
+    if (!f) return std::nullopt;
+    return f->rss_pages * static_cast<double>(page);
+}
+
 void register_process_metrics(registry& r, std::string proc_pid_dir, std::string proc_stat_path) {
     r.add_collector([dir = std::move(proc_pid_dir), stat = std::move(proc_stat_path)](std::vector<collected_family>& out) {
         const auto s = read_process_stats(dir, stat);

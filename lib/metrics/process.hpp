@@ -40,6 +40,10 @@ std::optional<double> parse_max_open_files(std::string_view limits);
 process_stats read_process_stats(const std::string& proc_pid_dir = "/proc/self",
                                  const std::string& proc_stat_path = "/proc/stat");
 
+/// Only the resident memory, from /proc/<pid>/stat alone (read_process_stats also lists the
+/// descriptors and reads two more files).
+std::optional<double> read_resident_memory_bytes(const std::string& proc_pid_dir = "/proc/self");
+
 /// Adds a collector producing the five process metrics on every scrape.
 void register_process_metrics(registry& r, std::string proc_pid_dir = "/proc/self",
                               std::string proc_stat_path = "/proc/stat");

@@ -142,6 +142,12 @@ TEST_CASE("process metrics are read from /proc at scrape time", "[metrics][proce
     CHECK(*s.open_fds >= 3);
     CHECK(*s.max_fds >= *s.open_fds);
     CHECK(*s.start_time_seconds > 1.5e9);
+    const auto rss = read_resident_memory_bytes();
+    REQUIRE(rss);
+    CHECK(*rss > 0);
+    CHECK(*rss > *s.resident_memory_bytes * 0.5);
+    CHECK(*rss < *s.resident_memory_bytes * 2.0);
+    CHECK_FALSE(read_resident_memory_bytes("/proc/no-such-process"));
 
     registry r;
     register_process_metrics(r);
