@@ -34,8 +34,7 @@ bool tune_heap(const char* glibc_tunables, heap_tuning t) noexcept {
 }
 
 bool idle_trim_policy::due(std::uint64_t activity, clock::time_point now) noexcept {
-    if (!seen_ || activity != last_) {
-        seen_ = true;
+    if (activity != last_) {
         last_ = activity;
         changed_ = now;
         pending_ = true;

@@ -24,6 +24,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string_view>
 
 namespace stsauth::server {
@@ -65,10 +66,9 @@ public:
 
 private:
     clock::duration quiet_for_;
-    std::uint64_t last_ = 0;
+    std::optional<std::uint64_t> last_;  ///< none before the first call
     clock::time_point changed_{};
-    bool seen_ = false;
-    bool pending_ = true;
+    bool pending_ = false;  ///< the activity moved since the last trim
 };
 
 /// The server's quiet period before a trim.

@@ -47,7 +47,8 @@ private:
     mutable std::atomic<std::shared_ptr<const mapped_memo>> p_;
 };
 
-/// What STS said about a token, as the authenticator hands it to store().
+/// What STS said about a token, in owning strings: store()'s other form (the authenticator hands
+/// over an answer_view; tests build entries with this).
 struct cached_answer {
     bool positive = true;             ///< false: STS rejected the token (403)
     sts::caller_identity identity;    ///< positive entries only
