@@ -1,6 +1,7 @@
 // The server keeps freed memory at the top of its heaps (server/heap).
 
 #include "heap.hpp"
+#include "metrics/process.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -10,12 +11,9 @@
 
 #include <cstdint>
 #include <cstring>
-#include <fstream>
 #include <cstdlib>
 #include <initializer_list>
 #include <vector>
-
-#include <unistd.h>
 
 using stsauth::server::heap_tuning;
 using stsauth::server::idle_trim_policy;
@@ -103,13 +101,6 @@ namespace {
 
 // Frees 2 MiB allocated in 16 KiB blocks (OpenSSL's record buffers are ~17 KiB) and returns
 // how much free memory stays at the top of the main heap (mallinfo2's keepcost).
-std::size_t resident_bytes() {
-    std::ifstream statm("/proc/self/statm");
-    std::size_t size = 0, resident = 0;
-    statm >> size >> resident;
-    return resident * static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
-}
-
 std::size_t kept_after_burst() {
     std::vector<void*> blocks;
     for (int i = 0; i < 128; ++i) blocks.push_back(std::malloc(16 * 1024));
@@ -142,10 +133,12 @@ TEST_CASE("heap: a trim gives back the free memory a burst left in the heap", "[
     std::memset(live, 1, 16 * 1024);
     for (auto* b : blocks) std::free(b);
     REQUIRE(mallinfo2().fordblks >= std::size_t{4} << 20);
-    const auto before = resident_bytes();
+    const auto before = stsauth::metrics::read_resident_memory_bytes();
+    REQUIRE(before);
     CHECK(trim_heap());
-    const auto after = resident_bytes();
-    CHECK(after + (std::size_t{3} << 20) <= before);
+    const auto after = stsauth::metrics::read_resident_memory_bytes();
+    REQUIRE(after);
+    CHECK(*after + double(std::size_t{3} << 20) <= *before);
     std::free(live);
 }
 #endif
